@@ -1,0 +1,435 @@
+"""What a bundle must satisfy before anything in it is deserialised.
+
+- :func:`read_config` / :func:`safe_member`: ``config.json`` is well formed,
+  its format version is one this gmm_hub understands, and every file it
+  names stays inside the bundle;
+- :func:`check_files`: every listed file has the recorded size and sha256;
+- :func:`check_versions`: a scikit-learn major/minor mismatch is warned about;
+- :func:`audit_skops`: the types in ``model.skops`` are on a fixed allowlist.
+
+A ``model.skops`` file is a zip archive whose ``schema.json`` names every
+type it will construct. :func:`audit_skops` asks skops which of those types
+it does not trust by default (:func:`skops.io.get_untrusted_types`) and
+refuses the file unless every one of them is on :func:`trusted_types`, a
+list fixed in this module. The names skops reports are never passed back to
+skops as trusted: only the fixed list is.
+
+The names are built from the classes themselves
+(``f"{cls.__module__}.{cls.__qualname__}"``), so they are the import paths
+skops writes into a file. Those paths are part of the bundle format: moving
+:class:`~gmm_hub.GMMClassifier` to another module breaks old bundles, which
+is what ``tests/test_io.py`` checks by loading a committed fixture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import importlib
+import json
+import logging
+import re
+import sys
+import warnings
+from collections.abc import Iterable, Iterator
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from types import ModuleType
+from typing import Any
+
+from . import _constants as C
+from .exceptions import BundleError, IntegrityError, UntrustedModelError
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "audit_skops",
+    "check_files",
+    "check_trusted",
+    "check_versions",
+    "import_skops_io",
+    "load_skops",
+    "read_config",
+    "safe_member",
+    "trusted_types",
+]
+
+BUNDLE_FORMAT = "gmm_hub-bundle"
+_MAX_CONFIG_BYTES = 16 * 1024 * 1024
+
+logger = logging.getLogger(__name__)
+
+#: (module to import, attribute) of every class a bundle may legitimately
+#: hold beyond what skops trusts by default. Optional entries that an
+#: installed version lacks are skipped.
+_TRUSTED_CLASSES: tuple[tuple[str, str], ...] = (
+    # gmm_hub's own estimator
+    ("gmm_hub._classifier", "GMMClassifier"),
+    # scikit-learn pieces used by tabular_pipeline and common hand-built pipelines
+    ("sklearn.pipeline", "Pipeline"),
+    ("sklearn.compose", "ColumnTransformer"),
+    ("sklearn.compose", "make_column_selector"),
+    ("sklearn.compose._column_transformer", "_RemainderColsList"),
+    ("sklearn.impute", "SimpleImputer"),
+    ("sklearn.impute", "MissingIndicator"),
+    ("sklearn.preprocessing", "StandardScaler"),
+    ("sklearn.preprocessing", "RobustScaler"),
+    ("sklearn.preprocessing", "MinMaxScaler"),
+    ("sklearn.preprocessing", "MaxAbsScaler"),
+    ("sklearn.preprocessing", "OneHotEncoder"),
+    ("sklearn.preprocessing", "OrdinalEncoder"),
+    ("sklearn.preprocessing", "PowerTransformer"),
+    ("sklearn.preprocessing", "QuantileTransformer"),
+    ("sklearn.feature_selection", "VarianceThreshold"),
+    ("sklearn.decomposition", "PCA"),
+    ("sklearn.mixture", "GaussianMixture"),
+    # numpy containers, dtypes and scalars
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy", "bool_"),
+    ("numpy", "int8"),
+    ("numpy", "int16"),
+    ("numpy", "int32"),
+    ("numpy", "int64"),
+    ("numpy", "uint8"),
+    ("numpy", "uint16"),
+    ("numpy", "uint32"),
+    ("numpy", "uint64"),
+    ("numpy", "float16"),
+    ("numpy", "float32"),
+    ("numpy", "float64"),
+    ("numpy", "str_"),
+    ("numpy", "object_"),
+    ("numpy.random", "RandomState"),
+    ("numpy.random", "Generator"),
+    ("numpy.random", "MT19937"),
+    ("numpy.random", "PCG64"),
+    # scipy sparse containers (a OneHotEncoder's output, if ever stored)
+    ("scipy.sparse", "csr_matrix"),
+    ("scipy.sparse", "csr_array"),
+)
+
+
+def _type_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+@functools.cache
+def trusted_types() -> tuple[str, ...]:
+    """Return the sorted, fixed list of type names gmm_hub trusts.
+
+    Returns
+    -------
+    names : tuple of str
+        Qualified names (``module.QualName``) as skops writes them.
+
+    Examples
+    --------
+    >>> from gmm_hub._trust import trusted_types
+    >>> "gmm_hub._classifier.GMMClassifier" in trusted_types()
+    True
+    """
+    names = set()
+    for module_name, attr in _TRUSTED_CLASSES:
+        try:
+            cls = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError):
+            logger.debug("trusted type %s.%s not available here; skipped", module_name, attr)
+            continue
+        names.add(_type_name(cls))
+    return tuple(sorted(names))
+
+
+def check_trusted(found: Iterable[str]) -> None:
+    """Raise unless every type name in ``found`` is on :func:`trusted_types`.
+
+    Parameters
+    ----------
+    found : iterable of str
+        Type names reported by :func:`skops.io.get_untrusted_types`.
+
+    Raises
+    ------
+    UntrustedModelError
+        Naming every type that is not on the list.
+    """
+    allowed = set(trusted_types())
+    offending = sorted(set(found) - allowed)
+    if offending:
+        raise UntrustedModelError(
+            f"refusing to load: the model file holds {len(offending)} type(s) that gmm_hub "
+            f"does not trust: {', '.join(offending)}. Loading them could run arbitrary code. "
+            "Only bundles made of gmm_hub, scikit-learn preprocessing and numpy types are "
+            "loaded; inspect the file with skops.io.get_untrusted_types and load it yourself "
+            "only if you trust its source."
+        )
+
+
+def audit_skops(data: bytes) -> None:
+    """Check a serialised skops model before anything in it is constructed.
+
+    Parameters
+    ----------
+    data : bytes
+        The content of a ``.skops`` file.
+
+    Raises
+    ------
+    UntrustedModelError
+        If the file names a type that is not on :func:`trusted_types`.
+    BundleError
+        If ``data`` is not a readable skops file.
+    """
+    sio = import_skops_io()
+    try:
+        found = sio.get_untrusted_types(data=data)
+    except Exception as err:  # zip, json or schema errors from a damaged file
+        raise BundleError(
+            f"the model file is not a readable skops file ({type(err).__name__}: {err}); "
+            "expected a zip archive written by skops.io.dump. Re-save the model."
+        ) from err
+    check_trusted(found)
+
+
+def load_skops(data: bytes) -> object:
+    """Audit ``data`` with :func:`audit_skops`, then construct it.
+
+    Parameters
+    ----------
+    data : bytes
+        The content of a ``.skops`` file.
+
+    Returns
+    -------
+    obj : object
+        The deserialised estimator.
+
+    Raises
+    ------
+    UntrustedModelError, BundleError
+        As :func:`audit_skops`.
+    """
+    audit_skops(data)
+    sio = import_skops_io()
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    try:
+        return sio.loads(data, trusted=list(trusted_types()))
+    except UntrustedTypesFoundException as err:  # defence in depth: skops' own audit
+        raise UntrustedModelError(f"refusing to load: {err}") from err
+    except (UntrustedModelError, BundleError):
+        raise
+    except Exception as err:
+        raise BundleError(
+            f"the model file could not be deserialised ({type(err).__name__}: {err}); "
+            "it may be damaged or written by an incompatible skops version."
+        ) from err
+
+
+def _light_all_estimators(*args: object, **kwargs: object) -> list[tuple[str, type]]:
+    """Stand-in for sklearn's ``all_estimators``: only the allowlisted sklearn classes."""
+    found = []
+    for module_name, attr in _TRUSTED_CLASSES:
+        if not module_name.startswith("sklearn."):
+            continue
+        try:
+            cls = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError):
+            continue
+        found.append((attr, cls))
+    return found
+
+
+@contextlib.contextmanager
+def _narrow_sklearn_discovery() -> Iterator[None]:
+    import sklearn.utils
+
+    original = sklearn.utils.all_estimators
+    sklearn.utils.all_estimators = _light_all_estimators
+    try:
+        yield
+    finally:
+        sklearn.utils.all_estimators = original
+
+
+def import_skops_io() -> ModuleType:
+    """Import :mod:`skops.io` without its most expensive import-time step.
+
+    skops computes its default trusted scikit-learn types at import time by
+    calling ``sklearn.utils.all_estimators()``, which imports every
+    scikit-learn module (about 0.4 s). gmm_hub only ever loads types on its
+    own fixed list, so when it is the first to import skops it lets skops
+    discover only the scikit-learn classes on that list. This can only
+    shrink skops' default trust, never widen it. If skops is already
+    imported, it is used as is.
+
+    Returns
+    -------
+    module : module
+        :mod:`skops.io`.
+    """
+    module = sys.modules.get("skops.io")
+    if module is not None:
+        return module
+    with _narrow_sklearn_discovery():
+        import skops.io as module
+    return module
+
+
+# ----------------------------------------------------------------------------- bundle checks
+
+
+def safe_member(bundle: Path, name: Any) -> Path:
+    """Return ``bundle / name`` after checking ``name`` stays inside the bundle.
+
+    The check is lexical: ``name`` must be a relative POSIX path without
+    ``..``, drive or backslash. Symlinks are followed when reading (a Hub
+    cache snapshot is made of symlinks into its blob store); what is read
+    is then checked against the recorded sha256.
+
+    Raises
+    ------
+    BundleError
+        If ``name`` is absolute, escapes the bundle or is not a string.
+    """
+    if not isinstance(name, str) or not name or "\\" in name or "\x00" in name:
+        raise BundleError(f"config.json names an invalid file {name!r}; refusing the bundle.")
+    posix, windows = PurePosixPath(name), PureWindowsPath(name)
+    if posix.is_absolute() or windows.is_absolute() or windows.drive or ".." in posix.parts:
+        raise BundleError(
+            f"config.json names {name!r}, a path outside the bundle; refusing to read it. "
+            "Bundle files must be relative paths inside the bundle directory."
+        )
+    return bundle / posix
+
+
+def read_config(bundle: Path) -> dict[str, Any]:
+    """Read and validate ``bundle/config.json``.
+
+    Returns
+    -------
+    config : dict
+
+    Raises
+    ------
+    BundleError
+        If it is missing, unreadable, of another or newer format, or names
+        unsafe paths.
+    """
+    path = bundle / C.CONFIG_FILE
+    if not path.is_file():
+        raise BundleError(f"{bundle} is not a gmm_hub bundle: it has no {C.CONFIG_FILE}.")
+    if path.stat().st_size > _MAX_CONFIG_BYTES:
+        raise BundleError(f"{path} is larger than {_MAX_CONFIG_BYTES} bytes; refusing to read it.")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise BundleError(f"{path} is not valid JSON ({err}); the bundle is damaged.") from err
+    if not isinstance(config, dict) or config.get("format") != BUNDLE_FORMAT:
+        raise BundleError(
+            f"{path} is not a gmm_hub bundle config (expected \"format\": {BUNDLE_FORMAT!r})."
+        )
+    version = config.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise BundleError(f"{path} has no integer format_version; the bundle is damaged.")
+    if version > C.PROTOCOL:
+        raise BundleError(
+            f"the bundle uses format version {version}, newer than this gmm_hub understands "
+            f"(up to {C.PROTOCOL}); upgrade gmm_hub (pip install -U gmm_hub) to load it."
+        )
+    files, model = config.get("files"), config.get("model")
+    if not isinstance(files, dict) or not isinstance(model, dict):
+        raise BundleError(f"{path} lacks the \"files\" or \"model\" section; the bundle is damaged.")
+    for name in files:
+        safe_member(bundle, name)
+        entry = files[name]
+        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+            raise BundleError(f"{path} has no sha256 for {name!r}; the bundle is damaged.")
+    safe_member(bundle, model.get("file"))
+    if model["file"] not in files:
+        raise BundleError(
+            f"{path} names model file {model['file']!r} but records no hash for it; refusing to "
+            "load an unverified file."
+        )
+    return config
+
+
+def _major_minor(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", version)[:2])
+
+
+def check_versions(config: dict[str, Any]) -> str | None:
+    """Warn when the bundle was trained with another scikit-learn major/minor.
+
+    Returns
+    -------
+    message : str or None
+        The warning's text, or None when the versions agree.
+    """
+    import sklearn
+
+    trained = str(config.get("versions", {}).get("sklearn", ""))
+    if not trained or _major_minor(trained) == _major_minor(sklearn.__version__):
+        return None
+    message = (
+        f"the bundle was trained with scikit-learn {trained} but scikit-learn "
+        f"{sklearn.__version__} is installed; predictions may differ. Install "
+        f"scikit-learn=={trained} or re-train and re-save the model."
+    )
+    warnings.warn(message, UserWarning, stacklevel=3)
+    return message
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _mismatch(name: str, entry: dict[str, Any], size: int) -> IntegrityError:
+    expected = entry.get("size")
+    if isinstance(expected, int) and size != expected:
+        what = "truncated" if size < expected else "larger than recorded"
+        detail = f"{what}: {size} bytes, expected {expected}"
+    else:
+        detail = "its sha256 does not match config.json"
+    return IntegrityError(
+        f"{name} failed the integrity check ({detail}); the file was modified or damaged. "
+        "Download or re-save the bundle."
+    )
+
+
+def check_files(bundle: Path, config: dict[str, Any], *, require_all: bool = False) -> bytes:
+    """Check every file listed in ``config["files"]`` and return the model file's bytes.
+
+    The model file is read once, checked, and its bytes returned, so what is
+    deserialised is exactly what was hashed. Other listed files are checked
+    when present; missing ones are an error only with ``require_all``
+    (a Hub cache may hold just the files that were downloaded).
+
+    Raises
+    ------
+    IntegrityError
+        On a size or sha256 mismatch, or a missing model file.
+    """
+    model_file = config["model"]["file"]
+    data = b""
+    for name, entry in config["files"].items():
+        path = safe_member(bundle, name)
+        if name == model_file:
+            if not path.is_file():
+                raise IntegrityError(f"{path} is missing; config.json lists it as the model file.")
+            data = path.read_bytes()
+            if len(data) != entry.get("size", len(data)) or (
+                hashlib.sha256(data).hexdigest() != entry["sha256"]
+            ):
+                raise _mismatch(name, entry, len(data))
+        elif path.is_file():
+            if _sha256(path) != entry["sha256"]:
+                raise _mismatch(name, entry, path.stat().st_size)
+        elif require_all:
+            raise IntegrityError(f"{path} is missing; config.json lists it.")
+        else:
+            logger.info("%s listed in config.json is not present; skipped", name)
+    return data
