@@ -81,6 +81,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644)  # mkstemp makes 0600
         os.replace(tmp, path)
     except BaseException:
@@ -370,6 +372,7 @@ def write_card(
     for name in (n for n, target in images.items() if not target):
         files.pop(name, None)
         (bundle / name).unlink(missing_ok=True)  # a stale figure would contradict the card
-    _write_atomic(bundle / CONFIG_FILE, (json.dumps(config, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    # same layout as gmm_hub._io writes it (indent=2, strict JSON)
+    _write_atomic(bundle / CONFIG_FILE, (json.dumps(config, indent=2, allow_nan=False) + "\n").encode("utf-8"))
     logger.info("wrote model card %s (figures: %s)", readme, ", ".join(drawn) or "none")
     return readme

@@ -168,13 +168,12 @@ def _snippets(config: dict[str, Any], repo_id: str) -> dict[str, str]:
     pickle = (config.get("model") or {}).get("format") == "joblib"
     opt = ", allow_pickle=True" if pickle else ""
     load = f'import gmm_hub\n\nmodel = gmm_hub.load("{repo_id}"{opt})\n'
+    model_file = (config.get("model") or {}).get("file") or "model.skops"
     download = (
-        "import json\nfrom pathlib import Path\n\nfrom huggingface_hub import hf_hub_download\n\n"
+        "from huggingface_hub import hf_hub_download\n\n"
         "import gmm_hub\n\n"
-        f'config_file = hf_hub_download("{repo_id}", "config.json")\n'
-        'for name in json.loads(Path(config_file).read_text(encoding="utf-8"))["files"]:\n'
-        f'    hf_hub_download("{repo_id}", name)\n'
-        f"model = gmm_hub.load(Path(config_file).parent{opt})\n"
+        f'hf_hub_download("{repo_id}", "config.json")  # schema + sha256 hashes, checked by load\n'
+        f"model = gmm_hub.load(hf_hub_download(\"{repo_id}\", {json.dumps(model_file)}){opt})\n"
     )
     columns = "".join(f"    {name!r}: {_py(values)},\n" for name, values in _example_input(config).items())
     predict = (
