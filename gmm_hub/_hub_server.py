@@ -125,7 +125,9 @@ class LocalHub:
     def start(self) -> LocalHub:
         """Serve in a background daemon thread; return ``self``."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._httpd.serve_forever, name="local-hub", daemon=True)
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, args=(0.05,), name="local-hub", daemon=True
+            )
             self._thread.start()
             logger.info("Local Hub serving %s at %s", self.storage.root, self.url)
         return self
@@ -312,6 +314,10 @@ class _Handler(BaseHTTPRequestHandler):
             length -= len(chunk)
 
     def _send(self, method: str, reply: _Reply, drop_after: int | None = None) -> None:
+        # log first: a client may act on the response before this thread returns
+        with self.hub._lock:
+            self.hub.requests.append(RequestRecord(method, self.raw_path, reply.status))
+        logger.info("%s %s -> %d", method, self.raw_path, reply.status)
         self.send_response(reply.status)
         headers = {"Content-Length": str(len(reply.body)), **reply.headers}
         if self.close_connection or drop_after is not None:
@@ -325,9 +331,6 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
             else:
                 self.wfile.write(reply.body)
-        with self.hub._lock:
-            self.hub.requests.append(RequestRecord(method, self.raw_path, reply.status))
-        logger.info("%s %s -> %d", method, self.raw_path, reply.status)
 
     # -- auth ----------------------------------------------------------------
     def _user(self) -> str | None:
