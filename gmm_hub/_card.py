@@ -116,8 +116,8 @@ def _render(template_text: str, context: dict[str, Any], source: str) -> str:
     except jinja2.TemplateError as err:
         line = f" (line {err.lineno})" if getattr(err, "lineno", None) else ""
         raise InvalidInputError(
-            f"Cannot render the model-card template {source}{line}: {err}. "
-            "Fix the Jinja2 syntax, or start from model_cards/default.md."
+            f"Cannot render the model-card template {source}{line}: {str(err).rstrip('.')}. "
+            "Fix the template (Jinja2, rendered in a sandbox), or start from model_cards/default.md."
         ) from err
 
 
