@@ -16,6 +16,7 @@ import logging
 import os
 import platform
 import re
+import secrets
 import shutil
 import tempfile
 import zipfile
@@ -261,7 +262,7 @@ def build_config(
         "sklearn": {
             "model": {"file": file_name},
             "columns": [c["name"] for c in schema["columns"]],
-            "example_input": example_input(schema, frame),
+            "example_input": example_input(schema, frame, model=model),
             "task": C.TASK,
             "model_format": fmt,
             "environment": [
@@ -347,7 +348,8 @@ def save(
         _check_replaceable(target)
     config = build_config(model, fmt=format, metrics=metrics, dataset=dataset)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    tmp = target.parent / f".{target.name}.tmp-{secrets.token_hex(6)}"
+    tmp.mkdir()  # unlike mkdtemp, honours the umask: the bundle gets normal permissions
     try:
         file_name = _FORMATS[format]
         _write_model(model, tmp / file_name, format)

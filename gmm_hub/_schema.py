@@ -181,12 +181,35 @@ def _resolve_columns(cols: Any, names: list[str]) -> list[str]:
     return [names[int(c)] if isinstance(c, (int, np.integer)) else str(c) for c in arr]
 
 
-def example_input(schema: Mapping[str, Any], X: pd.DataFrame | None = None, n: int = 3) -> dict:
+def _scaler_stats(model: Any, names: list[str]) -> dict[str, tuple[float, float]]:
+    """{column: (mean, scale)} from StandardScalers the model applies to raw columns."""
+    first = _first_step(model)
+    if hasattr(first, "transformers_"):
+        branches = [(t, _resolve_columns(c, names)) for _, t, c in first.transformers_]
+    else:
+        branches = [(model, names)]
+    stats = {}
+    for transformer, cols in branches:
+        for step in _steps(transformer) if not isinstance(transformer, str) else []:
+            if type(step).__name__ == "StandardScaler" and getattr(step, "mean_", None) is not None:
+                scale = step.scale_ if step.scale_ is not None else np.ones(len(cols))
+                if len(step.mean_) == len(cols):
+                    stats.update({c: (float(m), float(s)) for c, m, s in zip(cols, step.mean_, scale)})
+                break
+            if not (_is_imputer(step) or type(step).__name__ == "StandardScaler"):
+                break  # a step that changes the columns: stop looking
+    return stats
+
+
+def example_input(
+    schema: Mapping[str, Any], X: pd.DataFrame | None = None, n: int = 3, *, model: Any = None
+) -> dict:
     """Build ``n`` example rows, column by column, for the Hub widget.
 
     Values are synthetic so no training record is published: numeric columns
-    get the 25/50/75 % quantiles of ``X`` (or 0, 1, -1 without data);
-    categorical columns cycle through their first categories.
+    get the 25/50/75 % quantiles of ``X``, else mean and +-0.67 standard
+    deviations from the model's StandardScaler, else 0, 1, -1; categorical
+    columns cycle through their first categories.
 
     Parameters
     ----------
@@ -196,6 +219,8 @@ def example_input(schema: Mapping[str, Any], X: pd.DataFrame | None = None, n: i
         Training features used for quantiles.
     n : int, default=3
         Number of example rows.
+    model : estimator, default=None
+        The fitted model, whose scalers give typical numeric values.
 
     Returns
     -------
@@ -203,6 +228,8 @@ def example_input(schema: Mapping[str, Any], X: pd.DataFrame | None = None, n: i
         ``{column: [n JSON-native values]}``.
     """
     example = {}
+    stats = _scaler_stats(model, [c["name"] for c in schema["columns"]]) if model is not None else {}
+    z = np.linspace(-0.6745, 0.6745, n) if n > 1 else np.zeros(1)
     for col in schema["columns"]:
         name = col["name"]
         if col["kind"] == "categorical" and col.get("categories"):
@@ -212,6 +239,9 @@ def example_input(schema: Mapping[str, Any], X: pd.DataFrame | None = None, n: i
             series = pd.to_numeric(X[name], errors="coerce").dropna()
             qs = np.linspace(0.25, 0.75, n) if n > 1 else [0.5]
             values = [round(float(series.quantile(q)), 4) for q in qs] if len(series) else [0.0] * n
+        elif name in stats:
+            mean, scale = stats[name]
+            values = [round(mean + float(zi) * scale, 4) for zi in z]
         else:
             values = [float((-1) ** (i + 1) * ((i + 1) // 2)) for i in range(n)]
         example[name] = json_native(values)
@@ -243,7 +273,7 @@ def _check_frame(X: pd.DataFrame, schema: Mapping[str, Any]) -> pd.DataFrame:
         warnings.warn(
             f"dropping {len(extra)} input column(s) the model does not use: {', '.join(extra)}",
             UserWarning,
-            stacklevel=4,
+            stacklevel=5,  # the caller of Predictor.predict
         )
     X = X[[present[n] for n in names]].copy()
     X.columns = names

@@ -85,6 +85,9 @@ _TRUSTED_CLASSES: tuple[tuple[str, str], ...] = (
     # numpy containers, dtypes and scalars
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
+    ("numpy", "number"),  # make_column_selector(dtype_include=np.number)
+    ("numpy", "integer"),
+    ("numpy", "floating"),
     ("numpy", "bool_"),
     ("numpy", "int8"),
     ("numpy", "int16"),
