@@ -182,6 +182,7 @@ def undersampler(
     if not 0.0 < float(ratio) <= 1.0:
         raise InvalidInputError(
             f"ratio is n_minority / n_majority after undersampling; expected 0 < ratio <= 1, got {ratio!r}. "
-            "Fix: pass e.g. ratio=1.0 to balance the classes or ratio=0.5 for two majority rows per minority row."
+            "Fix: pass e.g. ratio=1.0 to balance the classes, or ratio=0.5 for two majority rows per "
+            "minority row."
         )
     return RandomUnderSampler(sampling_strategy=float(ratio), random_state=random_state)

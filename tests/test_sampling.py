@@ -86,7 +86,8 @@ def test_make_imbalanced_single_class():
 def test_make_imbalanced_more_minority_rows_than_exist():
     y = np.array([0] * 90 + [1] * 10)
     # 0.2 * 90 / 0.8 = 22.5 -> 22 rows asked, 10 exist
-    with pytest.raises(InvalidInputError, match=r"asks for 22 rows of class 1 .* only 10 exist .*minority_ratio <= 0.1000"):
+    expected = r"asks for 22 rows of class 1 .* only 10 exist .*minority_ratio <= 0.1000"
+    with pytest.raises(InvalidInputError, match=expected):
         make_imbalanced(X, y, 0.2)
 
 
@@ -96,7 +97,8 @@ def test_make_imbalanced_ratio_too_small_leaves_no_row():
 
 
 def test_make_imbalanced_unknown_minority_class():
-    with pytest.raises(InvalidInputError, match=r"minority_class 7 is not a label of y; expected one of \[0, 1\]"):
+    expected = r"minority_class 7 is not a label of y; expected one of \[0, 1\]"
+    with pytest.raises(InvalidInputError, match=expected):
         make_imbalanced(X, Y, 0.1, minority_class=7)
 
 
