@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import httpx2
+import huggingface_hub
 import pytest
 from huggingface_hub import (
     CommitOperationAdd,
@@ -136,6 +137,8 @@ def test_local_hub_dataset_repos_work_too(local_hub):
     path = hf_hub_download("alice/table", "data.csv", repo_type="dataset")
     assert Path(path).read_bytes() == b"a,b\n1,2\n"
     assert "data.csv" in local_hub.api("alice").list_repo_files("alice/table", repo_type="dataset")
+    # module-level functions (the import-time HfApi) are pointed at the server by the fixture too
+    assert "data.csv" in huggingface_hub.list_repo_files("alice/table", repo_type="dataset")
 
 
 # --- auth ---------------------------------------------------------------------
