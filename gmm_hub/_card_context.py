@@ -62,10 +62,12 @@ PLACEHOLDER_REPO_ID = "user/repo"
 
 
 def is_binary(metrics: dict[str, Any]) -> bool:
+    """Whether an ``evaluate()`` dict describes a two-class problem."""
     return len(metrics.get("labels") or []) == 2
 
 
 def is_finite(value: Any) -> bool:
+    """Whether ``value`` is a real, finite number (booleans excluded)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -91,6 +93,24 @@ def _model_name(config: dict[str, Any], repo_id: str | None) -> str:
 
 
 def card_data(config: dict[str, Any], license: str, repo_id: str | None) -> Any:
+    """Build the card's YAML metadata from a bundle configuration.
+
+    Parameters
+    ----------
+    config : dict
+        Parsed ``config.json``.
+    license : str
+        License identifier.
+    repo_id : str or None
+        Hub repository id; its name becomes the ``model-index`` name.
+
+    Returns
+    -------
+    huggingface_hub.ModelCardData
+        With one ``EvalResult`` per finite metric of ``config["metrics"]``:
+        F1-macro and balanced accuracy, plus PR-AUC and MCC for binary
+        problems. Values are the stored floats, unrounded.
+    """
     from huggingface_hub import EvalResult, ModelCardData
 
     metrics = config.get("metrics") or {}
@@ -189,6 +209,8 @@ def _class_rows(config: dict[str, Any]) -> list[dict[str, str]]:
     counts = {str(k): v for k, v in (dataset.get("class_counts") or {}).items()}
     per_class = {str(row.get("class")): row for row in (config.get("model") or {}).get("per_class") or []}
     labels = [str(label) for label in config.get("classes") or []] or list(counts) or list(per_class)
+    if not counts:  # no data set recorded: shares of the training set instead
+        counts = {label: row.get("n_train") for label, row in per_class.items()}
     total = sum(v for v in counts.values() if is_finite(v)) or None
     rows = []
     for label in labels:
@@ -273,7 +295,25 @@ def _schema_row(col: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def template_context(config: dict[str, Any], repo_id: str | None, images: dict[str, str | None]) -> dict[str, Any]:
+def template_context(
+    config: dict[str, Any], repo_id: str | None, images: dict[str, str | None]
+) -> dict[str, Any]:
+    """Variables the card template sees (listed in ``model_cards/README.md``).
+
+    Parameters
+    ----------
+    config : dict
+        Parsed ``config.json``.
+    repo_id : str or None
+        Hub repository id for the "How to use" code; ``"user/repo"`` if None.
+    images : dict
+        Figure file name -> relative path, or None when the figure is not drawn.
+
+    Returns
+    -------
+    dict
+        Template variables; table cells are already escaped for markdown.
+    """
     model = config.get("model") or {}
     metrics = config.get("metrics") or {}
     dataset = config.get("dataset") or None
@@ -295,6 +335,7 @@ def template_context(config: dict[str, Any], repo_id: str | None, images: dict[s
         "dataset": dataset,
         "dataset_name": _dataset_names(config)[1] if dataset else None,
         "class_rows": _class_rows(config),
+        "counts_source": "data set" if (dataset or {}).get("class_counts") else "training set",
         "imbalance_ratio": ratio,
         "imbalance_ratio_text": _fmt(ratio, 1) if ratio is not None else None,
         "minority_label": minority,

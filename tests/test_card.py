@@ -351,7 +351,7 @@ def test_write_card_broken_template_raises_and_leaves_bundle_unchanged(bundle_co
 
 def test_render_card_template_is_sandboxed(bundles, tmp_path):
     template = tmp_path / "evil.md"
-    template.write_text("x{{ ''.__class__.__mro__[1].__subclasses__() }}{{ config.__class__ }}y\n", encoding="utf-8")
+    template.write_text("x{{ ''.__class__.__mro__[1].__subclasses__() }}y\n", encoding="utf-8")
     with pytest.raises(InvalidInputError, match="unsafe"):
         render_card(_config(bundles["empty"]), template=template)
 
@@ -406,7 +406,8 @@ def test_write_card_hub_download_snippet_runs_against_local_hub(bundle_copy, loc
     api = local_hub.api("alice")
     api.create_repo("alice/bc-gmm")
     api.upload_folder(repo_id="alice/bc-gmm", folder_path=bundle, commit_message="bundle")
-    hub_load, hub_download, predict = _python_blocks(_section((bundle / "README.md").read_text("utf-8"), "How to use"))
+    text = (bundle / "README.md").read_text(encoding="utf-8")
+    hub_load, hub_download, predict = _python_blocks(_section(text, "How to use"))
     namespace: dict = {}
     exec(compile(hub_download + predict, "how_to_use_download", "exec"), namespace)  # unchanged snippet
     assert len(namespace["model"].predict(namespace["X"])) == 3
@@ -420,7 +421,8 @@ def test_write_card_hub_load_snippet_runs_against_local_hub(bundle_copy, local_h
     api = local_hub.api("alice")
     api.create_repo("alice/bc-gmm")
     api.upload_folder(repo_id="alice/bc-gmm", folder_path=bundle, commit_message="bundle")
-    hub_load, hub_download, predict = _python_blocks(_section((bundle / "README.md").read_text("utf-8"), "How to use"))
+    text = (bundle / "README.md").read_text(encoding="utf-8")
+    hub_load, hub_download, predict = _python_blocks(_section(text, "How to use"))
     namespace: dict = {}
     exec(compile(hub_load + predict, "how_to_use_hub", "exec"), namespace)  # unchanged snippet
     assert len(namespace["model"].predict(namespace["X"])) == 3

@@ -63,7 +63,11 @@ def test_plot_precision_recall_writes_valid_png(tmp_path):
 
 @pytest.mark.parametrize(
     ("precision", "recall", "match"),
-    [([0.5, 1.0], [1.0], "same non-zero length"), ([], [], "same non-zero length"), ([0.5, 1.5], [1.0, 0.0], r"\[0, 1\]")],
+    [
+        ([0.5, 1.0], [1.0], "same non-zero length"),
+        ([], [], "same non-zero length"),
+        ([0.5, 1.5], [1.0, 0.0], r"\[0, 1\]"),
+    ],
 )
 def test_plot_precision_recall_rejects_bad_curve(tmp_path, precision, recall, match):
     with pytest.raises(InvalidInputError, match=match):
