@@ -91,7 +91,13 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             self.close_connection = True
             return self._send(method, _json({"error": "Chunked request bodies are not supported."}, 411))
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            return self._send(method, _error(400, "Invalid Content-Length header."))
         if length > self.hub.max_body_bytes:
             self._drain(length)
             msg = f"Request body of {length} bytes exceeds the limit of {self.hub.max_body_bytes} bytes."
