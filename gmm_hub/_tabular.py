@@ -19,6 +19,42 @@ TABULAR_DEFAULTS: dict[str, Any] = {"reg_covar": 0.1}
 MIN_CATEGORY_FREQUENCY = 0.01
 
 
+def tabular_preprocessor() -> ColumnTransformer:
+    """Impute and standardise numeric columns; impute and one-hot encode the rest.
+
+    Categories rarer than 1% are pooled into one column and categories unseen
+    in training are ignored (all zeros).
+
+    Returns
+    -------
+    sklearn.compose.ColumnTransformer
+        Selects columns by dtype, so it works on any DataFrame.
+    """
+    numeric = Pipeline(
+        [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
+    )
+    categorical = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="most_frequent")),
+            (
+                "onehot",
+                OneHotEncoder(
+                    handle_unknown="ignore",
+                    min_frequency=MIN_CATEGORY_FREQUENCY,
+                    sparse_output=False,
+                ),
+            ),
+        ]
+    )
+    return ColumnTransformer(
+        [
+            ("numeric", numeric, make_column_selector(dtype_include=np.number)),
+            ("categorical", categorical, make_column_selector(dtype_exclude=np.number)),
+        ],
+        verbose_feature_names_out=False,
+    )
+
+
 def tabular_pipeline(**classifier_params: Any) -> Pipeline:
     """Build a pipeline that takes a raw pandas DataFrame straight to predictions.
 
@@ -48,28 +84,5 @@ def tabular_pipeline(**classifier_params: Any) -> Pipeline:
     >>> tabular_pipeline(random_state=0).fit(X, y).predict(X.head(2))
     array([0, 1])
     """
-    numeric = Pipeline(
-        [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
-    )
-    categorical = Pipeline(
-        [
-            ("impute", SimpleImputer(strategy="most_frequent")),
-            (
-                "onehot",
-                OneHotEncoder(
-                    handle_unknown="ignore",
-                    min_frequency=MIN_CATEGORY_FREQUENCY,
-                    sparse_output=False,
-                ),
-            ),
-        ]
-    )
-    preprocess = ColumnTransformer(
-        [
-            ("numeric", numeric, make_column_selector(dtype_include=np.number)),
-            ("categorical", categorical, make_column_selector(dtype_exclude=np.number)),
-        ],
-        verbose_feature_names_out=False,
-    )
     params = {**TABULAR_DEFAULTS, **classifier_params}
-    return Pipeline([("preprocess", preprocess), ("gmm", GMMClassifier(**params))])
+    return Pipeline([("preprocess", tabular_preprocessor()), ("gmm", GMMClassifier(**params))])
