@@ -1,0 +1,99 @@
+"""Cold-start load + predict: ``gmm_hub.load(bundle).predict(x)`` against plain joblib.
+
+Each measurement is a fresh Python process (interpreter start, imports, load,
+one predict), timed from outside with ``time.perf_counter``. The two paths
+alternate, ``--repeat`` times each, and the medians are compared. The joblib
+path is the do-it-yourself baseline: ``joblib.load`` of a dict holding a
+StandardScaler and one GaussianMixture per class, then ``score_samples``.
+Target: gmm_hub at most 1.3x the joblib path.
+
+    python scripts/bench_load.py [--repeat 7] [--rows 2000] [--features 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import joblib
+import numpy as np
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+import gmm_hub
+
+GMM_HUB_CODE = """
+import sys, numpy as np
+import gmm_hub
+x = np.load(sys.argv[2])
+pred = gmm_hub.load(sys.argv[1]).predict(x)
+assert len(pred) == len(x)
+"""
+
+JOBLIB_CODE = """
+import sys, numpy as np
+import joblib
+x = np.load(sys.argv[2])
+d = joblib.load(sys.argv[1])
+z = d["scaler"].transform(x)
+scores = np.column_stack([g.score_samples(z) for g in d["gmms"]]) + np.log(d["priors"])
+pred = d["classes"][scores.argmax(axis=1)]
+assert len(pred) == len(x)
+"""
+
+
+def build(workdir: Path, rows: int, features: int) -> tuple[Path, Path, Path]:
+    """Fit one model and write it both ways; return (bundle, joblib file, input .npy)."""
+    rng = np.random.default_rng(0)
+    y = (rng.random(rows) < 0.1).astype(int)
+    X = rng.normal(size=(rows, features)) + 1.5 * y[:, None]
+    model = Pipeline(
+        [("scale", StandardScaler()), ("gmm", gmm_hub.GMMClassifier(n_components=2, random_state=0))]
+    ).fit(X, y)
+    bundle = gmm_hub.save(model, workdir / "bundle")
+    gmm = model[-1]
+    plain = workdir / "plain.joblib"
+    joblib.dump(
+        {"scaler": model[0], "gmms": gmm.gmms_, "priors": gmm.class_prior_, "classes": gmm.classes_}, plain
+    )
+    x = workdir / "x.npy"
+    np.save(x, X[:200])
+    return bundle, plain, x
+
+
+def run_once(code: str, model: Path, x: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code, str(model), str(x)], check=True)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--features", type=int, default=8)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle, plain, x = build(Path(tmp), args.rows, args.features)
+        run_once(JOBLIB_CODE, plain, x)  # warm the OS file cache for both paths
+        run_once(GMM_HUB_CODE, bundle, x)
+        ours, theirs = [], []
+        for _ in range(args.repeat):
+            theirs.append(run_once(JOBLIB_CODE, plain, x))
+            ours.append(run_once(GMM_HUB_CODE, bundle, x))
+    ours_med, theirs_med = statistics.median(ours), statistics.median(theirs)
+    ratio = ours_med / theirs_med
+    print(f"{'path':<34}{'median s':>10}{'min s':>9}{'max s':>9}")
+    print(f"{'joblib.load + score_samples':<34}{theirs_med:>10.3f}{min(theirs):>9.3f}{max(theirs):>9.3f}")
+    print(f"{'gmm_hub.load(bundle).predict':<34}{ours_med:>10.3f}{min(ours):>9.3f}{max(ours):>9.3f}")
+    print(f"ratio gmm_hub/joblib = {ratio:.2f}x (target <= 1.30x): {'OK' if ratio <= 1.3 else 'OVER'}")
+    return 0 if ratio <= 1.3 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
