@@ -28,7 +28,7 @@ from typing import Any
 from . import _constants as C
 from ._schema import example_input, extract_schema, json_native, validate_input
 from ._trust import BUNDLE_FORMAT, _sha256, check_files, check_versions, read_config, safe_member
-from .exceptions import BundleError, IntegrityError, InvalidInputError, UntrustedModelError
+from .exceptions import BundleError, InvalidInputError, UntrustedModelError
 
 __all__ = ["Predictor", "load", "save"]
 
