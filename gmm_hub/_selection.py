@@ -74,7 +74,11 @@ def candidates_for(
         if n_components != "bic":
             found = [max(found, key=lambda c: c.n_components)]
     asked = f"n_components={n_components!r}, covariance_type={covariance_type!r}"
-    using = ", ".join(f"{c.n_components} {c.covariance_type}" for c in found)
+    counts = sorted({c.n_components for c in found})
+    using = f"{found[0].covariance_type} covariance with " + (
+        f"{counts[0]} component(s)" if len(counts) == 1 else f"{counts[0]}..{counts[-1]} components"
+    )
+    label = label.item() if isinstance(label, np.generic) else label
     warnings.warn(
         f"Class {label!r} has only {n_rows} rows for {n_features} features, too few "
         f"for {asked}; falling back to {using}. Collect more rows of this class, "
