@@ -27,8 +27,10 @@ __version__ = "0.1.0"
 _LAZY = {
     "tabular_pipeline": "._tabular",
     "make_imbalanced": ".sampling",
+    "undersampler": ".sampling",
     "load_dataset": ".data",
     "evaluate": ".evaluation",
+    "evaluate_model": ".evaluation",
     "save": "._io",
     "load": "._io",
     "write_card": "._card",
