@@ -38,7 +38,7 @@ from types import ModuleType
 from typing import Any
 
 from . import _constants as C
-from .exceptions import BundleError, IntegrityError, UntrustedModelError
+from .exceptions import BundleError, GMMHubError, IntegrityError, UntrustedModelError
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -51,6 +51,7 @@ __all__ = [
     "read_config",
     "safe_member",
     "trusted_types",
+    "verify_bundle",
 ]
 
 BUNDLE_FORMAT = "gmm_hub-bundle"
@@ -436,3 +437,61 @@ def check_files(bundle: Path, config: dict[str, Any], *, require_all: bool = Fal
         else:
             logger.info("%s listed in config.json is not present; skipped", name)
     return data
+
+
+def verify_bundle(bundle: Path, *, allow_pickle: bool = False) -> tuple[bool, list[tuple[str, str, str]]]:
+    """Check a bundle without constructing anything from it.
+
+    Parameters
+    ----------
+    bundle : Path
+        The bundle directory.
+    allow_pickle : bool, default=False
+        Accept a pickle-based model whose types cannot be audited.
+
+    Returns
+    -------
+    sound : bool
+    report : list of (check, status, detail)
+        ``status`` is ``"ok"``, ``"warn"`` or ``"FAIL"``.
+    """
+    report: list[tuple[str, str, str]] = []
+    try:
+        config = read_config(bundle)
+    except GMMHubError as err:
+        return False, [("config", "FAIL", str(err))]
+    report.append(
+        ("config", "ok", f"{config['format']} v{config['format_version']}, created {config.get('created')}")
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mismatch = check_versions(config)
+    trained = config.get("versions", {})
+    report.append(
+        ("versions", "warn", mismatch)
+        if mismatch
+        else ("versions", "ok", f"scikit-learn {trained.get('sklearn')}, skops {trained.get('skops')}, "
+              f"gmm_hub {trained.get('gmm_hub')}")
+    )
+    try:
+        data = check_files(bundle, config, require_all=True)
+    except GMMHubError as err:
+        return False, [*report, ("files", "FAIL", str(err))]
+    listed = sorted(config["files"])
+    unlisted = sorted(
+        p.name for p in bundle.iterdir() if p.is_file() and p.name not in listed and p.name != C.CONFIG_FILE
+    )
+    report.append(
+        ("files", "ok", f"{len(listed)} file(s) match their sha256: {', '.join(listed)}"
+         + (f" (not listed, not checked: {', '.join(unlisted)})" if unlisted else ""))
+    )
+    if config["model"].get("format", "skops") != "skops":
+        status = "warn" if allow_pickle else "FAIL"
+        report.append(("types", status, "pickle-based model: its types cannot be audited without running it"))
+        return allow_pickle, report
+    try:
+        audit_skops(data)
+    except GMMHubError as err:
+        return False, [*report, ("types", "FAIL", str(err))]
+    report.append(("types", "ok", "every type in the model is on gmm_hub's allowlist"))
+    return True, report

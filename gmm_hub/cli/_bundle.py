@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from .._trust import verify_bundle
 from . import app
 
 
@@ -79,68 +80,6 @@ def predict(bundle: str, input_csv: Path, output: Path | None, proba: bool, allo
     else:
         _write_atomic(output, text)
         click.echo(f"Wrote {len(frame)} predictions to {output}", err=True)
-
-
-def verify_bundle(bundle: Path, *, allow_pickle: bool = False) -> tuple[bool, list[tuple[str, str, str]]]:
-    """Check a bundle without constructing anything from it.
-
-    Parameters
-    ----------
-    bundle : Path
-        The bundle directory.
-    allow_pickle : bool, default=False
-        Accept a pickle-based model whose types cannot be audited.
-
-    Returns
-    -------
-    sound : bool
-    report : list of (check, status, detail)
-        ``status`` is ``"ok"``, ``"warn"`` or ``"FAIL"``.
-    """
-    from .. import _constants as C
-    from .. import _trust
-    from ..exceptions import GMMHubError
-
-    report: list[tuple[str, str, str]] = []
-    try:
-        config = _trust.read_config(bundle)
-    except GMMHubError as err:
-        return False, [("config", "FAIL", str(err))]
-    report.append(
-        ("config", "ok", f"{config['format']} v{config['format_version']}, created {config.get('created')}")
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mismatch = _trust.check_versions(config)
-    trained = config.get("versions", {})
-    report.append(
-        ("versions", "warn", mismatch)
-        if mismatch
-        else ("versions", "ok", f"scikit-learn {trained.get('sklearn')}, skops {trained.get('skops')}, "
-              f"gmm_hub {trained.get('gmm_hub')}")
-    )
-    try:
-        data = _trust.check_files(bundle, config, require_all=True)
-    except GMMHubError as err:
-        return False, [*report, ("files", "FAIL", str(err))]
-    listed = sorted(config["files"])
-    unlisted = sorted(
-        p.name for p in bundle.iterdir() if p.is_file() and p.name not in listed and p.name != C.CONFIG_FILE
-    )
-    report.append(
-        ("files", "ok", f"{len(listed)} file(s) match their sha256: {', '.join(listed)}"
-         + (f" (not listed, not checked: {', '.join(unlisted)})" if unlisted else ""))
-    )
-    if config["model"].get("format", "skops") != "skops":
-        status = "warn" if allow_pickle else "FAIL"
-        report.append(("types", status, "pickle-based model: its types cannot be audited without running it"))
-        return allow_pickle, report
-    try:
-        _trust.audit_skops(data)
-    except GMMHubError as err:
-        return False, [*report, ("types", "FAIL", str(err))]
-    report.append(("types", "ok", "every type in the model is on gmm_hub's allowlist"))
-    return True, report
 
 
 @app.command("verify")
