@@ -209,9 +209,11 @@ def _write_model(model: Any, target: Path, fmt: str) -> None:
 
         joblib.dump(model, target)
         return
-    from ._trust import audit_skops, import_skops_io
+    import skops.io
 
-    data = import_skops_io().dumps(model, compression=zipfile.ZIP_DEFLATED)
+    from ._trust import audit_skops
+
+    data = skops.io.dumps(model, compression=zipfile.ZIP_DEFLATED)
     try:
         audit_skops(data)  # refuse now what load() would refuse later
     except UntrustedModelError as err:

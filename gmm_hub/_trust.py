@@ -23,16 +23,14 @@ is what ``tests/test_io.py`` checks by loading a committed fixture.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import importlib
 import json
 import logging
 import re
-import sys
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from types import ModuleType
 from typing import Any
@@ -46,7 +44,6 @@ __all__ = [
     "check_files",
     "check_trusted",
     "check_versions",
-    "import_skops_io",
     "load_skops",
     "read_config",
     "safe_member",
@@ -168,6 +165,12 @@ def check_trusted(found: Iterable[str]) -> None:
         )
 
 
+def _skops_io() -> ModuleType:
+    import skops.io
+
+    return skops.io
+
+
 def audit_skops(data: bytes) -> None:
     """Check a serialised skops model before anything in it is constructed.
 
@@ -183,7 +186,7 @@ def audit_skops(data: bytes) -> None:
     BundleError
         If ``data`` is not a readable skops file.
     """
-    sio = import_skops_io()
+    sio = _skops_io()
     try:
         found = sio.get_untrusted_types(data=data)
     except Exception as err:  # zip, json or schema errors from a damaged file
@@ -213,7 +216,7 @@ def load_skops(data: bytes) -> object:
         As :func:`audit_skops`.
     """
     audit_skops(data)
-    sio = import_skops_io()
+    sio = _skops_io()
     from skops.io.exceptions import UntrustedTypesFoundException
 
     try:
@@ -227,56 +230,6 @@ def load_skops(data: bytes) -> object:
             f"the model file could not be deserialised ({type(err).__name__}: {err}); "
             "it may be damaged or written by an incompatible skops version."
         ) from err
-
-
-def _light_all_estimators(*args: object, **kwargs: object) -> list[tuple[str, type]]:
-    """Stand-in for sklearn's ``all_estimators``: only the allowlisted sklearn classes."""
-    found = []
-    for module_name, attr in _TRUSTED_CLASSES:
-        if not module_name.startswith("sklearn."):
-            continue
-        try:
-            cls = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError):
-            continue
-        found.append((attr, cls))
-    return found
-
-
-@contextlib.contextmanager
-def _narrow_sklearn_discovery() -> Iterator[None]:
-    import sklearn.utils
-
-    original = sklearn.utils.all_estimators
-    sklearn.utils.all_estimators = _light_all_estimators
-    try:
-        yield
-    finally:
-        sklearn.utils.all_estimators = original
-
-
-def import_skops_io() -> ModuleType:
-    """Import :mod:`skops.io` without its most expensive import-time step.
-
-    skops computes its default trusted scikit-learn types at import time by
-    calling ``sklearn.utils.all_estimators()``, which imports every
-    scikit-learn module (about 0.4 s). gmm_hub only ever loads types on its
-    own fixed list, so when it is the first to import skops it lets skops
-    discover only the scikit-learn classes on that list. This can only
-    shrink skops' default trust, never widen it. If skops is already
-    imported, it is used as is.
-
-    Returns
-    -------
-    module : module
-        :mod:`skops.io`.
-    """
-    module = sys.modules.get("skops.io")
-    if module is not None:
-        return module
-    with _narrow_sklearn_discovery():
-        import skops.io as module
-    return module
 
 
 # ----------------------------------------------------------------------------- bundle checks
