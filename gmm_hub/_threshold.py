@@ -15,6 +15,8 @@ def _metric_per_cut(tp: np.ndarray, fp: np.ndarray, pos: int, neg: int, metric: 
     fn = pos - tp
     tn = neg - fp
     if metric == "balanced_accuracy":
+        if not (pos and neg):  # one class only: its recall, as sklearn's metric does
+            return tp / pos if pos else tn / neg
         return 0.5 * (tp / pos + tn / neg)
     with np.errstate(invalid="ignore", divide="ignore"):
         f1_pos = np.where(tp > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
