@@ -383,7 +383,7 @@ def _move_into_place(tmp: Path, target: Path, *, overwrite: bool) -> None:
 # ----------------------------------------------------------------------------- load
 
 
-def _resolve_repo_id(repo_id: str, *, revision: str | None, token: str | None) -> Path:
+def _resolve_repo_id(repo_id: str, *, revision: str | None, token: str | None, allow_pickle: bool) -> Path:
     """Download a Hub repo into the local cache and return its directory."""
     try:
         from . import _hub
@@ -392,7 +392,7 @@ def _resolve_repo_id(repo_id: str, *, revision: str | None, token: str | None) -
             f"{repo_id!r} is not a local path, and loading from the Hugging Face Hub is not "
             "available in this gmm_hub version. Download the bundle and pass its directory."
         ) from err
-    return Path(_hub.pull(repo_id, revision=revision, token=token))
+    return Path(_hub.pull(repo_id, revision=revision, token=token, allow_pickle=allow_pickle))
 
 
 def _deserialise(data: bytes, fmt: str, *, allow_pickle: bool) -> Any:
@@ -461,7 +461,7 @@ def load(
     if not path.exists():
         text = str(path_or_repo_id)
         if _REPO_ID.match(text) and not text.startswith("."):
-            path = _resolve_repo_id(text, revision=revision, token=token)
+            path = _resolve_repo_id(text, revision=revision, token=token, allow_pickle=allow_pickle)
         else:
             raise BundleError(f"no bundle or model file at {text!r}: the path does not exist.")
     if path.is_dir():

@@ -423,8 +423,8 @@ def verify_bundle(bundle: Path, *, allow_pickle: bool = False) -> tuple[bool, li
     report.append(
         ("versions", "warn", mismatch)
         if mismatch
-        else ("versions", "ok", f"scikit-learn {trained.get('sklearn')}, skops {trained.get('skops')}, "
-              f"gmm_hub {trained.get('gmm_hub')}")
+        else ("versions", "ok", (f"scikit-learn {trained.get('sklearn')}, skops {trained.get('skops')}, "
+                                 f"gmm_hub {trained.get('gmm_hub')}"))
     )
     try:
         data = check_files(bundle, config, require_all=True)
