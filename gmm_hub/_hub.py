@@ -80,9 +80,10 @@ def _hub_error(
 
     where = f"{repo_id!r} at {constants.ENDPOINT}"
     status = getattr(getattr(err, "response", None), "status_code", None)
-    first_line = _scrub(str(err), token).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    text = getattr(err, "server_message", None) or str(err)  # the Hub's own words when it sent some
+    detail = " ".join(_scrub(text, token).split())[:300] or type(err).__name__
     if isinstance(err, HFValidationError):
-        message = f"{repo_id!r} is not a valid Hub repo id ({first_line}); expected 'user/name'."
+        message = f"{repo_id!r} is not a valid Hub repo id ({detail}); expected 'user/name'."
     elif isinstance(err, RevisionNotFoundError):
         message = f"revision {revision!r} does not exist in {where}; check the branch, tag or commit."
     elif isinstance(err, RepositoryNotFoundError) or (status == 404 and action == "download"):
@@ -101,10 +102,10 @@ def _hub_error(
             "organisation you belong to) with a token that has write access."
         )
     elif status == 409:
-        message = f"could not {action} {where}: it conflicts with what exists (409: {first_line})."
+        message = f"could not {action} {where}: it conflicts with what exists (409: {detail})."
     elif isinstance(err, HfHubHTTPError):
         message = (
-            f"could not {action} {where}: the Hub answered HTTP {status} ({first_line}). "
+            f"could not {action} {where}: the Hub answered HTTP {status} ({detail}). "
             "Nothing local was changed; try again later."
         )
     elif isinstance(err, LocalEntryNotFoundError):
@@ -117,11 +118,11 @@ def _hub_error(
         )
     elif isinstance(err, httpx2.TransportError):
         message = (
-            f"could not {action} {where}: the connection failed ({type(err).__name__}: {first_line}). "
+            f"could not {action} {where}: the connection failed ({type(err).__name__}: {detail}). "
             "Nothing local was changed; check HF_ENDPOINT and the network, then try again."
         )
     else:
-        message = f"could not {action} {where} ({type(err).__name__}: {first_line})."
+        message = f"could not {action} {where} ({type(err).__name__}: {detail})."
     return HubError(_scrub(message, token))
 
 
@@ -240,6 +241,9 @@ def push(
     action = "push to"
     try:
         _call(api.create_repo, repo_id, private=private, exist_ok=True)
+        if tag is not None and tag in {ref.name for ref in _call(api.list_repo_refs, repo_id).tags}:
+            raise HubError(f"tag {tag!r} already exists in {repo_id!r}; nothing was pushed. Tags name one "
+                           "commit for good: choose a new tag (e.g. the next version).")
         if revision is not None and revision != constants.DEFAULT_REVISION:
             _call(api.create_branch, repo_id, branch=revision, exist_ok=True)
         info = _call(
