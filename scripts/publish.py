@@ -37,6 +37,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 TOKEN_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
@@ -89,7 +90,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _default_tag(env: os._Environ | dict) -> str | None:
+def _default_tag(env: Mapping[str, str]) -> str | None:
     if env.get("GITHUB_REF_TYPE") == "tag":
         return env.get("GITHUB_REF_NAME") or None
     return None
