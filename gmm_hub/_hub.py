@@ -39,7 +39,7 @@ from . import _constants as C
 from ._trust import check_files, read_config, safe_member, verify_bundle
 from .exceptions import HubError, IntegrityError, InvalidInputError
 
-__all__ = ["copy_bundle", "pull", "push", "use_endpoint"]
+__all__ = ["check_out_dir", "copy_bundle", "pull", "push", "use_endpoint"]
 
 logger = logging.getLogger(__name__)
 
@@ -330,6 +330,12 @@ def pull(
     return path
 
 
+def check_out_dir(out: Path) -> None:
+    """Raise :class:`HubError` unless ``out`` is missing or an empty directory."""
+    if out.exists() and not (out.is_dir() and not any(out.iterdir())):
+        raise HubError(f"{out} already exists and is not empty; choose another --out or remove it.")
+
+
 def copy_bundle(source: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path:
     """Copy a bundle's files (``config.json`` and the files it lists) into a new directory ``out``, atomically.
 
@@ -339,8 +345,7 @@ def copy_bundle(source: str | os.PathLike[str], out: str | os.PathLike[str]) -> 
         If ``out`` exists and is not an empty directory.
     """
     source, out = Path(source), Path(out)
-    if out.exists() and not (out.is_dir() and not any(out.iterdir())):
-        raise HubError(f"{out} already exists and is not empty; choose another --out or remove it.")
+    check_out_dir(out)
     config = read_config(source)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{secrets.token_hex(6)}"
