@@ -112,7 +112,7 @@ def summarise(rows: list[dict], models: list[str]) -> tuple[list[dict], dict]:
 
 def targets(summary: list[dict], table: dict, adult: str | None) -> list[dict]:
     by = {e["model"]: e for e in summary}
-    ours, orig = by[OURS], by.get(ORIGINAL)
+    orig = by.get(ORIGINAL)
     checks = []
 
     def check(name: str, value: float, bar: float, strict: bool = False) -> None:
@@ -200,7 +200,7 @@ def main() -> None:
     threadpool_limits(1)
     start = time.perf_counter()
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip() or "unknown"
+                            capture_output=True, text=True, check=False).stdout.strip() or "unknown"
     sets = load_all(args.limit, not args.no_adult)
     adult = sets[0].name if sets and sets[0].name.startswith("csv:") else None
     models = list(factories(args.seed))
@@ -231,13 +231,13 @@ def main() -> None:
     parts = [
         "# gmm_hub quality benchmark",
         "",
-        f"{len(datasets)} data sets ({len(datasets) - bool(adult)} from keel_suite()"
+        (f"{len(datasets)} data sets ({len(datasets) - bool(adult)} from keel_suite()"
         f"{' + Adult (shared file, 32,561 rows)' if adult else ''}), stratified {args.folds}-fold CV "
         f"(fewer folds when the minority has fewer rows), seed {args.seed}, same preprocessing for every "
         f"model; {seconds / 60:.1f} min with n_jobs={args.n_jobs}; gmm_hub at commit {commit} (plus any "
-        "uncommitted edits).",
-        "Means are over the sets where the model ran; `*_same_sets` columns are paired means over the sets "
-        "where both gmm_hub and that model ran. Wins/losses: gmm_hub vs that model, per set.",
+        "uncommitted edits)."),
+        ("Means are over the sets where the model ran; `*_same_sets` columns are paired means over the "
+         "sets where both gmm_hub and that model ran. Wins/losses: gmm_hub vs that model, per set."),
         "",
         "## Summary",
         "",

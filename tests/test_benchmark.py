@@ -12,7 +12,13 @@ from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
 from gmm_hub import GMMClassifier
-from gmm_hub.benchmark import METRICS, UndersampledGMM, baselines, run_benchmark, summarise
+from gmm_hub.benchmark import (
+    METRICS,
+    UndersampledGMM,
+    baselines,
+    run_benchmark,
+    summarise,
+)
 
 RND_SEED = 0
 
