@@ -202,7 +202,7 @@ def push(
     tag : str, default=None
         Tag the new commit, e.g. ``"v1"``, so it can be loaded with ``revision="v1"``.
     commit_message : str, default=None
-        Defaults to ``"Upload gmm_hub bundle"``.
+        Defaults to ``"Upload gmm_hub bundle (<estimator class>)"``.
     token : str, default=None
         A write token; by default huggingface_hub's (``HF_TOKEN``, then ``hf auth login``).
     create_pr : bool, default=False
@@ -254,7 +254,7 @@ def push(
             action = f"tag {tag!r} in"
             _call(api.create_tag, repo_id, tag=tag, revision=info.oid)
     except _hub_errors() as err:
-        raise _hub_error(err, action, repo_id, token=token, revision=revision) from None
+        raise _hub_error(err, action, repo_id, token=token, revision=revision) from err
     logger.info("pushed %s to %s (commit %s%s)", bundle, repo_id, info.oid, f", tag {tag}" if tag else "")
     return str(info.commit_url)
 
@@ -315,7 +315,7 @@ def pull(
                 allow_patterns=patterns, force_download=force, local_files_only=local_files_only,
             ))
         except _hub_errors() as err:
-            raise _hub_error(err, "download", repo_id, token=token, revision=revision) from None
+            raise _hub_error(err, "download", repo_id, token=token, revision=revision) from err
 
     path = download(force_download)
     config = read_config(path)
