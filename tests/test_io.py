@@ -234,7 +234,7 @@ def test_load_missing_path_raises(tmp_path):
 def test_load_repo_id_goes_through_resolver(bundle, monkeypatch):
     calls = []
 
-    def fake_resolve(repo_id, *, revision, token):
+    def fake_resolve(repo_id, *, revision, token, allow_pickle=False):
         calls.append((repo_id, revision, token))
         return bundle
 
