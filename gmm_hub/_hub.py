@@ -37,7 +37,7 @@ from huggingface_hub import CommitOperationAdd, HfApi, constants, get_token, sna
 
 from . import _constants as C
 from ._trust import check_files, read_config, safe_member, verify_bundle
-from .exceptions import HubError, IntegrityError, InvalidInputError
+from .exceptions import HubError, IntegrityError, InvalidInputError, UntrustedModelError
 
 __all__ = ["check_out_dir", "copy_bundle", "pull", "push", "use_endpoint"]
 
@@ -305,6 +305,8 @@ def pull(
         If the repo or revision cannot be read, or is not cached while offline.
     BundleError, IntegrityError
         If what was downloaded is not a sound bundle.
+    UntrustedModelError
+        If the bundle's model is a pickle and ``allow_pickle`` is False.
     """
     patterns = [*BUNDLE_PATTERNS, *([C.JOBLIB_FILE] if allow_pickle else [])]
 
@@ -319,6 +321,12 @@ def pull(
 
     path = download(force_download)
     config = read_config(path)
+    if config["model"].get("format", "skops") != "skops" and not allow_pickle:
+        raise UntrustedModelError(
+            f"{repo_id!r} holds a pickle-based {config['model'].get('file')!r}, which can run arbitrary code "
+            "when loaded; it was not downloaded. Pass allow_pickle=True (CLI: --allow-pickle) only if you "
+            "fully trust the repo's author."
+        )
     try:
         check_files(path, config)
     except IntegrityError:

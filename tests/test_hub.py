@@ -128,6 +128,21 @@ def test_push_create_pr_reaches_the_hub_and_main_stays(local_hub, bundles):
         push(bundles["v2"], "alice/bc-gmm", token=token, create_pr=True, tag="v2")
 
 
+def test_joblib_bundle_needs_allow_pickle_to_push_and_load(local_hub, tmp_path):
+    X, y = make_data(seed=0)
+    model = gmm_hub.tabular_pipeline(n_components=1, covariance_type="diag", random_state=RND_SEED).fit(X, y)
+    bundle = gmm_hub.save(model, tmp_path / "pickled", format="joblib")
+    with pytest.raises(HubError, match="failed verification.*pickle"):
+        push(bundle, "alice/pickled", token=local_hub.tokens["alice"])
+    push(bundle, "alice/pickled", token=local_hub.tokens["alice"], allow_pickle=True)
+    with pytest.raises(UntrustedModelError, match="allow_pickle"):
+        gmm_hub.load("alice/pickled")
+    with pytest.raises(UntrustedModelError, match="not downloaded"):
+        pull("alice/pickled")
+    assert not list(local_hub.cache_dir.rglob("model.joblib"))
+    np.testing.assert_array_equal(_proba("alice/pickled", allow_pickle=True), model.predict_proba(PROBE))
+
+
 # --- access control and tokens ----------------------------------------------------------
 def test_pull_private_repo_readable_by_owner_only(local_hub, bundle):
     push(bundle, "alice/secret-gmm", private=True, token=local_hub.tokens["alice"])
