@@ -9,7 +9,9 @@ iterations. All fits of all classes run in one joblib call.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -84,33 +86,136 @@ def candidates_for(
         f"for {asked}; falling back to {using}. Collect more rows of this class, "
         "or ask for fewer components or covariance_type='diag'.",
         UserWarning,
-        stacklevel=4,
+        stacklevel=5,
     )
     return found
 
 
+@dataclass
+class _Fit:
+    """What one worker hands back: the mixture, its BIC, warnings and timing."""
+
+    gmm: GaussianMixture
+    bic: float
+    caught: list[warnings.WarningMessage]
+    seconds: float
+
+
+# reg_covar values tried, in order, after a fit fails on a singular covariance
+_REG_COVAR_LADDER = (1e-6, 1e-4, 1e-2, 1.0)
+
+
 def _fit_one(
-    X: np.ndarray, candidate: Candidate, params: dict[str, Any], init: dict[str, Any]
-) -> tuple[GaussianMixture, list[warnings.WarningMessage]]:
-    """Fit one mixture, recording its warnings so that workers can hand them back."""
-    gmm = GaussianMixture(
-        n_components=candidate.n_components,
-        covariance_type=candidate.covariance_type,
-        **{**params, **init},
-    )
+    X: np.ndarray,
+    candidate: Candidate,
+    params: dict[str, Any],
+    init: dict[str, Any],
+    label: Any,
+) -> _Fit:
+    """Fit one mixture, recording its warnings so that workers can hand them back.
+
+    A covariance that EM cannot factorise (a feature constant within the class,
+    duplicated rows, ``reg_covar=0``) is retried with a larger ``reg_covar``
+    and a warning, rather than ending the whole fit with a ``ValueError``.
+    """
+    start = time.perf_counter()
+    reg = params.get("reg_covar", 1e-6)
+    ladder = [reg, *(r for r in _REG_COVAR_LADDER if r > reg)]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        gmm.fit(X)
-    return gmm, list(caught)
+        for attempt, reg_covar in enumerate(ladder):
+            gmm = GaussianMixture(
+                n_components=candidate.n_components,
+                covariance_type=candidate.covariance_type,
+                **{**params, "reg_covar": reg_covar, **init},
+            )
+            try:
+                gmm.fit(X)
+                break
+            except ValueError as err:
+                if "ill-defined empirical covariance" not in str(err) or attempt + 1 == len(
+                    ladder
+                ):
+                    raise
+        if reg_covar != reg:
+            warnings.warn(
+                f"the {candidate.n_components}-component {candidate.covariance_type} "
+                f"mixture had a singular covariance with reg_covar={reg:g} (a feature "
+                f"constant within the class, or duplicated rows?); it was fitted with "
+                f"reg_covar={reg_covar:g} instead. Standardise the features, drop "
+                "constant columns or raise reg_covar.",
+                UserWarning,
+            )
+    bic = float(gmm.bic(X)) if not init else float("nan")
+    return _Fit(gmm, bic, list(caught), time.perf_counter() - start)
 
 
 def _warm_start(gmm: GaussianMixture) -> dict[str, Any]:
+    """Start EM from a fitted mixture (k-means on all rows would be wasted work)."""
     return {
         "weights_init": gmm.weights_,
         "means_init": gmm.means_,
         "precisions_init": gmm.precisions_,
         "n_init": 1,
+        "init_params": "random_from_data",
+        "reg_covar": gmm.reg_covar,
     }
+
+
+def _selection_rows(
+    idx: np.ndarray, plan: list[Candidate], n_features: int, size: int | None, rng
+) -> np.ndarray:
+    """Rows of one class on which its candidates are compared.
+
+    A random subsample of ``size`` rows (sorted, so memory access stays
+    sequential), never fewer than the largest candidate needs; classes with
+    fewer rows stay whole, so the rare classes are never subsampled.
+    """
+    if size is None:
+        return idx
+    need = max(c.n_components * _min_rows(c.covariance_type, n_features) for c in plan)
+    size = max(size, need)
+    if len(idx) <= size:
+        return idx
+    return np.sort(rng.choice(idx, size=size, replace=False))
+
+
+# EM initialisations, at least, for the candidates of a small class
+_SMALL_CLASS_N_INIT = 3
+
+
+def _n_init(gmm_params: dict[str, Any], subsets: list[np.ndarray], i: int) -> int:
+    """Initialisations for class ``i``: more for a class that is cheap to fit.
+
+    A class whose selection rows number at most a third of the largest
+    class's (the rare classes of imbalanced data) gets at least
+    ``_SMALL_CLASS_N_INIT`` initialisations: its fits then still cost less
+    than the largest class's, and EM on a few hundred rows in many dimensions
+    is the most prone to a poor local optimum, which BIC then rejects and a
+    worse configuration wins.
+    """
+    n_init = gmm_params.get("n_init", 1)
+    largest = max(len(s) for s in subsets)
+    if _SMALL_CLASS_N_INIT * len(subsets[i]) <= largest:
+        return max(n_init, _SMALL_CLASS_N_INIT)
+    return n_init
+
+
+def _progress(total: int, verbose: int):
+    """A tqdm bar when ``verbose`` is set, else a stand-in that does nothing."""
+    if verbose:
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc="GMMClassifier fit", unit="fit", leave=verbose > 1)
+    return contextlib.nullcontext(_NoBar())
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix_str(self, text: str) -> None:
+        pass
 
 
 def fit_class_mixtures(
@@ -125,6 +230,7 @@ def fit_class_mixtures(
     gmm_params: dict[str, Any],
     rng: np.random.RandomState,
     n_jobs: int | None,
+    verbose: int = 0,
 ) -> list[GaussianMixture]:
     """Select by BIC and fit one mixture per class.
 
@@ -135,7 +241,7 @@ def fit_class_mixtures(
     y_index : ndarray of shape (n_samples,)
         Class index of each row, in ``range(len(labels))``.
     labels : ndarray
-        Class labels, used in warnings.
+        Class labels, used in warnings and log messages.
     n_components, max_components, covariance_type
         As in :class:`~gmm_hub.GMMClassifier`.
     selection_size : int or None
@@ -145,7 +251,12 @@ def fit_class_mixtures(
     rng : RandomState
         Source of the per-class seeds and subsamples.
     n_jobs : int or None
-        Parallel jobs over all (class, candidate) pairs.
+        Parallel jobs over all (class, candidate) pairs, through joblib: the
+        active backend is used, so ``joblib.parallel_config(backend="dask")``
+        sends the fits to a Dask cluster.
+    verbose : int, default=0
+        Show a tqdm progress bar when positive (kept on screen when > 1).
+        Progress is also logged at INFO level on this module's logger.
 
     Returns
     -------
@@ -153,63 +264,84 @@ def fit_class_mixtures(
         The fitted mixture of each class, aligned with ``labels``.
     """
     n_features = X.shape[1]
+    names = [label.item() if isinstance(label, np.generic) else label for label in labels]
     rows = [np.flatnonzero(y_index == i) for i in range(len(labels))]
     seeds = rng.randint(np.iinfo(np.int32).max, size=len(labels))
-    subsets = []
-    for idx in rows:
-        if selection_size is not None and len(idx) > selection_size:
-            idx = np.sort(rng.choice(idx, size=selection_size, replace=False))
-        subsets.append(idx)
     plans = [
         candidates_for(
             label, len(idx), n_features, n_components, max_components, covariance_type
         )
-        for label, idx in zip(labels, rows)
+        for label, idx in zip(names, rows)
     ]
-
-    parallel = Parallel(n_jobs=n_jobs)
-    jobs = [
-        (i, cand)
-        for i, cands in enumerate(plans)
-        for cand in cands
+    subsets = [
+        _selection_rows(idx, plan, n_features, selection_size, rng)
+        for idx, plan in zip(rows, plans)
     ]
-    fitted = parallel(
-        delayed(_fit_one)(
-            X[subsets[i]], cand, {**gmm_params, "random_state": seeds[i]}, {}
-        )
-        for i, cand in jobs
+    parts = [X[s] for s in subsets]  # one copy per class, shared by its candidates
+    params = [
+        {**gmm_params, "random_state": seeds[i], "n_init": _n_init(gmm_params, subsets, i)}
+        for i in range(len(labels))
+    ]
+    # the costliest fits first, so that parallel workers finish together
+    jobs = sorted(
+        ((i, cand) for i, cands in enumerate(plans) for cand in cands),
+        key=lambda job: -len(subsets[job[0]]) * job[1].n_components,
     )
-
-    best: dict[int, tuple[float, GaussianMixture, list]] = {}
-    for (i, cand), (gmm, caught) in zip(jobs, fitted):
-        bic = gmm.bic(X[subsets[i]]) if len(plans[i]) > 1 else 0.0
-        if i not in best or bic < best[i][0]:
-            best[i] = (bic, gmm, caught)
-
     refit = [i for i in range(len(labels)) if len(subsets[i]) < len(rows[i])]
-    refitted = parallel(
-        delayed(_fit_one)(
-            X[rows[i]],
-            Candidate(best[i][1].n_components, best[i][1].covariance_type),
-            {**gmm_params, "random_state": seeds[i]},
-            _warm_start(best[i][1]),
+
+    best: dict[int, tuple[float, _Fit]] = {}
+    with _progress(len(jobs) + len(refit), verbose) as bar:
+        results = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_fit_one)(
+                parts[i], cand, params[i], {}, names[i]
+            )
+            for i, cand in jobs
         )
-        for i in refit
-    )
-    for i, (gmm, caught) in zip(refit, refitted):
-        best[i] = (best[i][0], gmm, caught)
+        for n_done, (fit, (i, cand)) in enumerate(zip(results, jobs), start=1):
+            logger.info(
+                "class %r: %d %s component(s) on %d of %d rows: BIC %.6g, "
+                "%d EM iteration(s), %.2fs [%d/%d]",
+                names[i], cand.n_components, cand.covariance_type, len(subsets[i]),
+                len(rows[i]), fit.bic, fit.gmm.n_iter_, fit.seconds, n_done, len(jobs),
+            )  # fmt: skip
+            bar.update()
+            if i not in best or fit.bic < best[i][0]:
+                best[i] = (fit.bic, fit)
+        del parts
+
+        results = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_fit_one)(
+                X[rows[i]],
+                Candidate(best[i][1].gmm.n_components, best[i][1].gmm.covariance_type),
+                params[i],
+                _warm_start(best[i][1].gmm),
+                names[i],
+            )
+            for i in refit
+        )
+        for fit, i in zip(results, refit):
+            logger.info(
+                "class %r: refitted %d %s component(s) on all %d rows from the "
+                "subsample's solution: %d EM iteration(s), %.2fs",
+                names[i], fit.gmm.n_components, fit.gmm.covariance_type, len(rows[i]),
+                fit.gmm.n_iter_, fit.seconds,
+            )  # fmt: skip
+            bar.update()
+            best[i] = (best[i][0], fit)
 
     mixtures = []
-    for i, label in enumerate(labels):
-        _, gmm, caught = best[i]
-        for w in caught:  # surface the chosen fit's warnings (e.g. ConvergenceWarning)
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        logger.debug(
-            "class %r: %d %s component(s) from %d candidate(s)",
-            label,
-            gmm.n_components,
-            gmm.covariance_type,
-            len(plans[i]),
-        )
-        mixtures.append(gmm)
+    for i, name in enumerate(names):
+        fit = best[i][1]
+        for w in fit.caught:  # surface the chosen fit's warnings (e.g. ConvergenceWarning)
+            warnings.warn(
+                f"Class {name!r} ({len(rows[i])} rows, {fit.gmm.n_components} "
+                f"{fit.gmm.covariance_type} component(s)): {w.message}",
+                w.category,
+                stacklevel=4,
+            )
+        logger.info(
+            "class %r: chose %d %s component(s) from %d candidate(s)",
+            name, fit.gmm.n_components, fit.gmm.covariance_type, len(plans[i]),
+        )  # fmt: skip
+        mixtures.append(fit.gmm)
     return mixtures
