@@ -77,7 +77,23 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seed for initialisation, subsampling and threshold folds.
     n_jobs : int or None, default=None
-        Parallel jobs over all (class, candidate) fits (joblib semantics).
+        Parallel jobs over all (class, candidate) fits (joblib semantics;
+        ``-1`` uses every core). The fits go through joblib's active backend,
+        so they can run on a Dask cluster::
+
+            from dask.distributed import Client
+            import joblib
+
+            client = Client("tcp://scheduler:8786")
+            with joblib.parallel_config(backend="dask"):
+                model.fit(X, y)
+
+        With the default loky backend each worker keeps its BLAS to one
+        thread; with ``n_jobs=None`` BLAS uses its own thread count.
+    verbose : int, default=0
+        Show a tqdm progress bar over the fits when positive (left on screen
+        when > 1). Progress of every fit is also logged at INFO level on the
+        ``gmm_hub._selection`` logger.
 
     Attributes
     ----------
@@ -117,6 +133,10 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     array([0, 0, 0])
     """
 
+    # Models saved before ``verbose`` existed load without the attribute;
+    # this default keeps their get_params() and repr() working.
+    verbose = 0
+
     def __init__(
         self,
         n_components: int | str = "bic",
@@ -133,6 +153,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         tol: float = 1e-3,
         random_state: int | np.random.RandomState | None = None,
         n_jobs: int | None = None,
+        verbose: int = 0,
     ) -> None:
         self.n_components = n_components
         self.max_components = max_components
@@ -147,6 +168,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         self.tol = tol
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
 
@@ -202,6 +224,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
             },
             rng=rng,
             n_jobs=self.n_jobs,
+            verbose=self.verbose,
         )
 
     def _check_params(self) -> None:
@@ -333,8 +356,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``.
         """
-        jll = self._joint_log_likelihood(X)
-        return jll - logsumexp(jll, axis=1, keepdims=True)
+        return _log_normalise(self._joint_log_likelihood(X))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Posterior probability of each class.
@@ -349,7 +371,8 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``; rows sum to 1.
         """
-        return np.exp(self.predict_log_proba(X))
+        log_proba = self.predict_log_proba(X)
+        return np.exp(log_proba, out=log_proba)
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Confidence scores whose sign or argmax gives the prediction.
@@ -369,7 +392,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         jll = self._joint_log_likelihood(X)
         if len(self.classes_) == 2:
             return jll[:, 1] - jll[:, 0] - logit(self.threshold_)
-        return jll - logsumexp(jll, axis=1, keepdims=True)
+        return _log_normalise(jll)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict class labels.
@@ -396,6 +419,19 @@ def _is_int(value: Any) -> bool:
 
 def _is_real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _log_normalise(jll: np.ndarray) -> np.ndarray:
+    """Turn joint log-likelihoods into log posteriors, in place, a block at a time.
+
+    ``logsumexp`` makes several temporaries the size of its input, so whole
+    arrays would undo the memory bound of chunked scoring.
+    """
+    step = max(1024, _CHUNK_BYTES // (64 * jll.shape[1]))
+    for start in range(0, jll.shape[0], step):
+        block = jll[start : start + step]
+        block -= logsumexp(block, axis=1, keepdims=True)
+    return jll
 
 
 def _numeric(convert):
