@@ -36,6 +36,7 @@ _LAZY = {
     "write_card": "._card",
     "push": "._hub",
     "pull": "._hub",
+    "GMMHubModel": "._hub_mixin",
 }
 
 __all__ = ["GMMClassifier", "GMMHubError", "__version__", *sorted(_LAZY)]

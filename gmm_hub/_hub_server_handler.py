@@ -45,6 +45,8 @@ def _json(obj: Any, status: int = 200, headers: dict[str, str] | None = None) ->
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "gmm-hub-local"
+    # Small replies must not wait ~40 ms for the client's delayed ACK (Nagle).
+    disable_nagle_algorithm = True
     timeout = 60
 
     # -- plumbing ------------------------------------------------------------
