@@ -255,7 +255,9 @@ def _eval_table(metrics: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]
     columns = [METRICS[k][1] for k in keys]
     rows = [{"model": "**gmm_hub (this model)**", "values": [_fmt(metrics.get(k)) for k in keys]}]
     for name, scores in baselines.items():
-        rows.append({"model": _md(name), "values": [_fmt((scores or {}).get(k)) for k in keys]})
+        status = (scores or {}).get("status")
+        label = _md(f"{name} ({status})" if status else name)
+        rows.append({"model": label, "values": [_fmt((scores or {}).get(k)) for k in keys]})
     return columns, rows if keys else []
 
 

@@ -206,7 +206,7 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for metric in METRICS:
             entry[metric] = float(np.mean([r[metric] for r in ran])) if ran else float("nan")
         paired = [(ours[r["dataset"]], r) for r in ran if r["dataset"] in ours]
-        if paired:
+        if paired and model != "gmm_hub":
             entry["gmm_hub_on_same"] = float(np.mean([o["balanced_accuracy"] for o, _ in paired]))
             entry["gmm_hub_wins"] = sum(
                 o["balanced_accuracy"] > r["balanced_accuracy"] for o, r in paired

@@ -78,7 +78,8 @@ def _baseline_scores(factories, X_train, X_test, y_train, y_test, evaluate) -> d
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 pred = make_pipeline(tabular_preprocessor(), make()).fit(X_train, y_train).predict(X_test)
-        except (ValueError, ArithmeticError):  # e.g. QDA on a class with too few rows
+        except (ValueError, ArithmeticError) as err:  # e.g. QDA on a rank-deficient class
+            scores[name] = {"status": f"failed: {type(err).__name__}"}
             continue
         result = evaluate(y_test, pred)
         scores[name] = {k: result[k] for k in ("balanced_accuracy", "f1_macro")}
@@ -113,7 +114,7 @@ def train(dataset, out, target, cache_dir, test_size, seed, fmt, overwrite, base
     )
     rows = [{"model": "gmm_hub", **{k: metrics.get(k) for k in ("balanced_accuracy", "f1_macro")}}]
     rows += [{"model": name, **values} for name, values in metrics.get("baselines", {}).items()]
-    click.echo(format_table(rows, ["model", "balanced_accuracy", "f1_macro"]))
+    click.echo(format_table(rows, ["model", "balanced_accuracy", "f1_macro", "status"]))
     click.echo(f"bundle written to {path} ({metrics['split']})")
 
 
