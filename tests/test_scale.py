@@ -92,7 +92,7 @@ def test_predict_proba_memory_bounded_by_chunk_not_rows(fitted, monkeypatch):
 
 def test_fit_n_jobs_2_same_model_as_n_jobs_1():
     X, y = _data()
-    params = dict(max_components=3, selection_size=1000, random_state=RND_SEED)
+    params = {"max_components": 3, "selection_size": 1000, "random_state": RND_SEED}
     one = GMMClassifier(n_jobs=1, **params).fit(X, y)
     two = GMMClassifier(n_jobs=2, **params).fit(X, y)
     assert one.n_components_ == two.n_components_
@@ -108,19 +108,23 @@ def test_fit_dask_backend_matches_sequential_and_runs_on_cluster():
         "distributed", reason="dask.distributed not installed (pip install 'gmm_hub[dask]')"
     )
     X, y = _data()
-    params = dict(max_components=2, selection_size=1000, random_state=RND_SEED)
+    params = {"max_components": 2, "selection_size": 1000, "random_state": RND_SEED}
     sequential = GMMClassifier(**params).fit(X, y)
-    with distributed.LocalCluster(
+    cluster = distributed.LocalCluster(
         n_workers=1,
         threads_per_worker=2,
         processes=False,
         protocol="tcp://",
         host="127.0.0.1",
         dashboard_address=None,
-    ) as cluster, distributed.Client(cluster) as client:
-        with distributed.get_task_stream(client) as stream:
-            with joblib.parallel_config(backend="dask"):
-                on_dask = GMMClassifier(n_jobs=-1, **params).fit(X, y)
+    )
+    with (
+        cluster,
+        distributed.Client(cluster) as client,
+        distributed.get_task_stream(client) as stream,
+        joblib.parallel_config(backend="dask"),
+    ):
+        on_dask = GMMClassifier(n_jobs=-1, **params).fit(X, y)
     # joblib batches calls into tasks named "batch_of__fit_one_<n>_calls-<id>"
     calls = [re.match(r"batch_of__fit_one_(\d+)_calls", str(task["key"])) for task in stream.data]
     # every fit ran on the cluster: 2 classes x 7 candidates, then the refit of class 0

@@ -186,13 +186,13 @@ def test_fit_verbose_shows_a_progress_bar(capsys):
 
 def test_fit_class_mixtures_n_jobs_2_equals_n_jobs_1():
     X, y = _two_classes()
-    kwargs = dict(
-        n_components="bic",
-        max_components=3,
-        covariance_type="auto",
-        selection_size=500,
-        gmm_params={"reg_covar": 1e-2, "n_init": 1, "max_iter": 100, "tol": 1e-3},
-    )
+    kwargs = {
+        "n_components": "bic",
+        "max_components": 3,
+        "covariance_type": "auto",
+        "selection_size": 500,
+        "gmm_params": {"reg_covar": 1e-2, "n_init": 1, "max_iter": 100, "tol": 1e-3},
+    }
     one = fit_class_mixtures(X, y, np.array([0, 1]), rng=np.random.RandomState(3), n_jobs=1, **kwargs)
     two = fit_class_mixtures(X, y, np.array([0, 1]), rng=np.random.RandomState(3), n_jobs=2, **kwargs)
     for a, b in zip(one, two):
