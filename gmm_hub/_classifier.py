@@ -14,12 +14,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._selection import COVARIANCE_TYPES, fit_class_mixtures
+from ._selection import COVARIANCE_TYPES, at_least_two_rows, fit_class_mixtures
 from ._threshold import TUNING_METRICS, best_cut
 from .exceptions import InvalidInputError
 
 # Rows scored at once are sized so each chunk's temporaries stay near this many bytes.
 _CHUNK_BYTES = 64 * 2**20
+# Fewer rows than this in a class and out-of-fold threshold tuning is noise.
+_MIN_ROWS_TO_TUNE = 3
 
 
 class GMMClassifier(ClassifierMixin, BaseEstimator):
@@ -291,15 +293,19 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
             return None
         if self.threshold not in TUNING_METRICS:
             return float(self.threshold)
-        folds = min(self.cv, int(self.class_counts_.min()))
-        if folds < 2:
+        smallest = int(self.class_counts_.min())
+        if smallest < _MIN_ROWS_TO_TUNE:
+            label = self.classes_[np.argmin(self.class_counts_)]
+            label = label.item() if isinstance(label, np.generic) else label
             warnings.warn(
-                f"Cannot tune the threshold: class {self.classes_[np.argmin(self.class_counts_)]!r} "
-                f"has {self.class_counts_.min()} row(s), fewer than 2 folds need; using 0.5.",
+                f"Cannot tune the threshold: class {label!r} has {smallest} row(s); "
+                f"out-of-fold scores need at least {_MIN_ROWS_TO_TUNE} rows of every "
+                "class (each fold's model must see 2). Using threshold 0.5.",
                 UserWarning,
                 stacklevel=3,
             )
             return 0.5
+        folds = min(self.cv, smallest)
         scores = self._out_of_fold_scores(X, y_index, folds, rng)
         return float(expit(best_cut(scores, y_index == 1, self.threshold)))
 
@@ -321,7 +327,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
                 )
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # the final fit reports its own
-                    fold_gmm.fit(X[rows])
+                    fold_gmm.fit(at_least_two_rows(X[rows]))
                 log_lik.append(fold_gmm.score_samples(X[test]))
             prior = np.log(self.class_prior_)
             scores[test] = (log_lik[1] + prior[1]) - (log_lik[0] + prior[0])

@@ -105,6 +105,12 @@ class _Fit:
 _REG_COVAR_LADDER = (1e-6, 1e-4, 1e-2, 1.0)
 
 
+def at_least_two_rows(X: np.ndarray) -> np.ndarray:
+    """Repeat a lone row: EM needs two rows, and the estimate from a row and its
+    copy (mean = the row, variance = ``reg_covar``) is the one-row estimate."""
+    return np.repeat(X, 2, axis=0) if len(X) == 1 else X
+
+
 def _fit_one(
     X: np.ndarray,
     candidate: Candidate,
@@ -119,6 +125,7 @@ def _fit_one(
     and a warning, rather than ending the whole fit with a ``ValueError``.
     """
     start = time.perf_counter()
+    X = at_least_two_rows(X)
     reg = params.get("reg_covar", 1e-6)
     ladder = [reg, *(r for r in _REG_COVAR_LADDER if r > reg)]
     with warnings.catch_warnings(record=True) as caught:

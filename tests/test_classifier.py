@@ -313,7 +313,6 @@ def test_gmmclassifier_tiny_class_default_settings_fit_and_predict():
     assert (m.predict(X[150:]) == "rare").all()
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a 1-row class reaches GaussianMixture.fit, which needs 2 rows")
 def test_gmmclassifier_one_row_class_falls_back_with_warning():
     X, y = _tiny_minority(1)
     with pytest.warns(UserWarning, match=r"'rare'.* 1 row"):
@@ -321,9 +320,6 @@ def test_gmmclassifier_one_row_class_falls_back_with_warning():
     assert m.predict(X[150:]) == ["rare"]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: threshold tuning refits a 2-row class on 1-row folds (GaussianMixture needs 2)"
-)
 def test_gmmclassifier_tuned_threshold_two_row_class_does_not_crash():
     X, y = _tiny_minority(2)
     with warnings.catch_warnings():
