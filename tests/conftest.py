@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 
@@ -76,3 +78,19 @@ def local_hub(tmp_path):
             yield LocalHubFixture(url=hub.url, tokens=tokens, server=hub, root=tmp_path / "hub_root", hf_home=hf_home)
     finally:
         hub.stop()
+
+
+# --- mixed_frame: a small mixed-type table for bundle and schema tests ----------
+@pytest.fixture(scope="session")
+def mixed_frame() -> tuple[pd.DataFrame, np.ndarray]:
+    """Two numeric columns and one categorical, 60 rows, one in four positive."""
+    rng = np.random.default_rng(0)
+    y = (np.arange(60) % 4 == 0).astype(int)
+    X = pd.DataFrame(
+        {
+            "amount": rng.normal(10 + 4 * y, 2),
+            "age": rng.normal(40 - 6 * y, 5).round(),
+            "channel": np.where(rng.random(60) < 0.4 + 0.4 * y, "web", "shop"),
+        }
+    )
+    return X, y

@@ -23,22 +23,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 RND_SEED = 0
 
 
-def _frame(n: int = 60, seed: int = RND_SEED) -> tuple[pd.DataFrame, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    y = (np.arange(n) % 4 == 0).astype(int)
-    X = pd.DataFrame(
-        {
-            "amount": rng.normal(10 + 4 * y, 2),
-            "age": rng.normal(40 - 6 * y, 5).round(),
-            "channel": np.where(rng.random(n) < 0.4 + 0.4 * y, "web", "shop"),
-        }
-    )
-    return X, y
-
-
 @pytest.fixture(scope="module")
-def tabular():
-    X, y = _frame()
+def tabular(mixed_frame):
+    X, y = mixed_frame
     model = gmm_hub.tabular_pipeline(n_components=1, covariance_type="diag", random_state=RND_SEED)
     return model.fit(X, y), X, y
 

@@ -15,29 +15,16 @@ from gmm_hub.exceptions import SchemaError
 RND_SEED = 0
 
 
-def _frame(n: int = 48) -> tuple[pd.DataFrame, np.ndarray]:
-    rng = np.random.default_rng(RND_SEED)
-    y = (np.arange(n) % 4 == 0).astype(int)
-    X = pd.DataFrame(
-        {
-            "amount": rng.normal(10 + 4 * y, 2),
-            "age": rng.normal(40 - 6 * y, 5).round(),
-            "channel": np.where(rng.random(n) < 0.4 + 0.4 * y, "web", "shop"),
-        }
-    )
-    return X, y
-
-
 @pytest.fixture(scope="module")
-def tabular(tmp_path_factory):
-    X, y = _frame()
+def tabular(tmp_path_factory, mixed_frame):
+    X, y = mixed_frame
     model = gmm_hub.tabular_pipeline(n_components=1, covariance_type="diag", random_state=RND_SEED).fit(X, y)
     return gmm_hub.load(gmm_hub.save(model, tmp_path_factory.mktemp("t") / "b")), model, X
 
 
 @pytest.fixture(scope="module")
-def numeric(tmp_path_factory):
-    X, y = _frame()
+def numeric(tmp_path_factory, mixed_frame):
+    X, y = mixed_frame
     X = X[["amount", "age"]].to_numpy()
     model = Pipeline(
         [("scale", StandardScaler()), ("gmm", gmm_hub.GMMClassifier(n_components=1, random_state=RND_SEED))]
