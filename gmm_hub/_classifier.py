@@ -62,10 +62,12 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     cv : int, default=5
         Folds used to tune the threshold (lowered when the smallest class has
         fewer rows).
-    reg_covar : float, default=1e-2
-        Non-negative amount added to the diagonal of every covariance. It keeps
-        small classes from collapsing onto a few points; it is relative to
-        standardised features.
+    reg_covar : float, default=0.1
+        Non-negative covariance floor, relative to standardised features. Class
+        ``k`` adds ``reg_covar * (1 + n_features / n_k)`` to the diagonal of
+        its covariances (``reg_covar_``): a prior worth ``n_features``
+        pseudo-rows that fades on large classes and keeps a small minority
+        class from collapsing onto its few points.
     selection_size : int or None, default=10_000
         Rows per class on which the candidate configurations are compared;
         classes with more rows are subsampled for the comparison and the winner
@@ -111,6 +113,8 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         Components chosen for each class.
     covariance_types_ : list of str
         Covariance type chosen for each class.
+    reg_covar_ : ndarray of shape (n_classes,)
+        Covariance floor used for each class (see ``reg_covar``).
     n_iter_ : ndarray of shape (n_classes,)
         EM iterations of each class's final fit.
     converged_ : ndarray of shape (n_classes,)
@@ -148,7 +152,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         priors: str | Any = "balanced",
         threshold: float | str = 0.5,
         cv: int = 5,
-        reg_covar: float = 1e-2,
+        reg_covar: float = 0.1,
         selection_size: int | None = 10_000,
         n_init: int = 1,
         max_iter: int = 100,
@@ -204,6 +208,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         self.gmms_ = self._fit_mixtures(X, y_index, rng)
         self.n_components_ = [int(g.n_components) for g in self.gmms_]
         self.covariance_types_ = [str(g.covariance_type) for g in self.gmms_]
+        self.reg_covar_ = np.array([g.reg_covar for g in self.gmms_])
         self.n_iter_ = np.array([g.n_iter_ for g in self.gmms_])
         self.converged_ = np.array([g.converged_ for g in self.gmms_])
         self.threshold_ = self._resolve_threshold(X, y_index, rng)

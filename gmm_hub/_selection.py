@@ -105,6 +105,16 @@ class _Fit:
 _REG_COVAR_LADDER = (1e-6, 1e-4, 1e-2, 1.0)
 
 
+def class_reg_covar(reg_covar: float, n_features: int, n_rows: int) -> float:
+    """Covariance floor of one class: ``reg_covar * (1 + n_features / n_rows)``.
+
+    Like a prior worth ``n_features`` pseudo-rows of unit variance, it fades
+    on large classes and holds a small class's covariance away from the
+    few points it has (the minority of an imbalanced problem).
+    """
+    return float(reg_covar) * (1.0 + n_features / max(n_rows, 1))
+
+
 def at_least_two_rows(X: np.ndarray) -> np.ndarray:
     """Repeat a lone row: EM needs two rows, and the estimate from a row and its
     copy (mean = the row, variance = ``reg_covar``) is the one-row estimate."""
@@ -286,7 +296,12 @@ def fit_class_mixtures(
     ]
     parts = [X[s] for s in subsets]  # one copy per class, shared by its candidates
     params = [
-        {**gmm_params, "random_state": seeds[i], "n_init": _n_init(gmm_params, subsets, i)}
+        {
+            **gmm_params,
+            "reg_covar": class_reg_covar(gmm_params["reg_covar"], n_features, len(rows[i])),
+            "random_state": seeds[i],
+            "n_init": _n_init(gmm_params, subsets, i),
+        }
         for i in range(len(labels))
     ]
     # the costliest fits first, so that parallel workers finish together

@@ -22,7 +22,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._classifier import GMMClassifier
-from ._tabular import TABULAR_DEFAULTS, tabular_preprocessor
+from ._tabular import tabular_preprocessor
 
 logger = logging.getLogger(__name__)
 
@@ -86,15 +86,14 @@ def baselines(random_state: int = 0) -> dict[str, Callable[[], Any]]:
     -------
     dict of str to callable
         Name -> zero-argument factory of an unfitted classifier (without
-        preprocessing). ``"gmm_hub"`` is GMMClassifier with the defaults of
-        :func:`gmm_hub.tabular_pipeline`.
+        preprocessing). ``"gmm_hub"`` is GMMClassifier with its defaults.
     """
     from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
     from sklearn.linear_model import LogisticRegression
     from sklearn.naive_bayes import GaussianNB
 
     return {
-        "gmm_hub": lambda: GMMClassifier(**TABULAR_DEFAULTS, random_state=random_state),
+        "gmm_hub": lambda: GMMClassifier(random_state=random_state),
         "original (undersampled 2-GMM)": lambda: UndersampledGMM(random_state=random_state),
         "QDA": QuadraticDiscriminantAnalysis,
         "GaussianNB": GaussianNB,

@@ -15,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from threadpoolctl import threadpool_limits
 
 from gmm_hub import GMMClassifier, tabular_pipeline
-from gmm_hub._tabular import TABULAR_DEFAULTS, tabular_preprocessor
+from gmm_hub._tabular import tabular_preprocessor
 from gmm_hub.benchmark import UndersampledGMM
 
 RND_SEED = 0
@@ -89,7 +89,7 @@ def test_tabular_pipeline_parameters_pass_to_gmm_step():
     assert params["covariance_type"] == "diag"
     assert params["priors"] == "empirical"
     assert params["random_state"] == 7
-    assert params["reg_covar"] == TABULAR_DEFAULTS["reg_covar"]
+    assert params["reg_covar"] == GMMClassifier().reg_covar
     assert tabular_pipeline(reg_covar=0.5).named_steps["gmm"].reg_covar == 0.5
 
 
