@@ -233,3 +233,26 @@ def format_table(rows: list[dict[str, Any]], columns: list[str], *, digits: int 
     for row in rows:
         lines.append("| " + " | ".join(_cell(row.get(col), digits) for col in columns) + " |")
     return "\n".join(lines)
+
+
+def metrics_table(metrics: dict[str, Any]) -> str:
+    """The held-out comparison of a bundle as a Markdown table.
+
+    Parameters
+    ----------
+    metrics : dict
+        A bundle's metrics: :func:`evaluate` output, optionally with
+        ``"baselines"`` (name -> scores, or ``{"status": "failed: ..."}``).
+
+    Returns
+    -------
+    str
+        Rows for gmm_hub, then each baseline, with balanced accuracy,
+        F1-macro and, for a baseline that could not be fitted, its status.
+    """
+    columns = ["model", "balanced_accuracy", "f1_macro"]
+    rows = [{"model": "gmm_hub", **{k: metrics.get(k) for k in columns[1:]}}]
+    rows += [{"model": name, **values} for name, values in (metrics.get("baselines") or {}).items()]
+    if any("status" in row for row in rows):
+        columns.append("status")
+    return format_table(rows, columns)

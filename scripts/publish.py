@@ -163,15 +163,11 @@ def metrics_table(bundle: Path) -> str:
     """Markdown table of the bundle's held-out metrics (gmm_hub, then the baselines)."""
     import json
 
-    from gmm_hub.evaluation import format_table
+    from gmm_hub.evaluation import metrics_table
 
     config = json.loads((bundle / "config.json").read_text(encoding="utf-8"))
     metrics = config.get("metrics") or {}
-    columns = ["model", "balanced_accuracy", "f1_macro"]
-    rows = [{"model": "gmm_hub", **{k: metrics.get(k) for k in columns[1:]}}]
-    rows += [{"model": name, **{k: v.get(k) for k in columns[1:]}}
-             for name, v in (metrics.get("baselines") or {}).items()]
-    table = format_table(rows, columns)
+    table = metrics_table(metrics)
     if metrics.get("split"):
         table += f"\n\nEvaluation: {metrics['split']}."
     data = config.get("dataset") or {}

@@ -144,3 +144,20 @@ def test_format_table_markdown():
         "| gmm | 0.50 | 3 |\n"
         "| a\\|b | nan |  |"
     )
+
+
+def test_metrics_table_lists_baselines_and_failures():
+    from gmm_hub.evaluation import metrics_table
+
+    metrics = {
+        "balanced_accuracy": 0.9,
+        "f1_macro": 0.8,
+        "baselines": {"QDA": {"status": "failed: LinAlgError"}, "nb": {"balanced_accuracy": 0.7, "f1_macro": 0.6}},
+    }
+    lines = metrics_table(metrics).splitlines()
+    assert lines[0] == "| model | balanced_accuracy | f1_macro | status |"
+    assert "| gmm_hub | 0.9000 | 0.8000 |  |" in lines
+    assert "| QDA |  |  | failed: LinAlgError |" in lines
+    assert metrics_table({"balanced_accuracy": 0.5, "f1_macro": 0.5}).splitlines()[0] == (
+        "| model | balanced_accuracy | f1_macro |"
+    )

@@ -138,7 +138,7 @@ def quickstart(directory: Path) -> None:
     from .._hub import use_endpoint
     from .._hub_server import LocalHub
     from ..data import load_dataset
-    from ..evaluation import format_table
+    from ..evaluation import metrics_table
     from ..exceptions import HubError
     from ._train import train_bundle
 
@@ -161,10 +161,8 @@ def quickstart(directory: Path) -> None:
     predicted = remote.predict(X)
     if not np.array_equal(predicted, load(bundle).predict(X)):
         raise HubError("the model loaded from the local Hub predicts differently from the local bundle.")
-    rows = [{"model": "gmm_hub", **{k: metrics.get(k) for k in ("balanced_accuracy", "f1_macro")}}]
-    rows += [{"model": name, **values} for name, values in metrics.get("baselines", {}).items()]
     click.echo("")
-    click.echo(format_table(rows, ["model", "balanced_accuracy", "f1_macro"]))
+    click.echo(metrics_table(metrics))
     click.echo(f"({metrics['split']})")
     click.echo("")
     click.echo(f"commit      {commit_url}")

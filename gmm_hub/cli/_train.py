@@ -106,15 +106,13 @@ def train(dataset, out, target, cache_dir, test_size, seed, fmt, overwrite, base
     DATASET is breast_cancer, adult, credit_fraud, keel:NAME, csv:PATH,
     parquet:PATH or hf:ID.
     """
-    from ..evaluation import format_table
+    from ..evaluation import metrics_table
 
     path, metrics = train_bundle(
         dataset, out, target=target, cache_dir=cache_dir, test_size=test_size, seed=seed,
         fmt=fmt, overwrite=overwrite, with_baselines=baselines, license=license_, n_jobs=n_jobs,
     )
-    rows = [{"model": "gmm_hub", **{k: metrics.get(k) for k in ("balanced_accuracy", "f1_macro")}}]
-    rows += [{"model": name, **values} for name, values in metrics.get("baselines", {}).items()]
-    click.echo(format_table(rows, ["model", "balanced_accuracy", "f1_macro", "status"]))
+    click.echo(metrics_table(metrics))
     click.echo(f"bundle written to {path} ({metrics['split']})")
 
 
