@@ -62,7 +62,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     cv : int, default=5
         Folds used to tune the threshold (lowered when the smallest class has
         fewer rows).
-    reg_covar : float, default=0.1
+    reg_covar : float, default=0.15
         Non-negative covariance floor, relative to standardised features. Class
         ``k`` adds ``reg_covar * (1 + n_features / n_k)`` to the diagonal of
         its covariances (``reg_covar_``): a prior worth ``n_features``
@@ -152,7 +152,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         priors: str | Any = "balanced",
         threshold: float | str = 0.5,
         cv: int = 5,
-        reg_covar: float = 0.1,
+        reg_covar: float = 0.15,
         selection_size: int | None = 10_000,
         n_init: int = 1,
         max_iter: int = 100,
