@@ -8,10 +8,7 @@ Measured in one process, after imports, ``--repeat`` times each (paths alternate
   (resolves ``main`` with one request), and pinned to the commit sha (no request);
 - local load: ``gmm_hub.load(bundle_dir)`` of the same bundle.
 
-Target: warm ``load(repo_id)`` at most 1.2x the local load + 50 ms. Everything
-is measured twice: against the local Hub as shipped, and with Nagle's
-algorithm off on its sockets (each small answer otherwise waits ~40 ms for the
-client's delayed ACK on Linux loopback).
+Target: warm ``load(repo_id)`` at most 1.2x the local load + 50 ms.
 
     python scripts/bench_hub.py [--repeat 15] [--rows 2000] [--features 8]
 """
@@ -33,7 +30,6 @@ from huggingface_hub.utils import disable_progress_bars
 import gmm_hub
 from gmm_hub._hub import pull, push, use_endpoint
 from gmm_hub._hub_server import LocalHub
-from gmm_hub._hub_server_handler import _Handler
 from gmm_hub.evaluation import evaluate_model
 
 
@@ -63,12 +59,10 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def measure(work: Path, bundle: Path, repeat: int, *, nodelay: bool) -> tuple[dict[str, list[float]], list[str]]:
+def measure(work: Path, bundle: Path, repeat: int) -> tuple[dict[str, list[float]], list[str]]:
     """Time every operation against a fresh local Hub; return the times and a warm load's requests."""
     token = secrets.token_urlsafe(16)
     hub = LocalHub(work / "hub", tokens={"bench": token})
-    if nodelay:  # diagnosis only: the stock server leaves Nagle's algorithm on (see the report below)
-        hub._httpd.RequestHandlerClass = type("NoDelay", (_Handler,), {"disable_nagle_algorithm": True})
     hub.start()
     times: dict[str, list[float]] = {k: [] for k in LABELS}
     try:
@@ -116,11 +110,9 @@ def main() -> None:
         work = Path(tmp)
         bundle = build(work, args.rows, args.features)
         size, n_files = sum(p.stat().st_size for p in bundle.iterdir()), len(list(bundle.iterdir()))
-        stock, warm_requests = measure(work / "stock", bundle, args.repeat, nodelay=False)
-        nodelay, _ = measure(work / "nodelay", bundle, args.repeat, nodelay=True)
+        times, warm_requests = measure(work / "hub", bundle, args.repeat)
     print(f"bundle: {size / 1024:.0f} KiB in {n_files} files; {args.repeat} runs each; ms, median (min..max)")
-    report("local Hub as shipped", stock)
-    report("local Hub with TCP_NODELAY (handler.disable_nagle_algorithm = True)", nodelay)
+    report("local Hub (127.0.0.1)", times)
     print(f"\nrequests of a warm load('user/repo'): {warm_requests or 'none'}; "
           "with revision=<commit sha>: none (huggingface_hub's tree cache)")
 
