@@ -117,10 +117,11 @@ def test_run_benchmark_breast_cancer_rows(breast_cancer_rows):
 
 
 def test_run_benchmark_failed_model_is_recorded(tmp_path):
-    # 3 minority rows, 8 features: QDA cannot estimate the minority covariance.
+    # 2 minority rows -> 2 folds, each training on 1 rare row: QDA cannot estimate
+    # that class's covariance in any scikit-learn version (ValueError or LinAlgError).
     rng = np.random.RandomState(RND_SEED)
-    frame = pd.DataFrame(rng.normal(size=(63, 8)), columns=[f"x{i}" for i in range(8)])
-    frame["label"] = ["common"] * 60 + ["rare"] * 3
+    frame = pd.DataFrame(rng.normal(size=(62, 8)), columns=[f"x{i}" for i in range(8)])
+    frame["label"] = ["common"] * 60 + ["rare"] * 2
     frame.loc[60:, "x0"] += 4
     path = tmp_path / "tiny.csv"
     frame.to_csv(path, index=False)
