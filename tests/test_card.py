@@ -398,7 +398,8 @@ def test_cli_card_bad_bundle_is_one_line_error(tmp_path, capsys):
     assert err.startswith("gmm-hub: error:") and "config.json" in err and err.count("\n") == 1
 
 
-def test_write_card_hub_download_snippet_runs_against_local_hub(bundle_copy, local_hub):
+@pytest.mark.parametrize("variant", ["hf_hub_download", "load_repo_id"])
+def test_write_card_hub_snippets_run_against_local_hub(bundle_copy, local_hub, variant):
     bundle = bundle_copy("binary")
     write_card(bundle, repo_id="alice/bc-gmm")
     api = local_hub.api("alice")
@@ -406,21 +407,8 @@ def test_write_card_hub_download_snippet_runs_against_local_hub(bundle_copy, loc
     api.upload_folder(repo_id="alice/bc-gmm", folder_path=bundle, commit_message="bundle")
     text = (bundle / "README.md").read_text(encoding="utf-8")
     hub_load, hub_download, predict = _python_blocks(_section(text, "How to use"))
+    snippet = hub_download if variant == "hf_hub_download" else hub_load
     namespace: dict = {}
-    exec(compile(hub_download + predict, "how_to_use_download", "exec"), namespace)  # unchanged snippet
+    exec(compile(snippet + predict, f"how_to_use_{variant}", "exec"), namespace)  # unchanged snippet
     assert len(namespace["model"].predict(namespace["X"])) == 3
     assert Path(namespace["model"].path).is_relative_to(local_hub.cache_dir)
-
-
-def test_write_card_hub_load_snippet_runs_against_local_hub(bundle_copy, local_hub):
-    pytest.importorskip("gmm_hub._hub", reason="gmm_hub.load(repo_id) needs gmm_hub._hub (pull)")
-    bundle = bundle_copy("binary")
-    write_card(bundle, repo_id="alice/bc-gmm")
-    api = local_hub.api("alice")
-    api.create_repo("alice/bc-gmm")
-    api.upload_folder(repo_id="alice/bc-gmm", folder_path=bundle, commit_message="bundle")
-    text = (bundle / "README.md").read_text(encoding="utf-8")
-    hub_load, hub_download, predict = _python_blocks(_section(text, "How to use"))
-    namespace: dict = {}
-    exec(compile(hub_load + predict, "how_to_use_hub", "exec"), namespace)  # unchanged snippet
-    assert len(namespace["model"].predict(namespace["X"])) == 3
