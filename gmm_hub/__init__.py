@@ -33,6 +33,7 @@ _LAZY = {
     "evaluate_model": ".evaluation",
     "save": "._io",
     "load": "._io",
+    "Predictor": "._predictor",
     "write_card": "._card",
     "push": "._hub",
     "pull": "._hub",

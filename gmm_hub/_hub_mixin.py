@@ -3,7 +3,7 @@
 ``GMMHubModel.from_pretrained("user/repo")`` is ``gmm_hub.load("user/repo")``
 wrapped in the mixin, ``save_pretrained`` writes a bundle and ``push_to_hub``
 sends one with :func:`gmm_hub.push` (verified, one commit, optional tag). The
-wrapper exists so :class:`~gmm_hub._io.Predictor` itself does not import
+wrapper exists so :class:`~gmm_hub.Predictor` itself does not import
 huggingface_hub.
 """
 
@@ -19,8 +19,10 @@ from typing import Any
 from huggingface_hub import ModelHubMixin
 
 from . import _constants as C
+from ._config import build_config
 from ._hub import pull, push
-from ._io import Predictor, build_config, load, save
+from ._io import load, save
+from ._predictor import Predictor
 from ._trust import read_config, safe_member
 from .exceptions import InvalidInputError
 

@@ -14,27 +14,26 @@ import io
 import json
 import logging
 import os
-import platform
 import re
 import secrets
 import shutil
 import tempfile
 import zipfile
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from . import _constants as C
-from ._schema import example_input, extract_schema, json_native, validate_input
-from ._trust import BUNDLE_FORMAT, _sha256, check_files, check_versions, read_config, safe_member
+from ._config import FORMATS, build_config
+from ._predictor import Predictor
+from ._schema import json_native
+from ._trust import _sha256, check_files, check_versions, read_config, safe_member
 from .exceptions import BundleError, InvalidInputError, UntrustedModelError
 
-__all__ = ["Predictor", "load", "save"]
+__all__ = ["load", "save"]
 
 logger = logging.getLogger(__name__)
 
-_FORMATS = {"skops": C.SKOPS_FILE, "joblib": C.JOBLIB_FILE}
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _PICKLE_RISK = (
     "joblib/pickle files can run arbitrary code while they are loaded, so gmm_hub refuses them "
@@ -43,160 +42,7 @@ _PICKLE_RISK = (
 )
 
 
-class Predictor:
-    """A loaded model with its bundle metadata and input checking.
-
-    Parameters
-    ----------
-    model : estimator
-        The fitted estimator or pipeline.
-    config : dict
-        The bundle's ``config.json`` content (or what could be derived for a
-        lone model file).
-    path : Path, default=None
-        Where the model was loaded from.
-
-    Attributes
-    ----------
-    model : estimator
-        The deserialised estimator or pipeline.
-    config : dict
-        Bundle metadata; also available as :attr:`metadata`.
-    schema : dict
-        The input schema, ``config["schema"]``.
-    classes_ : ndarray
-        Class labels, as the model holds them.
-    """
-
-    def __init__(self, model: Any, config: dict[str, Any], path: Path | None = None) -> None:
-        self.model = model
-        self.config = config
-        self.path = path
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """Alias of :attr:`config`."""
-        return self.config
-
-    @property
-    def schema(self) -> dict[str, Any]:
-        """The input schema stored with the model."""
-        return self.config["schema"]
-
-    @property
-    def classes_(self) -> Any:
-        """Class labels in the order of :meth:`predict_proba` columns."""
-        return self.model.classes_
-
-    @property
-    def feature_names(self) -> list[str]:
-        """Input column names, in the model's order."""
-        return [c["name"] for c in self.schema["columns"]]
-
-    def validate(self, X: Any) -> Any:
-        """Return ``X`` checked and arranged as the model expects (see ``validate_input``)."""
-        as_frame = getattr(self.model, "feature_names_in_", None) is not None
-        return validate_input(X, self.schema, as_frame=as_frame)
-
-    def predict(self, X: Any) -> Any:
-        """Predict class labels for ``X`` after checking it against the schema.
-
-        Parameters
-        ----------
-        X : DataFrame, ndarray, list of rows or dict of columns
-            Input rows.
-
-        Returns
-        -------
-        y : ndarray of shape (n_rows,)
-        """
-        return self.model.predict(self.validate(X))
-
-    def predict_proba(self, X: Any) -> Any:
-        """Class probabilities for ``X``, columns in :attr:`classes_` order.
-
-        Parameters
-        ----------
-        X : DataFrame, ndarray, list of rows or dict of columns
-            Input rows.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_rows, n_classes)
-        """
-        return self.model.predict_proba(self.validate(X))
-
-    def __repr__(self) -> str:
-        est = self.config.get("model", {}).get("estimator", type(self.model).__name__)
-        return f"Predictor({est}, classes={json_native(self.classes_)}, path={str(self.path)!r})"
-
-
 # ----------------------------------------------------------------------------- save
-
-
-def _estimator_name(obj: Any) -> str:
-    return f"{type(obj).__module__}.{type(obj).__qualname__}"
-
-
-def _final_step(model: Any) -> Any:
-    return model.steps[-1][1] if hasattr(model, "steps") else model
-
-
-def _model_section(model: Any, file_name: str, fmt: str) -> dict[str, Any]:
-    final = _final_step(model)
-    per_class = []
-    if hasattr(final, "gmms_"):
-        counts = getattr(final, "class_counts_", [None] * len(final.classes_))
-        for i, label in enumerate(final.classes_):
-            per_class.append(
-                {
-                    "class": json_native(label),
-                    "n_components": int(final.gmms_[i].n_components),
-                    "covariance_type": str(final.gmms_[i].covariance_type),
-                    "n_train": json_native(counts[i]),
-                    "prior": float(final.class_prior_[i]),
-                }
-            )
-    params = final.get_params(deep=False) if hasattr(final, "get_params") else {}
-    threshold = getattr(final, "threshold_", None)
-    return {
-        "file": file_name,
-        "format": fmt,
-        "estimator": _estimator_name(model),
-        "per_class": per_class,
-        "threshold": None if threshold is None else float(threshold),
-        "priors": json_native(params.get("priors")),
-        "params": json_native(params),
-    }
-
-
-def _versions() -> dict[str, str]:
-    import numpy
-    import sklearn
-    from importlib.metadata import version
-
-    from . import __version__
-
-    return {
-        "gmm_hub": __version__,
-        "sklearn": sklearn.__version__,
-        "skops": version("skops"),
-        "numpy": numpy.__version__,
-        "python": platform.python_version(),
-    }
-
-
-def _dataset_info(dataset: Any) -> tuple[dict[str, Any] | None, Any]:
-    """(info dict, training frame or None) from a Dataset, an info() dict or None."""
-    if dataset is None:
-        return None, None
-    if isinstance(dataset, Mapping):
-        return json_native(dict(dataset)), None
-    if hasattr(dataset, "info"):
-        return json_native(dataset.info()), getattr(dataset, "X", None)
-    raise InvalidInputError(
-        f"dataset must be a gmm_hub Dataset, its info() dict or None; got {type(dataset).__name__}"
-    )
 
 
 def _file_entry(path: Path) -> dict[str, Any]:
@@ -227,53 +73,6 @@ def _write_json(path: Path, content: Mapping[str, Any]) -> None:
         fh.write("\n")
         fh.flush()
         os.fsync(fh.fileno())
-
-
-def build_config(
-    model: Any,
-    *,
-    fmt: str = "skops",
-    metrics: Mapping[str, Any] | None = None,
-    dataset: Any = None,
-) -> dict[str, Any]:
-    """Build a bundle's ``config.json`` content (without the ``files`` hashes).
-
-    Parameters are those of :func:`save`.
-
-    Returns
-    -------
-    config : dict
-    """
-    info, frame = _dataset_info(dataset)
-    schema = extract_schema(model, frame)
-    file_name = _FORMATS[fmt]
-    versions = _versions()
-    return {
-        "format": BUNDLE_FORMAT,
-        "format_version": C.PROTOCOL,
-        "library_name": C.LIBRARY_NAME,
-        "task": C.TASK,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": _model_section(model, file_name, fmt),
-        "classes": json_native(model.classes_),
-        "schema": schema,
-        "dataset": info,
-        "metrics": json_native(dict(metrics or {})),
-        "versions": versions,
-        "files": {},
-        "sklearn": {
-            "model": {"file": file_name},
-            "columns": [c["name"] for c in schema["columns"]],
-            "example_input": example_input(schema, frame, model=model),
-            "task": C.TASK,
-            "model_format": fmt,
-            "environment": [
-                f"scikit-learn={versions['sklearn']}",
-                f"skops={versions['skops']}",
-                f"gmm_hub={versions['gmm_hub']}",
-            ],
-        },
-    }
 
 
 def _check_replaceable(target: Path) -> None:
@@ -336,7 +135,7 @@ def save(
     >>> import gmm_hub  # doctest: +SKIP
     >>> gmm_hub.save(model, "bundles/fraud", metrics=gmm_hub.evaluate(y, model.predict(X)))  # doctest: +SKIP
     """
-    if format not in _FORMATS:
+    if format not in FORMATS:
         raise InvalidInputError(f"format must be 'skops' or 'joblib', got {format!r}")
     if not hasattr(model, "classes_"):
         raise InvalidInputError(
@@ -353,7 +152,7 @@ def save(
     tmp = target.parent / f".{target.name}.tmp-{secrets.token_hex(6)}"
     tmp.mkdir()  # unlike mkdtemp, honours the umask: the bundle gets normal permissions
     try:
-        file_name = _FORMATS[format]
+        file_name = FORMATS[format]
         _write_model(model, tmp / file_name, format)
         config["files"] = {file_name: _file_entry(tmp / file_name)}
         _write_json(tmp / C.CONFIG_FILE, config)
@@ -481,7 +280,7 @@ def _load_bundle(bundle: Path, requested: str | None, *, allow_pickle: bool) -> 
             f"names {model_file!r}); load the directory or {model_file!r} instead."
         )
     fmt = config["model"].get("format", "skops")
-    if fmt not in _FORMATS:
+    if fmt not in FORMATS:
         raise BundleError(f"unknown model format {fmt!r} in {bundle / C.CONFIG_FILE}")
     if fmt != "skops" and not allow_pickle:  # refuse before reading anything
         raise UntrustedModelError(f"refusing to load {bundle / model_file}: {_PICKLE_RISK}")

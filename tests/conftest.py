@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -94,3 +95,15 @@ def mixed_frame() -> tuple[pd.DataFrame, np.ndarray]:
         }
     )
     return X, y
+
+
+# --- mixed_model: tabular_pipeline() fitted on mixed_frame ---------------------
+@pytest.fixture(scope="session")
+def mixed_model(mixed_frame) -> tuple[Any, pd.DataFrame, np.ndarray]:
+    """``(model, X, y)``: a one-component diagonal ``tabular_pipeline()`` fitted on
+    :func:`mixed_frame`. Shared by the whole session: never refit or change it."""
+    import gmm_hub
+
+    X, y = mixed_frame
+    model = gmm_hub.tabular_pipeline(n_components=1, covariance_type="diag", random_state=0)
+    return model.fit(X, y), X, y

@@ -1,11 +1,9 @@
-"""Bundle save/load: round trip, config contents, overwrite, atomicity, versions, CLI."""
+"""Bundle save/load: round trip, config contents, overwrite, atomicity, versions."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +22,6 @@ RND_SEED = 0
 
 
 @pytest.fixture(scope="module")
-def tabular(mixed_frame):
-    X, y = mixed_frame
-    model = gmm_hub.tabular_pipeline(n_components=1, covariance_type="diag", random_state=RND_SEED)
-    return model.fit(X, y), X, y
-
-
-@pytest.fixture(scope="module")
 def numeric():
     rng = np.random.default_rng(RND_SEED)
     X = np.r_[rng.normal(size=(40, 3)), rng.normal(2, 1, size=(12, 3))]
@@ -42,8 +33,8 @@ def numeric():
 
 
 @pytest.fixture
-def bundle(tmp_path, tabular):
-    model, _, _ = tabular
+def bundle(tmp_path, mixed_model):
+    model, _, _ = mixed_model
     return gmm_hub.save(model, tmp_path / "bundle", metrics={"f1_macro": 0.75})
 
 
@@ -59,8 +50,8 @@ def _edit_config(bundle: Path, **changes) -> None:
     path.write_text(json.dumps(config))
 
 
-def test_save_load_round_trip_identical_predictions(bundle, tabular):
-    model, X, _ = tabular
+def test_save_load_round_trip_identical_predictions(bundle, mixed_model):
+    model, X, _ = mixed_model
     loaded = gmm_hub.load(bundle)
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
@@ -75,8 +66,8 @@ def test_save_load_numeric_pipeline_round_trip(tmp_path, numeric):
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
 
 
-def test_save_writes_config_contract(tmp_path, tabular):
-    model, X, y = tabular
+def test_save_writes_config_contract(tmp_path, mixed_model):
+    model, X, y = mixed_model
     info = {"name": "toy", "n_rows": len(X), "class_counts": {"0": 45, "1": 15}, "fingerprint": "sha256:ab"}
     path = gmm_hub.save(model, tmp_path / "b", metrics={"balanced_accuracy": np.float64(0.8)}, dataset=info)
     config = json.loads((path / "config.json").read_text())
@@ -99,8 +90,8 @@ def test_save_writes_config_contract(tmp_path, tabular):
     assert gmm_hub.load(path).predict(pd.DataFrame(hub["example_input"])).shape == (3,)
 
 
-def test_save_dataset_object_records_dtypes(tmp_path, tabular):
-    model, X, y = tabular
+def test_save_dataset_object_records_dtypes(tmp_path, mixed_model):
+    model, X, y = mixed_model
 
     class FakeDataset:  # the shape of gmm_hub.data.Dataset that save() uses
         def __init__(self):
@@ -116,11 +107,11 @@ def test_save_dataset_object_records_dtypes(tmp_path, tabular):
     assert amount == sorted(amount) and X["amount"].min() < amount[0] < amount[2] < X["amount"].max()
 
 
-def test_save_refuses_unfitted_and_bad_format(tmp_path, tabular):
+def test_save_refuses_unfitted_and_bad_format(tmp_path, mixed_model):
     with pytest.raises(InvalidInputError, match="not a fitted classifier"):
         gmm_hub.save(gmm_hub.tabular_pipeline(), tmp_path / "b")
     with pytest.raises(InvalidInputError, match="format must be"):
-        gmm_hub.save(tabular[0], tmp_path / "b", format="pickle")
+        gmm_hub.save(mixed_model[0], tmp_path / "b", format="pickle")
     assert not (tmp_path / "b").exists()
 
 
@@ -144,7 +135,7 @@ def test_save_overwrite_refuses_non_bundle_directory(tmp_path, numeric):
 
 
 @pytest.mark.parametrize("overwrite", [False, True])
-def test_save_crash_leaves_no_partial_bundle(tmp_path, tabular, numeric, monkeypatch, overwrite):
+def test_save_crash_leaves_no_partial_bundle(tmp_path, mixed_model, numeric, monkeypatch, overwrite):
     target = tmp_path / "b"
     if overwrite:
         gmm_hub.save(numeric[0], target)
@@ -155,20 +146,20 @@ def test_save_crash_leaves_no_partial_bundle(tmp_path, tabular, numeric, monkeyp
 
     monkeypatch.setattr(_io, "_write_json", crash)
     with pytest.raises(OSError, match="simulated"):
-        gmm_hub.save(tabular[0], target, overwrite=overwrite)
+        gmm_hub.save(mixed_model[0], target, overwrite=overwrite)
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no temp dir left
     if overwrite:  # the old bundle is intact and still loads
         assert gmm_hub.load(target).schema["columns"][0]["name"] == "x0"
 
 
-def test_load_warns_on_sklearn_version_mismatch(bundle, tabular):
+def test_load_warns_on_sklearn_version_mismatch(bundle, mixed_model):
     import sklearn
 
     versions = json.loads((bundle / "config.json").read_text())["versions"]
     _edit_config(bundle, versions={**versions, "sklearn": "0.24.2"})
     with pytest.warns(UserWarning, match=rf"scikit-learn 0\.24\.2 but scikit-learn {sklearn.__version__}"):
         loaded = gmm_hub.load(bundle)
-    np.testing.assert_array_equal(loaded.predict(tabular[1]), tabular[0].predict(tabular[1]))
+    np.testing.assert_array_equal(loaded.predict(mixed_model[1]), mixed_model[0].predict(mixed_model[1]))
 
 
 def test_load_refuses_newer_format(bundle):
@@ -183,7 +174,7 @@ def test_load_refuses_classes_inconsistent_with_config(bundle):
         gmm_hub.load(bundle)
 
 
-def test_load_single_file_uses_config_beside_it(bundle, tabular, tmp_path):
+def test_load_single_file_uses_config_beside_it(bundle, mixed_model, tmp_path):
     loaded = gmm_hub.load(bundle / "model.skops")
     assert loaded.config["dataset"] is None and loaded.config["metrics"] == {"f1_macro": 0.75}
     data = bytearray((bundle / "model.skops").read_bytes())
@@ -193,17 +184,17 @@ def test_load_single_file_uses_config_beside_it(bundle, tabular, tmp_path):
         gmm_hub.load(bundle / "model.skops")
 
 
-def test_load_lone_skops_file_without_config(bundle, tabular, tmp_path):
+def test_load_lone_skops_file_without_config(bundle, mixed_model, tmp_path):
     lone = tmp_path / "elsewhere" / "model.skops"
     lone.parent.mkdir()
     shutil.copy(bundle / "model.skops", lone)
     loaded = gmm_hub.load(lone)
-    np.testing.assert_array_equal(loaded.predict(tabular[1]), tabular[0].predict(tabular[1]))
+    np.testing.assert_array_equal(loaded.predict(mixed_model[1]), mixed_model[0].predict(mixed_model[1]))
     assert [c["kind"] for c in loaded.schema["columns"]] == ["numeric", "numeric", "categorical"]
 
 
-def test_load_joblib_needs_allow_pickle(tmp_path, tabular):
-    model, X, _ = tabular
+def test_load_joblib_needs_allow_pickle(tmp_path, mixed_model):
+    model, X, _ = mixed_model
     path = gmm_hub.save(model, tmp_path / "b", format="joblib")
     assert (path / "model.joblib").is_file() and not (path / "model.skops").exists()
     with pytest.raises(UntrustedModelError, match="allow_pickle=True"):
@@ -238,59 +229,3 @@ def test_load_committed_fixture_bundle():
     np.testing.assert_array_equal(loaded.predict(X), expected["predict"])
     np.testing.assert_allclose(loaded.predict_proba(X), expected["predict_proba"], atol=1e-8)
     assert loaded.config["model"]["estimator"] == "sklearn.pipeline.Pipeline"
-
-
-# ----------------------------------------------------------------------------- CLI
-
-
-def _cli(*args: str) -> int:
-    from gmm_hub.cli import main
-
-    try:
-        main(list(args))
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0
-
-
-def test_cli_predict_writes_csv_with_proba(bundle, tabular, tmp_path, capsys):
-    model, X, _ = tabular
-    X[["channel", "age", "amount"]].to_csv(tmp_path / "in.csv", index=False)
-    assert _cli("predict", str(bundle), str(tmp_path / "in.csv"), "--output", str(tmp_path / "out.csv"), "--proba") == 0
-    out = pd.read_csv(tmp_path / "out.csv")
-    assert list(out.columns) == ["prediction", "proba_0", "proba_1"]
-    np.testing.assert_array_equal(out["prediction"], model.predict(X))
-    np.testing.assert_allclose(out[["proba_0", "proba_1"]], model.predict_proba(X), rtol=1e-12)
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
-
-
-def test_cli_predict_to_stdout(bundle, tabular, tmp_path, capsys):
-    tabular[1].head(4).to_csv(tmp_path / "in.csv", index=False)
-    assert _cli("predict", str(bundle), str(tmp_path / "in.csv")) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "prediction" and len(lines) == 5
-
-
-def test_cli_predict_missing_column_is_one_line_error(bundle, tabular, tmp_path, capsys):
-    tabular[1].drop(columns=["age"]).to_csv(tmp_path / "in.csv", index=False)
-    assert _cli("predict", str(bundle), str(tmp_path / "in.csv")) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("gmm-hub: error:") and "age" in err and len(err.splitlines()) == 1
-
-
-def test_cli_verify_sound_and_tampered(bundle, capsys):
-    assert _cli("verify", str(bundle)) == 0
-    assert "result    sound" in capsys.readouterr().out
-    (bundle / "model.skops").write_bytes((bundle / "model.skops").read_bytes()[:-10])
-    assert _cli("verify", str(bundle)) == 1
-    out = capsys.readouterr().out
-    assert "FAIL" in out and "truncated" in out and "NOT SOUND" in out
-
-
-def test_cli_verify_console_script_exit_status(tmp_path):
-    script = Path(sys.executable).with_name("gmm-hub")
-    if not script.exists():
-        pytest.skip("console script not installed")
-    proc = subprocess.run([str(script), "verify", str(FIXTURES / "gmm_bundle")], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    assert "types     ok" in proc.stdout
