@@ -25,7 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ._card_context import is_finite, is_binary, card_data, template_context
+from ._card_context import card_data, is_binary, is_finite, template_context
 from ._constants import CARD_FILE, CONFIG_FILE, CONFUSION_MATRIX_PNG, PR_CURVE_PNG
 from .exceptions import BundleError, InvalidInputError
 
@@ -99,8 +99,7 @@ def _render(template_text: str, context: dict[str, Any], source: str) -> str:
         from jinja2.sandbox import SandboxedEnvironment
     except ImportError as err:  # pragma: no cover - jinja2 is a dependency
         raise ImportError(
-            "Rendering a model card needs Jinja2; install it with `pip install jinja2` "
-            "(it is a dependency of gmm_hub)."
+            "Rendering a model card needs Jinja2; install it with `pip install jinja2` (it is a dependency of gmm_hub)."
         ) from err
     # Same variables as huggingface_hub.ModelCard.from_template, in a sandbox (a card
     # template is data, not code) and with block trimming so the template stays readable.

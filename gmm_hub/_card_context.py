@@ -193,7 +193,7 @@ def _snippets(config: dict[str, Any], repo_id: str) -> dict[str, str]:
         "from huggingface_hub import hf_hub_download\n\n"
         "import gmm_hub\n\n"
         f'hf_hub_download("{repo_id}", "config.json")  # schema + sha256 hashes, checked by load\n'
-        f"model = gmm_hub.load(hf_hub_download(\"{repo_id}\", {json.dumps(model_file)}){opt})\n"
+        f'model = gmm_hub.load(hf_hub_download("{repo_id}", {json.dumps(model_file)}){opt})\n'
     )
     columns = "".join(f"    {name!r}: {_py(values)},\n" for name, values in _example_input(config).items())
     predict = (
@@ -249,9 +249,7 @@ def _imbalance(config: dict[str, Any]) -> tuple[float | None, str | None, int | 
 def _eval_table(metrics: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
     keys = [k for k in _metric_keys(metrics) if is_finite(metrics.get(k))]
     baselines = metrics.get("baselines") or {}
-    keys += [
-        k for k in _metric_keys(metrics) if k not in keys and any(is_finite(b.get(k)) for b in baselines.values())
-    ]
+    keys += [k for k in _metric_keys(metrics) if k not in keys and any(is_finite(b.get(k)) for b in baselines.values())]
     columns = [METRICS[k][1] for k in keys]
     rows = [{"model": "**gmm_hub (this model)**", "values": [_fmt(metrics.get(k)) for k in keys]}]
     for name, scores in baselines.items():
@@ -297,9 +295,7 @@ def _schema_row(col: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def template_context(
-    config: dict[str, Any], repo_id: str | None, images: dict[str, str | None]
-) -> dict[str, Any]:
+def template_context(config: dict[str, Any], repo_id: str | None, images: dict[str, str | None]) -> dict[str, Any]:
     """Variables the card template sees (listed in ``model_cards/README.md``).
 
     Parameters

@@ -236,10 +236,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_params(self) -> None:
         def bad(name: str, expected: str) -> InvalidInputError:
-            return InvalidInputError(
-                f"GMMClassifier parameter {name} must be {expected}, "
-                f"got {getattr(self, name)!r}."
-            )
+            return InvalidInputError(f"GMMClassifier parameter {name} must be {expected}, got {getattr(self, name)!r}.")
 
         n = self.n_components
         if not (n == "bic" or (_is_int(n) and n >= 1)):
@@ -280,8 +277,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
             )
         if np.any(priors <= 0) or not np.isclose(priors.sum(), 1.0):
             raise InvalidInputError(
-                f"priors must be positive and sum to 1, got {priors.tolist()} "
-                f"(sum {priors.sum():.6g})."
+                f"priors must be positive and sum to 1, got {priors.tolist()} (sum {priors.sum():.6g})."
             )
         return priors
 
@@ -327,9 +323,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
             log_lik = []
             for i, gmm in enumerate(self.gmms_):
                 rows = train[y_index[train] == i]
-                fold_gmm = clone(gmm).set_params(
-                    n_components=min(gmm.n_components, len(rows))
-                )
+                fold_gmm = clone(gmm).set_params(n_components=min(gmm.n_components, len(rows)))
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # the final fit reports its own
                     fold_gmm.fit(at_least_two_rows(X[rows]))

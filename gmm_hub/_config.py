@@ -86,9 +86,7 @@ def _dataset_info(dataset: Any) -> tuple[dict[str, Any] | None, Any]:
         return json_native(dict(dataset)), None
     if hasattr(dataset, "info"):
         return json_native(dataset.info()), getattr(dataset, "X", None)
-    raise InvalidInputError(
-        f"dataset must be a gmm_hub Dataset, its info() dict or None; got {type(dataset).__name__}"
-    )
+    raise InvalidInputError(f"dataset must be a gmm_hub Dataset, its info() dict or None; got {type(dataset).__name__}")
 
 
 def build_config(

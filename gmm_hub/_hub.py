@@ -110,8 +110,11 @@ def _hub_error(
         )
     elif isinstance(err, LocalEntryNotFoundError):
         cause = err.__cause__
-        why = "HF_HUB_OFFLINE=1 or no network" if cause is None else f"{type(cause).__name__}: " + (
-            _scrub(str(cause), token).strip().splitlines() or [""])[0]
+        why = (
+            "HF_HUB_OFFLINE=1 or no network"
+            if cause is None
+            else f"{type(cause).__name__}: " + (_scrub(str(cause), token).strip().splitlines() or [""])[0]
+        )
         message = (
             f"{where} (revision {revision or 'main'!r}) is not fully in the local cache and the Hub "
             f"could not be reached ({why}). Download it once while the Hub is reachable."
@@ -230,8 +233,10 @@ def push(
     sound, report = verify_bundle(bundle, allow_pickle=allow_pickle)
     if not sound:
         failed = "; ".join(f"{check}: {detail}" for check, status, detail in report if status == "FAIL")
-        raise HubError(f"refusing to push {bundle}: it failed verification ({failed}). "
-                       f"Fix or re-save the bundle (`gmm-hub verify {bundle}` shows every check).")
+        raise HubError(
+            f"refusing to push {bundle}: it failed verification ({failed}). "
+            f"Fix or re-save the bundle (`gmm-hub verify {bundle}` shows every check)."
+        )
     token = token or get_token()
     if not token:
         raise HubError(NO_TOKEN)
@@ -242,12 +247,18 @@ def push(
     try:
         _call(api.create_repo, repo_id, private=private, exist_ok=True)
         if tag is not None and tag in {ref.name for ref in _call(api.list_repo_refs, repo_id).tags}:
-            raise HubError(f"tag {tag!r} already exists in {repo_id!r}; nothing was pushed. Tags name one "
-                           "commit for good: choose a new tag (e.g. the next version).")
+            raise HubError(
+                f"tag {tag!r} already exists in {repo_id!r}; nothing was pushed. Tags name one "
+                "commit for good: choose a new tag (e.g. the next version)."
+            )
         if revision is not None and revision != constants.DEFAULT_REVISION:
             _call(api.create_branch, repo_id, branch=revision, exist_ok=True)
         info = _call(
-            api.create_commit, repo_id, operations=operations, revision=revision, create_pr=create_pr,
+            api.create_commit,
+            repo_id,
+            operations=operations,
+            revision=revision,
+            create_pr=create_pr,
             commit_message=commit_message or f"Upload gmm_hub bundle ({config['model'].get('estimator', 'model')})",
         )
         if tag is not None:
@@ -312,10 +323,18 @@ def pull(
 
     def download(force: bool) -> Path:
         try:
-            return Path(_call(
-                snapshot_download, repo_id, revision=revision, token=token, cache_dir=cache_dir,
-                allow_patterns=patterns, force_download=force, local_files_only=local_files_only,
-            ))
+            return Path(
+                _call(
+                    snapshot_download,
+                    repo_id,
+                    revision=revision,
+                    token=token,
+                    cache_dir=cache_dir,
+                    allow_patterns=patterns,
+                    force_download=force,
+                    local_files_only=local_files_only,
+                )
+            )
         except _hub_errors() as err:
             raise _hub_error(err, "download", repo_id, token=token, revision=revision) from err
 
@@ -406,9 +425,15 @@ def use_endpoint(url: str, *, hf_home: str | os.PathLike[str] | None = None, tok
     from huggingface_hub import hf_api
 
     env = {
-        "HF_ENDPOINT": url, "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_DISABLE_UPDATE_CHECK": "1",
-        "HF_HUB_DISABLE_PROGRESS_BARS": "1", "HF_TOKEN": token, "HUGGING_FACE_HUB_TOKEN": None,
-        "HF_HUB_OFFLINE": None, "TRANSFORMERS_OFFLINE": None, "HUGGINGFACE_CO_STAGING": None,
+        "HF_ENDPOINT": url,
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_HUB_DISABLE_UPDATE_CHECK": "1",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "HF_TOKEN": token,
+        "HUGGING_FACE_HUB_TOKEN": None,
+        "HF_HUB_OFFLINE": None,
+        "TRANSFORMERS_OFFLINE": None,
+        "HUGGINGFACE_CO_STAGING": None,
     }
     patched: dict[str, Any] = {
         "ENDPOINT": url,
@@ -419,11 +444,17 @@ def use_endpoint(url: str, *, hf_home: str | os.PathLike[str] | None = None, tok
     if hf_home is not None:
         home = Path(hf_home)
         env.update({"HF_HOME": str(home), "HF_HUB_CACHE": None, "HUGGINGFACE_HUB_CACHE": None, "HF_TOKEN_PATH": None})
-        patched.update({
-            "HF_HOME": str(home), "HF_HUB_CACHE": str(home / "hub"), "HUGGINGFACE_HUB_CACHE": str(home / "hub"),
-            "HF_ASSETS_CACHE": str(home / "assets"), "HF_XET_CACHE": str(home / "xet"),
-            "HF_TOKEN_PATH": str(home / "token"), "HF_STORED_TOKENS_PATH": str(home / "stored_tokens"),
-        })
+        patched.update(
+            {
+                "HF_HOME": str(home),
+                "HF_HUB_CACHE": str(home / "hub"),
+                "HUGGINGFACE_HUB_CACHE": str(home / "hub"),
+                "HF_ASSETS_CACHE": str(home / "assets"),
+                "HF_XET_CACHE": str(home / "xet"),
+                "HF_TOKEN_PATH": str(home / "token"),
+                "HF_STORED_TOKENS_PATH": str(home / "stored_tokens"),
+            }
+        )
     saved_env = {name: os.environ.get(name) for name in env}
     missing = object()
     saved_constants = {name: getattr(constants, name, missing) for name in patched}

@@ -89,8 +89,12 @@ class GMMHubModel(
             from ._card import write_card
 
             tmp = Path(tempfile.mkdtemp(prefix=".gmm_hub-save-", dir=save_directory))
-            staged = save(self.predictor.model, tmp / "bundle", metrics=self.config.get("metrics"),
-                          dataset=self.config.get("dataset"))
+            staged = save(
+                self.predictor.model,
+                tmp / "bundle",
+                metrics=self.config.get("metrics"),
+                dataset=self.config.get("dataset"),
+            )
             write_card(staged)
         try:
             for name in [C.CONFIG_FILE, *read_config(staged)["files"]]:
@@ -116,9 +120,15 @@ class GMMHubModel(
             logger.debug("ignoring config keys %s", sorted(unused))
         if os.path.isdir(model_id):
             return cls(load(model_id, allow_pickle=allow_pickle))
-        path = pull(model_id, revision=revision, token=token if isinstance(token, str) else None,
-                    cache_dir=cache_dir, force_download=force_download, local_files_only=local_files_only,
-                    allow_pickle=allow_pickle)
+        path = pull(
+            model_id,
+            revision=revision,
+            token=token if isinstance(token, str) else None,
+            cache_dir=cache_dir,
+            force_download=force_download,
+            local_files_only=local_files_only,
+            allow_pickle=allow_pickle,
+        )
         return cls(load(path, allow_pickle=allow_pickle))
 
     def push_to_hub(  # type: ignore[override]
@@ -144,5 +154,13 @@ class GMMHubModel(
             raise InvalidInputError(f"push_to_hub does not support {', '.join(given)}: a bundle is pushed whole.")
         with tempfile.TemporaryDirectory(prefix="gmm_hub-push-") as tmp:
             self.save_pretrained(tmp)
-            return push(tmp, repo_id, private=bool(private), revision=branch, tag=tag,
-                        commit_message=commit_message, token=token, create_pr=bool(create_pr))
+            return push(
+                tmp,
+                repo_id,
+                private=bool(private),
+                revision=branch,
+                tag=tag,
+                commit_message=commit_message,
+                token=token,
+                create_pr=bool(create_pr),
+            )

@@ -14,6 +14,7 @@ absolute paths (400), caps request bodies (413), and never logs tokens.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import re
@@ -135,10 +136,8 @@ class LocalHub:
             self._thread.join()
             self._thread = None
         for sock in list(self._httpd.open_sockets):  # type: ignore[attr-defined]
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(2)
-            except OSError:
-                pass
         self._httpd.server_close()
 
     def __enter__(self) -> LocalHub:
@@ -210,5 +209,4 @@ class LocalHub:
         return found
 
 
-
-__all__ = ["LocalHub", "Fault", "RequestRecord"]
+__all__ = ["Fault", "LocalHub", "RequestRecord"]

@@ -12,7 +12,9 @@ import hashlib
 import json
 import logging
 import re
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qs, unquote
 
@@ -32,10 +34,11 @@ class RequestRecord(NamedTuple):
     path: str
     status: int
 
+
 class _Reply(NamedTuple):
     status: int
     body: bytes = b""
-    headers: dict[str, str] = {}
+    headers: Mapping[str, str] = MappingProxyType({})  # read-only: shared by every reply
 
 
 def _json(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> _Reply:
@@ -60,22 +63,22 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.open_sockets.discard(self.connection)  # type: ignore[attr-defined]
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
+    def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s " + format, self.client_address[0], *args)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._dispatch("GET")
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._dispatch("HEAD")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._dispatch("POST")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._dispatch("PUT")
 
     @property
@@ -231,11 +234,19 @@ class _Handler(BaseHTTPRequestHandler):
         user = self._user()
         if user is None:
             raise StorageError(401, "Invalid credentials in Authorization header")
-        return _json({
-            "type": "user", "id": hashlib.sha1(user.encode()).hexdigest()[:24], "name": user,  # noqa: S324
-            "fullname": user, "email": None, "emailVerified": False, "isPro": False, "orgs": [],
-            "auth": {"type": "access_token", "accessToken": {"displayName": "local-hub", "role": "write"}},
-        })
+        return _json(
+            {
+                "type": "user",
+                "id": hashlib.sha1(user.encode()).hexdigest()[:24],
+                "name": user,
+                "fullname": user,
+                "email": None,
+                "emailVerified": False,
+                "isPro": False,
+                "orgs": [],
+                "auth": {"type": "access_token", "accessToken": {"displayName": "local-hub", "role": "write"}},
+            }
+        )
 
     def _create_repo(self, payload: dict) -> _Reply:
         user = self._user()
@@ -260,12 +271,24 @@ class _Handler(BaseHTTPRequestHandler):
         rdir, meta = self._repo(repo_type, ns, name)
         commit = storage.commit(rdir, storage.resolve(rdir, rev))
         siblings = [{"rfilename": p, "size": f["size"], "blobId": f["oid"]} for p, f in commit["files"].items()]
-        return _json({
-            "_id": commit["id"][:24], "id": f"{ns}/{name}", "author": ns, "sha": commit["id"],
-            "lastModified": commit["date"], "createdAt": meta["createdAt"], "private": meta["private"],
-            "gated": False, "disabled": False, "downloads": 0, "likes": 0, "tags": [], "siblings": siblings,
-            "usedStorage": sum(f["size"] for f in commit["files"].values()),
-        })
+        return _json(
+            {
+                "_id": commit["id"][:24],
+                "id": f"{ns}/{name}",
+                "author": ns,
+                "sha": commit["id"],
+                "lastModified": commit["date"],
+                "createdAt": meta["createdAt"],
+                "private": meta["private"],
+                "gated": False,
+                "disabled": False,
+                "downloads": 0,
+                "likes": 0,
+                "tags": [],
+                "siblings": siblings,
+                "usedStorage": sum(f["size"] for f in commit["files"].values()),
+            }
+        )
 
     def _preupload(self, repo_type: str, ns: str, name: str, rev: str) -> _Reply:
         storage = self.hub.storage
@@ -277,8 +300,9 @@ class _Handler(BaseHTTPRequestHandler):
         for entry in json.loads(self.body or b"{}")["files"]:
             path = check_path(entry["path"])
             remote = commit["files"].get(path)
-            files.append({"path": path, "uploadMode": "regular", "shouldIgnore": False,
-                          "oid": remote["oid"] if remote else None})
+            files.append(
+                {"path": path, "uploadMode": "regular", "shouldIgnore": False, "oid": remote["oid"] if remote else None}
+            )
         return _json({"files": files, "commitOid": commit["id"]})
 
     def _commit(self, repo_type: str, ns: str, name: str, branch: str) -> _Reply:
@@ -302,12 +326,20 @@ class _Handler(BaseHTTPRequestHandler):
             elif key in ("deletedFile", "deletedFolder"):
                 deletions.append((check_path(value["path"].rstrip("/")), key == "deletedFolder"))
             else:
-                raise StorageError(400, f"Unsupported commit operation {key!r}: the local Hub stores regular files only.")
+                raise StorageError(
+                    400, f"Unsupported commit operation {key!r}: the local Hub stores regular files only."
+                )
         if not header.get("summary"):
             raise StorageError(400, "The commit header needs a non-empty 'summary'.")
         sha = self.hub.storage.commit_to_branch(
-            rdir, branch, additions=additions, deletions=deletions, title=header["summary"],
-            message=header.get("description", ""), author=self._user() or ns, parent_commit=header.get("parentCommit"),
+            rdir,
+            branch,
+            additions=additions,
+            deletions=deletions,
+            title=header["summary"],
+            message=header.get("description", ""),
+            author=self._user() or ns,
+            parent_commit=header.get("parentCommit"),
         )
         prefix = "" if repo_type == "model" else f"{repo_type}s/"
         url = f"{self.base}/{prefix}{ns}/{name}/commit/{sha}"
@@ -324,7 +356,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path and not entries:
             raise StorageError(404, f"{path} does not exist on {rev!r}", "EntryNotFound")
         start = int(self.query.get("cursor", ["0"])[0])
-        page = entries[start:start + self.hub.tree_page_size]
+        page = entries[start : start + self.hub.tree_page_size]
         headers = {}
         if start + self.hub.tree_page_size < len(entries):
             nxt = start + self.hub.tree_page_size
@@ -339,8 +371,14 @@ class _Handler(BaseHTTPRequestHandler):
         def fmt(kind: str, prefix: str) -> list[dict]:
             return [{"name": n, "ref": f"{prefix}{n}", "targetCommit": sha} for n, sha in sorted(refs[kind].items())]
 
-        return _json({"branches": fmt("branches", "refs/heads/"), "converts": [],
-                      "tags": fmt("tags", "refs/tags/"), "pullRequests": []})
+        return _json(
+            {
+                "branches": fmt("branches", "refs/heads/"),
+                "converts": [],
+                "tags": fmt("tags", "refs/tags/"),
+                "pullRequests": [],
+            }
+        )
 
     def _set_ref(self, method: str, kind: str, repo_type: str, ns: str, name: str, rev: str) -> _Reply:
         storage = self.hub.storage
@@ -367,8 +405,12 @@ class _Handler(BaseHTTPRequestHandler):
         if entry is None:
             return _error(404, "Entry not found", "EntryNotFound", headers={"X-Repo-Commit": sha})
         content = storage.blob_path(entry["oid"]).read_bytes()
-        headers = {"ETag": f'"{entry["oid"]}"', "X-Repo-Commit": sha, "Accept-Ranges": "bytes",
-                   "Content-Type": "application/octet-stream"}
+        headers = {
+            "ETag": f'"{entry["oid"]}"',
+            "X-Repo-Commit": sha,
+            "Accept-Ranges": "bytes",
+            "Content-Type": "application/octet-stream",
+        }
         range_header = self.headers.get("Range")
         if not range_header:
             return _Reply(200, content, headers)
@@ -381,7 +423,7 @@ class _Handler(BaseHTTPRequestHandler):
         end = min(end, size - 1)
         if start >= size or start > end:
             return _Reply(416, b"", {**headers, "Content-Range": f"bytes */{size}"})
-        return _Reply(206, content[start:end + 1], {**headers, "Content-Range": f"bytes {start}-{end}/{size}"})
+        return _Reply(206, content[start : end + 1], {**headers, "Content-Range": f"bytes {start}-{end}/{size}"})
 
 
 def _error(status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None) -> _Reply:
@@ -399,8 +441,13 @@ def _check_write(user: str | None, namespace: str) -> None:
 
 
 def _commit_json(commit: dict) -> dict:
-    return {"id": commit["id"], "title": commit["title"], "message": commit["message"],
-            "authors": [{"user": commit["author"]}], "date": commit["date"]}
+    return {
+        "id": commit["id"],
+        "title": commit["title"],
+        "message": commit["message"],
+        "authors": [{"user": commit["author"]}],
+        "date": commit["date"],
+    }
 
 
 def _tree_entries(files: dict[str, dict], path: str, recursive: bool) -> list[dict]:
@@ -410,7 +457,7 @@ def _tree_entries(files: dict[str, dict], path: str, recursive: bool) -> list[di
     for file_path, info in files.items():
         if not file_path.startswith(prefix):
             continue
-        rel_parts = file_path[len(prefix):].split("/")
+        rel_parts = file_path[len(prefix) :].split("/")
         for depth in range(1, len(rel_parts)):
             dirs.setdefault(prefix + "/".join(rel_parts[:depth]), []).append(info["oid"])
             if not recursive:
@@ -418,6 +465,6 @@ def _tree_entries(files: dict[str, dict], path: str, recursive: bool) -> list[di
         if recursive or len(rel_parts) == 1:
             out.append({"type": "file", "oid": info["oid"], "size": info["size"], "path": file_path})
     for dir_path, oids in dirs.items():
-        oid = hashlib.sha1(" ".join(sorted(oids)).encode()).hexdigest()  # noqa: S324 (opaque tree id)
+        oid = hashlib.sha1(" ".join(sorted(oids)).encode()).hexdigest()
         out.append({"type": "directory", "oid": oid, "size": 0, "path": dir_path})
     return sorted(out, key=lambda e: e["path"])

@@ -46,7 +46,7 @@ class StorageError(Exception):
 
 def git_blob_sha1(content: bytes) -> str:
     """Return the git object id of ``content`` (what the Hub uses as ETag)."""
-    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()  # noqa: S324 (git id, not security)
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
 
 
 def now_iso() -> str:
@@ -63,8 +63,10 @@ def check_name(value: str, what: str = "name") -> str:
 
 def check_ref(value: str) -> str:
     """Validate a branch or tag name."""
-    if not isinstance(value, str) or not _REF_RE.match(value) or any(
-        part in ("", ".", "..") for part in value.split("/")
+    if (
+        not isinstance(value, str)
+        or not _REF_RE.match(value)
+        or any(part in ("", ".", "..") for part in value.split("/"))
     ):
         raise StorageError(400, f"Invalid revision name {value!r}.")
     return value
@@ -131,8 +133,14 @@ class HubStorage:
                 raise StorageError(409, f"You already created this {repo_type} repo: {namespace}/{name}.")
             _write_json(rdir / "refs.json", {"branches": {}, "tags": {}})
             sha = self._write_commit(
-                rdir, parent=None, files={}, additions={".gitattributes": GITATTRIBUTES}, deletions=(),
-                title="initial commit", message="", author=author,
+                rdir,
+                parent=None,
+                files={},
+                additions={".gitattributes": GITATTRIBUTES},
+                deletions=(),
+                title="initial commit",
+                message="",
+                author=author,
             )
             _write_json(rdir / "refs.json", {"branches": {"main": sha}, "tags": {}})
             _write_json(rdir / "repo.json", {"private": bool(private), "createdAt": now_iso(), "author": namespace})
@@ -159,8 +167,8 @@ class HubStorage:
         """Map a branch, tag, ``refs/heads/x``, ``refs/tags/x`` or (prefix of a) commit id to a commit id."""
         refs = self.refs(rdir)
         for prefix, kind in (("refs/heads/", "branches"), ("refs/tags/", "tags")):
-            if revision.startswith(prefix) and revision[len(prefix):] in refs[kind]:
-                return refs[kind][revision[len(prefix):]]
+            if revision.startswith(prefix) and revision[len(prefix) :] in refs[kind]:
+                return refs[kind][revision[len(prefix) :]]
         if revision in refs["branches"]:
             return refs["branches"][revision]
         if revision in refs["tags"]:
@@ -220,8 +228,14 @@ class HubStorage:
                 for p in gone:
                     del files[p]
             sha = self._write_commit(
-                rdir, parent=head, files=files, additions=additions, deletions=(),
-                title=title, message=message, author=author,
+                rdir,
+                parent=head,
+                files=files,
+                additions=additions,
+                deletions=(),
+                title=title,
+                message=message,
+                author=author,
             )
             refs["branches"][branch] = sha
             _write_json(rdir / "refs.json", refs)
@@ -243,7 +257,7 @@ class HubStorage:
             "date": now_iso(),
             "files": dict(sorted(files.items())),
         }
-        sha = hashlib.sha1(json.dumps(record, sort_keys=True).encode()).hexdigest()  # noqa: S324
+        sha = hashlib.sha1(json.dumps(record, sort_keys=True).encode()).hexdigest()
         record["id"] = sha
         _write_json(rdir / "commits" / f"{sha}.json", record)
         return sha

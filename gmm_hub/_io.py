@@ -93,7 +93,7 @@ def save(
     *,
     metrics: Mapping[str, Any] | None = None,
     dataset: Any = None,
-    format: str = "skops",  # noqa: A002 - public name from the issue
+    format: str = "skops",
     overwrite: bool = False,
 ) -> Path:
     """Write a fitted model as a bundle directory.
@@ -139,8 +139,7 @@ def save(
         raise InvalidInputError(f"format must be 'skops' or 'joblib', got {format!r}")
     if not hasattr(model, "classes_"):
         raise InvalidInputError(
-            f"cannot save {type(model).__name__}: it is not a fitted classifier (no classes_). "
-            "Call fit() first."
+            f"cannot save {type(model).__name__}: it is not a fitted classifier (no classes_). Call fit() first."
         )
     target = Path(path)
     if target.exists() and not overwrite:

@@ -53,7 +53,7 @@ def _norm(name: str) -> str:
 def _keel_key(name: str, summary: pd.DataFrame) -> str:
     keys = {_norm(k): k for k in summary["key"]}
     # summary names as aliases; "new_thyroid2" is skipped because it points at the page_blocks0 loader
-    aliases = {_norm(n): k for n, k in zip(summary["name"], summary["key"]) if _norm(n) != "new_thyroid2"}
+    aliases = {_norm(n): k for n, k in zip(summary["name"], summary["key"], strict=True) if _norm(n) != "new_thyroid2"}
     key = keys.get(_norm(name)) or aliases.get(_norm(name))
     if key is None:
         raise DatasetError(

@@ -71,8 +71,7 @@ def _branch_info(transformer: Any, n_cols: int) -> list[dict[str, Any]]:
         nullable = nullable or type(encoder).__name__ == "OneHotEncoder"
     cats = list(getattr(encoder, "categories_", [None] * n_cols))
     return [
-        {"kind": "categorical", "categories": c, "nullable": nullable}
-        for c in cats + [None] * (n_cols - len(cats))
+        {"kind": "categorical", "categories": c, "nullable": nullable} for c in cats + [None] * (n_cols - len(cats))
     ]
 
 
@@ -131,9 +130,7 @@ def extract_schema(model: Any, X: pd.DataFrame | None = None) -> dict[str, Any]:
     n = len(names) if names is not None else _n_features(model)
     names = names or [f"x{i}" for i in range(n)]
     default_nullable = _model_allows_nan(model)
-    info = {
-        name: {"kind": "numeric", "categories": None, "nullable": default_nullable} for name in names
-    }
+    info = {name: {"kind": "numeric", "categories": None, "nullable": default_nullable} for name in names}
     first = _first_step(model)
     if hasattr(first, "transformers_"):  # a fitted ColumnTransformer
         for _, transformer, cols in first.transformers_:
@@ -142,7 +139,7 @@ def extract_schema(model: Any, X: pd.DataFrame | None = None) -> dict[str, Any]:
                 for col in cols:
                     info[col]["nullable"] = transformer == "drop"
                 continue
-            for col, col_info in zip(cols, _branch_info(transformer, len(cols))):
+            for col, col_info in zip(cols, _branch_info(transformer, len(cols)), strict=True):
                 info[col] = dict(col_info)
     columns = []
     for name in names:
@@ -177,7 +174,7 @@ def _resolve_columns(cols: Any, names: list[str]) -> list[str]:
         return names[cols]
     arr = np.asarray(cols)
     if arr.dtype == bool:
-        return [n for n, keep in zip(names, arr) if keep]
+        return [n for n, keep in zip(names, arr, strict=True) if keep]
     return [names[int(c)] if isinstance(c, (int, np.integer)) else str(c) for c in arr]
 
 
@@ -194,16 +191,14 @@ def _scaler_stats(model: Any, names: list[str]) -> dict[str, tuple[float, float]
             if type(step).__name__ == "StandardScaler" and getattr(step, "mean_", None) is not None:
                 scale = step.scale_ if step.scale_ is not None else np.ones(len(cols))
                 if len(step.mean_) == len(cols):
-                    stats.update({c: (float(m), float(s)) for c, m, s in zip(cols, step.mean_, scale)})
+                    stats.update({c: (float(m), float(s)) for c, m, s in zip(cols, step.mean_, scale, strict=True)})
                 break
             if not (_is_imputer(step) or type(step).__name__ == "StandardScaler"):
                 break  # a step that changes the columns: stop looking
     return stats
 
 
-def example_input(
-    schema: Mapping[str, Any], X: pd.DataFrame | None = None, n: int = 3, *, model: Any = None
-) -> dict:
+def example_input(schema: Mapping[str, Any], X: pd.DataFrame | None = None, n: int = 3, *, model: Any = None) -> dict:
     """Build ``n`` example rows, column by column, for the Hub widget.
 
     Values are synthetic so no training record is published: numeric columns
@@ -309,10 +304,14 @@ def _cast_categorical(series: pd.Series, categories: list[Any] | None) -> pd.Ser
     if not categories:
         return series
     known = [c for c in categories if c is not None]
-    if known and all(isinstance(c, str) for c in known) and not (
-        pd.api.types.is_object_dtype(series)
-        or isinstance(series.dtype, pd.CategoricalDtype)
-        or pd.api.types.is_string_dtype(series)
+    if (
+        known
+        and all(isinstance(c, str) for c in known)
+        and not (
+            pd.api.types.is_object_dtype(series)
+            or isinstance(series.dtype, pd.CategoricalDtype)
+            or pd.api.types.is_string_dtype(series)
+        )
     ):
         return series.astype(object).where(series.isna(), series.astype(str))
     return series
@@ -362,16 +361,15 @@ def validate_input(X: Any, schema: Mapping[str, Any], *, as_frame: bool) -> Any:
         if not as_frame and arr.dtype.kind in "fiub":
             return _check_array(arr.astype(np.float64, copy=False), schema)
         X = pd.DataFrame(arr, columns=names)
-    elif not as_frame and not set(names) <= {str(c) for c in X.columns}:
-        if X.shape[1] == len(names):  # model trained on an array: columns by position
-            X = X.set_axis(names, axis=1)
+    elif not as_frame and X.shape[1] == len(names) and not set(names) <= {str(c) for c in X.columns}:
+        X = X.set_axis(names, axis=1)  # model trained on an array: columns by position
     checked = _check_frame(X, schema)
     return checked if as_frame else checked.to_numpy(dtype=np.float64)
 
 
 def _check_array(arr: np.ndarray, schema: Mapping[str, Any]) -> np.ndarray:
     nan_cols = np.isnan(arr).any(axis=0)
-    bad = [c["name"] for c, has in zip(_iter_columns(schema), nan_cols) if has and not c["nullable"]]
+    bad = [c["name"] for c, has in zip(_iter_columns(schema), nan_cols, strict=True) if has and not c["nullable"]]
     if bad:
         raise _schema_error(
             "input has missing values (NaN) in column(s) the model cannot impute",

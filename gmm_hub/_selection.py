@@ -61,8 +61,7 @@ def candidates_for(
             for cov in types
             for k in counts
             # a one-component tied mixture is the full one: don't fit it twice
-            if n_rows >= k * _min_rows(cov, n_features)
-            and not (cov == "tied" and k == 1 and "full" in types)
+            if n_rows >= k * _min_rows(cov, n_features) and not (cov == "tied" and k == 1 and "full" in types)
         ]
 
     found = feasible(cov_types, ks)
@@ -150,9 +149,7 @@ def _fit_one(
                 gmm.fit(X)
                 break
             except ValueError as err:
-                if "ill-defined empirical covariance" not in str(err) or attempt + 1 == len(
-                    ladder
-                ):
+                if "ill-defined empirical covariance" not in str(err) or attempt + 1 == len(ladder):
                     raise
         if reg_covar != reg:
             warnings.warn(
@@ -162,6 +159,7 @@ def _fit_one(
                 f"reg_covar={reg_covar:g} instead. Standardise the features, drop "
                 "constant columns or raise reg_covar.",
                 UserWarning,
+                stacklevel=2,
             )
     bic = float(gmm.bic(X)) if not init else float("nan")
     return _Fit(gmm, bic, list(caught), time.perf_counter() - start)
@@ -179,9 +177,7 @@ def _warm_start(gmm: GaussianMixture) -> dict[str, Any]:
     }
 
 
-def _selection_rows(
-    idx: np.ndarray, plan: list[Candidate], n_features: int, size: int | None, rng
-) -> np.ndarray:
+def _selection_rows(idx: np.ndarray, plan: list[Candidate], n_features: int, size: int | None, rng) -> np.ndarray:
     """Rows of one class on which its candidates are compared.
 
     A random subsample of ``size`` rows (sorted, so memory access stays
@@ -285,14 +281,11 @@ def fit_class_mixtures(
     rows = [np.flatnonzero(y_index == i) for i in range(len(labels))]
     seeds = rng.randint(np.iinfo(np.int32).max, size=len(labels))
     plans = [
-        candidates_for(
-            label, len(idx), n_features, n_components, max_components, covariance_type
-        )
-        for label, idx in zip(names, rows)
+        candidates_for(label, len(idx), n_features, n_components, max_components, covariance_type)
+        for label, idx in zip(names, rows, strict=True)
     ]
     subsets = [
-        _selection_rows(idx, plan, n_features, selection_size, rng)
-        for idx, plan in zip(rows, plans)
+        _selection_rows(idx, plan, n_features, selection_size, rng) for idx, plan in zip(rows, plans, strict=True)
     ]
     parts = [X[s] for s in subsets]  # one copy per class, shared by its candidates
     params = [
@@ -314,12 +307,9 @@ def fit_class_mixtures(
     best: dict[int, tuple[float, _Fit]] = {}
     with _progress(len(jobs) + len(refit), verbose) as bar:
         results = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_fit_one)(
-                parts[i], cand, params[i], {}, names[i]
-            )
-            for i, cand in jobs
+            delayed(_fit_one)(parts[i], cand, params[i], {}, names[i]) for i, cand in jobs
         )
-        for n_done, (fit, (i, cand)) in enumerate(zip(results, jobs), start=1):
+        for n_done, (fit, (i, cand)) in enumerate(zip(results, jobs, strict=True), start=1):
             logger.info(
                 "class %r: %d %s component(s) on %d of %d rows: BIC %.6g, "
                 "%d EM iteration(s), %.2fs [%d/%d]",
@@ -341,7 +331,7 @@ def fit_class_mixtures(
             )
             for i in refit
         )
-        for fit, i in zip(results, refit):
+        for fit, i in zip(results, refit, strict=True):
             logger.info(
                 "class %r: refitted %d %s component(s) on all %d rows from the "
                 "subsample's solution: %d EM iteration(s), %.2fs",

@@ -29,9 +29,7 @@ def tabular_preprocessor() -> ColumnTransformer:
     sklearn.compose.ColumnTransformer
         Selects columns by dtype, so it works on any DataFrame.
     """
-    numeric = Pipeline(
-        [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
-    )
+    numeric = Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())])
     categorical = Pipeline(
         [
             ("impute", SimpleImputer(strategy="most_frequent")),
@@ -82,6 +80,4 @@ def tabular_pipeline(**classifier_params: Any) -> Pipeline:
     >>> tabular_pipeline(random_state=0).fit(X, y).predict(X.head(2))
     array([0, 1])
     """
-    return Pipeline(
-        [("preprocess", tabular_preprocessor()), ("gmm", GMMClassifier(**classifier_params))]
-    )
+    return Pipeline([("preprocess", tabular_preprocessor()), ("gmm", GMMClassifier(**classifier_params))])

@@ -59,8 +59,6 @@ def best_cut(scores: np.ndarray, is_positive: np.ndarray, metric: str) -> float:
     values = _metric_per_cut(tp, fp, pos, neg, metric)
     upper = np.r_[np.inf, s[ends]]  # lowest score predicted positive at each cut
     lower = np.r_[s[ends], -np.inf]  # highest score predicted negative
-    cuts = np.where(
-        np.isinf(upper), lower + 1.0, np.where(np.isinf(lower), upper - 1.0, (upper + lower) / 2)
-    )
+    cuts = np.where(np.isinf(upper), lower + 1.0, np.where(np.isinf(lower), upper - 1.0, (upper + lower) / 2))
     best = np.flatnonzero(values >= values.max() - 1e-12)
     return float(cuts[best[np.argmin(np.abs(cuts[best]))]])

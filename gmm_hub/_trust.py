@@ -282,9 +282,7 @@ def read_config(bundle: Path) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise BundleError(f"{path} is not valid JSON ({err}); the bundle is damaged.") from err
     if not isinstance(config, dict) or config.get("format") != BUNDLE_FORMAT:
-        raise BundleError(
-            f"{path} is not a gmm_hub bundle config (expected \"format\": {BUNDLE_FORMAT!r})."
-        )
+        raise BundleError(f'{path} is not a gmm_hub bundle config (expected "format": {BUNDLE_FORMAT!r}).')
     version = config.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise BundleError(f"{path} has no integer format_version; the bundle is damaged.")
@@ -295,7 +293,7 @@ def read_config(bundle: Path) -> dict[str, Any]:
         )
     files, model = config.get("files"), config.get("model")
     if not isinstance(files, dict) or not isinstance(model, dict):
-        raise BundleError(f"{path} lacks the \"files\" or \"model\" section; the bundle is damaged.")
+        raise BundleError(f'{path} lacks the "files" or "model" section; the bundle is damaged.')
     for name in files:
         safe_member(bundle, name)
         entry = files[name]
@@ -378,9 +376,7 @@ def check_files(bundle: Path, config: dict[str, Any], *, require_all: bool = Fal
             if not path.is_file():
                 raise IntegrityError(f"{path} is missing; config.json lists it as the model file.")
             data = path.read_bytes()
-            if len(data) != entry.get("size", len(data)) or (
-                hashlib.sha256(data).hexdigest() != entry["sha256"]
-            ):
+            if len(data) != entry.get("size", len(data)) or (hashlib.sha256(data).hexdigest() != entry["sha256"]):
                 raise _mismatch(name, entry, len(data))
         elif path.is_file():
             if _sha256(path) != entry["sha256"]:
@@ -413,9 +409,7 @@ def verify_bundle(bundle: Path, *, allow_pickle: bool = False) -> tuple[bool, li
         config = read_config(bundle)
     except GMMHubError as err:
         return False, [("config", "FAIL", str(err))]
-    report.append(
-        ("config", "ok", f"{config['format']} v{config['format_version']}, created {config.get('created')}")
-    )
+    report.append(("config", "ok", f"{config['format']} v{config['format_version']}, created {config.get('created')}"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mismatch = check_versions(config)
@@ -423,8 +417,11 @@ def verify_bundle(bundle: Path, *, allow_pickle: bool = False) -> tuple[bool, li
     report.append(
         ("versions", "warn", mismatch)
         if mismatch
-        else ("versions", "ok", (f"scikit-learn {trained.get('sklearn')}, skops {trained.get('skops')}, "
-                                 f"gmm_hub {trained.get('gmm_hub')}"))
+        else (
+            "versions",
+            "ok",
+            (f"scikit-learn {trained.get('sklearn')}, skops {trained.get('skops')}, gmm_hub {trained.get('gmm_hub')}"),
+        )
     )
     try:
         data = check_files(bundle, config, require_all=True)
@@ -435,8 +432,12 @@ def verify_bundle(bundle: Path, *, allow_pickle: bool = False) -> tuple[bool, li
         p.name for p in bundle.iterdir() if p.is_file() and p.name not in listed and p.name != C.CONFIG_FILE
     )
     report.append(
-        ("files", "ok", f"{len(listed)} file(s) match their sha256: {', '.join(listed)}"
-         + (f" (not listed, not checked: {', '.join(unlisted)})" if unlisted else ""))
+        (
+            "files",
+            "ok",
+            f"{len(listed)} file(s) match their sha256: {', '.join(listed)}"
+            + (f" (not listed, not checked: {', '.join(unlisted)})" if unlisted else ""),
+        )
     )
     if config["model"].get("format", "skops") != "skops":
         status = "warn" if allow_pickle else "FAIL"

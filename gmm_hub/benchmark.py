@@ -97,9 +97,7 @@ def baselines(random_state: int = 0) -> dict[str, Callable[[], Any]]:
         "original (undersampled 2-GMM)": lambda: UndersampledGMM(random_state=random_state),
         "QDA": QuadraticDiscriminantAnalysis,
         "GaussianNB": GaussianNB,
-        "logistic (balanced)": lambda: LogisticRegression(
-            class_weight="balanced", max_iter=2000
-        ),
+        "logistic (balanced)": lambda: LogisticRegression(class_weight="balanced", max_iter=2000),
     }
 
 
@@ -180,9 +178,7 @@ def run_benchmark(
 
     with tqdm(total=len(tasks), desc="benchmark", unit="fit", disable=not progress) as bar:
         rows = []
-        for row in Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(evaluate)(ds, model) for ds, model in tasks
-        ):
+        for row in Parallel(n_jobs=n_jobs, return_as="generator")(delayed(evaluate)(ds, model) for ds, model in tasks):
             rows.append(row)
             bar.update()
     return rows
@@ -207,8 +203,6 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         paired = [(ours[r["dataset"]], r) for r in ran if r["dataset"] in ours]
         if paired and model != "gmm_hub":
             entry["gmm_hub_on_same"] = float(np.mean([o["balanced_accuracy"] for o, _ in paired]))
-            entry["gmm_hub_wins"] = sum(
-                o["balanced_accuracy"] > r["balanced_accuracy"] for o, r in paired
-            )
+            entry["gmm_hub_wins"] = sum(o["balanced_accuracy"] > r["balanced_accuracy"] for o, r in paired)
         summary.append(entry)
     return summary

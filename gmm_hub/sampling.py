@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 def _class_counts(y: Any) -> dict[Any, int]:
     labels, counts = np.unique(np.asarray(y), return_counts=True)
-    return {label.item() if hasattr(label, "item") else label: int(n) for label, n in zip(labels, counts)}
+    return {label.item() if hasattr(label, "item") else label: int(n) for label, n in zip(labels, counts, strict=True)}
 
 
 def _default_minority(counts: dict[Any, int]) -> Any:
@@ -118,7 +118,7 @@ def make_imbalanced(
         )
     n_have = counts[minority_class]
     n_other = sum(n for label, n in counts.items() if label != minority_class)
-    n_min = int(round(minority_ratio * n_other / (1.0 - minority_ratio)))
+    n_min = round(minority_ratio * n_other / (1.0 - minority_ratio))
     current = n_have / (n_have + n_other)
     if n_min > n_have:
         raise InvalidInputError(
@@ -133,14 +133,15 @@ def make_imbalanced(
         )
     logger.debug(
         "make_imbalanced: keeping %d of %d rows of class %r next to %d other rows",
-        n_min, n_have, minority_class, n_other,
+        n_min,
+        n_have,
+        minority_class,
+        n_other,
     )
     return make_imbalance(X, y, sampling_strategy={minority_class: n_min}, random_state=random_state)
 
 
-def undersampler(
-    ratio: float = 1.0, *, random_state: int | np.random.RandomState | None = None
-) -> RandomUnderSampler:
+def undersampler(ratio: float = 1.0, *, random_state: int | np.random.RandomState | None = None) -> RandomUnderSampler:
     """Random undersampler that drops majority rows to ``minority / majority == ratio``.
 
     A configured :class:`imblearn.under_sampling.RandomUnderSampler`

@@ -85,7 +85,7 @@ def make_fraud_like(
     rng = np.random.default_rng(seed + n_rows)
     counts = [n_rows - n_positive, n_positive]
     blocks = []
-    for (weights, parts), n in zip(classes, counts):
+    for (weights, parts), n in zip(classes, counts, strict=True):
         comp = rng.choice(len(weights), size=n, p=weights)
         block = np.empty((n, d))
         for k, (mean, mix) in enumerate(parts):
@@ -108,8 +108,7 @@ def naive_search(X: np.ndarray, y: np.ndarray, gmm_params: dict, seed: int) -> l
     for label in np.unique(y):
         rows = X[y == label]
         fits = [
-            GaussianMixture(k, covariance_type="full", random_state=seed, **gmm_params).fit(rows)
-            for k in range(1, 6)
+            GaussianMixture(k, covariance_type="full", random_state=seed, **gmm_params).fit(rows) for k in range(1, 6)
         ]
         chosen.append(min(fits, key=lambda g: g.bic(rows)))
     return chosen
@@ -228,9 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         models = {
             "GMMClassifier() default": GMMClassifier(random_state=args.seed),
-            'GMMClassifier(covariance_type="full")': GMMClassifier(
-                covariance_type="full", random_state=args.seed
-            ),
+            'GMMClassifier(covariance_type="full")': GMMClassifier(covariance_type="full", random_state=args.seed),
             "GMMClassifier(n_jobs=2)": GMMClassifier(n_jobs=2, random_state=args.seed),
         }
         for name, model in models.items():
@@ -239,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             seconds = time.perf_counter() - start
             rows[name] = {
                 "fit_s": seconds,
-                "config": [f"{k} {c}" for k, c in zip(model.n_components_, model.covariance_types_)],
+                "config": [f"{k} {c}" for k, c in zip(model.n_components_, model.covariance_types_, strict=True)],
                 **held_out(model.gmms_, model.predict, X_te, y_te),
             }
 
@@ -261,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if r is ref:
             continue
-        rel = [(a - b) / abs(a) for a, b in zip(ref["loglik"], r["loglik"])]  # > 0: worse
+        rel = [(a - b) / abs(a) for a, b in zip(ref["loglik"], r["loglik"], strict=True)]  # > 0: worse
         verdicts[name] = {
             f"fit >= {TARGETS['speedup']:g}x faster": r["speedup"] >= TARGETS["speedup"],
             "held-out loglik within 1% (each class)": max(rel) <= TARGETS["loglik_rel"],
@@ -278,9 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         model_path, x_path = Path(tmp) / "model.joblib", Path(tmp) / "X.npy"
         joblib.dump(models["GMMClassifier() default"], model_path)
-        X_big = scaler.transform(
-            make_fraud_like(args.predict_rows, max(1, args.predict_rows // 580), seed=1)[0]
-        )
+        X_big = scaler.transform(make_fraud_like(args.predict_rows, max(1, args.predict_rows // 580), seed=1)[0])
         np.save(x_path, X_big)
         input_mb = X_big.nbytes / 2**20
         del X_big
@@ -306,12 +301,10 @@ def main(argv: list[str] | None = None) -> int:
         return max(pred[how]["rss_mb"], pred[how]["traced_mb"])
 
     verdicts["predict"] = {
-        f"predict extra memory < 300 MB ({args.predict_rows:,} rows)": extra("predict")
-        < TARGETS["predict_mb"],
+        f"predict extra memory < 300 MB ({args.predict_rows:,} rows)": extra("predict") < TARGETS["predict_mb"],
         f"predict_proba extra memory < 300 MB ({args.predict_rows:,} rows)": extra("predict_proba")
         < TARGETS["predict_mb"],
-        "predict throughput >= direct score_samples": pred["predict"]["rows_per_s"]
-        >= pred["direct"]["rows_per_s"],
+        "predict throughput >= direct score_samples": pred["predict"]["rows_per_s"] >= pred["direct"]["rows_per_s"],
     }
 
     print("\nTargets:")

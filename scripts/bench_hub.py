@@ -95,8 +95,10 @@ def report(title: str, times: dict[str, list[float]]) -> None:
     target = 1.2 * med["load_local"] + 50
     for key in ("load_repo", "load_sha"):
         verdict = "OK" if med[key] <= target else "OVER TARGET"
-        print(f"{LABELS[key]:<34} {med[key] / med['load_local']:.2f}x local, "
-              f"+{med[key] - med['load_local']:.1f} ms; target <= {target:.1f} ms: {verdict}")
+        print(
+            f"{LABELS[key]:<34} {med[key] / med['load_local']:.2f}x local, "
+            f"+{med[key] - med['load_local']:.1f} ms; target <= {target:.1f} ms: {verdict}"
+        )
 
 
 def main() -> None:
@@ -113,8 +115,10 @@ def main() -> None:
         times, warm_requests = measure(work / "hub", bundle, args.repeat)
     print(f"bundle: {size / 1024:.0f} KiB in {n_files} files; {args.repeat} runs each; ms, median (min..max)")
     report("local Hub (127.0.0.1)", times)
-    print(f"\nrequests of a warm load('user/repo'): {warm_requests or 'none'}; "
-          "with revision=<commit sha>: none (huggingface_hub's tree cache)")
+    print(
+        f"\nrequests of a warm load('user/repo'): {warm_requests or 'none'}; "
+        "with revision=<commit sha>: none (huggingface_hub's tree cache)"
+    )
 
 
 if __name__ == "__main__":

@@ -100,9 +100,7 @@ def run_once(python: str, code: str, *args: Path) -> float:
 
 def skops_import(python: str) -> tuple[float, list[str]]:
     """Seconds ``import skops.io`` adds in a fresh process, and the optional heavy modules it pulled in."""
-    out = subprocess.run(
-        [python, "-c", SKOPS_IMPORT_CODE], check=True, capture_output=True, text=True
-    )
+    out = subprocess.run([python, "-c", SKOPS_IMPORT_CODE], check=True, capture_output=True, text=True)
     cost, *pulled = out.stdout.split()
     return float(cost), pulled
 
@@ -127,24 +125,18 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.repeat):
             theirs.append(run_once(python, JOBLIB_CODE, plain, x))
             ours.append(run_once(python, GMM_HUB_CODE, bundle, x))
-    skops_costs, pulled = zip(*(skops_import(python) for _ in range(args.repeat)))
+    skops_costs, pulled = zip(*(skops_import(python) for _ in range(args.repeat)), strict=True)
     ours_med, theirs_med = statistics.median(ours), statistics.median(theirs)
     ratio = ours_med / theirs_med
     print(f"{'path':<34}{'median s':>10}{'min s':>9}{'max s':>9}")
-    print(
-        f"{'joblib.load + score_samples':<34}{theirs_med:>10.3f}{min(theirs):>9.3f}{max(theirs):>9.3f}"
-    )
-    print(
-        f"{'gmm_hub.load(bundle).predict':<34}{ours_med:>10.3f}{min(ours):>9.3f}{max(ours):>9.3f}"
-    )
+    print(f"{'joblib.load + score_samples':<34}{theirs_med:>10.3f}{min(theirs):>9.3f}{max(theirs):>9.3f}")
+    print(f"{'gmm_hub.load(bundle).predict':<34}{ours_med:>10.3f}{min(ours):>9.3f}{max(ours):>9.3f}")
     print(f"interpreter: {python}")
     print(
         f"import skops.io alone: median {statistics.median(skops_costs):.3f} s; "
         f"it imported {', '.join(pulled[0]) or 'neither dask nor pytest'}"
     )
-    print(
-        f"ratio gmm_hub/joblib = {ratio:.2f}x (target <= 1.30x): {'OK' if ratio <= 1.3 else 'OVER'}"
-    )
+    print(f"ratio gmm_hub/joblib = {ratio:.2f}x (target <= 1.30x): {'OK' if ratio <= 1.3 else 'OVER'}")
     return 0 if ratio <= 1.3 else 1
 
 

@@ -95,12 +95,11 @@ def summarise(rows: list[dict], models: list[str]) -> tuple[list[dict], dict]:
             entry[f"gmm_hub_{m}_same_sets"] = (
                 float(np.mean([table[d, OURS][m] for d in paired])) if paired else math.nan
             )
-            entry[f"{m}_same_sets"] = (
-                float(np.mean([table[d, model][m] for d in paired])) if paired else math.nan
-            )
+            entry[f"{m}_same_sets"] = float(np.mean([table[d, model][m] for d in paired])) if paired else math.nan
         if model != OURS:
-            diffs = np.array([table[d, OURS]["balanced_accuracy"] - table[d, model]["balanced_accuracy"]
-                              for d in paired])
+            diffs = np.array(
+                [table[d, OURS]["balanced_accuracy"] - table[d, model]["balanced_accuracy"] for d in paired]
+            )
             entry["gmm_hub_wins_ba"] = int((diffs > 1e-12).sum())
             entry["gmm_hub_losses_ba"] = int((diffs < -1e-12).sum())
             diffs = np.array([table[d, OURS]["f1_macro"] - table[d, model]["f1_macro"] for d in paired])
@@ -140,8 +139,7 @@ def targets(summary: list[dict], table: dict, adult: str | None) -> list[dict]:
                 value = table[adult, OURS][metric] if ok(table.get((adult, OURS))) else math.nan
                 bar = other[metric] if ok(other) else math.nan
                 if math.isnan(bar):  # the baseline failed: gmm_hub beats it if it ran at all
-                    check(f"Adult {metric} > {model} ({model} failed to fit)",
-                          value, -math.inf, strict=True)
+                    check(f"Adult {metric} > {model} ({model} failed to fit)", value, -math.inf, strict=True)
                 else:
                     check(f"Adult {metric} > {model}", value, bar, strict=True)
     return checks
@@ -155,8 +153,7 @@ def per_dataset(table: dict, datasets: list[str], models: list[str]) -> list[dic
             r = table.get((d, model))
             row[model] = f"{r['balanced_accuracy']:.3f} / {r['f1_macro']:.3f}" if ok(r) else "failed"
         ours = table.get((d, OURS))
-        others = [(table[d, m]["balanced_accuracy"], m) for m in models
-                  if m != OURS and ok(table.get((d, m)))]
+        others = [(table[d, m]["balanced_accuracy"], m) for m in models if m != OURS and ok(table.get((d, m)))]
         if ok(ours) and others:
             best, who = max(others)
             row["gmm_hub - best (BA)"] = f"{ours['balanced_accuracy'] - best:+.3f} ({who})"
@@ -199,8 +196,12 @@ def main() -> None:
     # threads is otherwise 10x slower.
     threadpool_limits(1)
     start = time.perf_counter()
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True, check=False).stdout.strip() or "unknown"
+    commit = (
+        subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        or "unknown"
+    )
     sets = load_all(args.limit, not args.no_adult)
     adult = sets[0].name if sets and sets[0].name.startswith("csv:") else None
     models = list(factories(args.seed))
@@ -223,21 +224,36 @@ def main() -> None:
     losses = sorted((r for r in detail if r.get("_gap", 0) < 0), key=lambda r: r["_gap"])
     failures = [r for r in rows if r["status"] != "ok"]
 
-    cols = ["model", "n_datasets", "failed", "balanced_accuracy", "f1_macro",
-            "gmm_hub_balanced_accuracy_same_sets", "balanced_accuracy_same_sets",
-            "gmm_hub_f1_macro_same_sets", "f1_macro_same_sets",
-            "gmm_hub_wins_ba", "gmm_hub_losses_ba", "gmm_hub_wins_f1", "gmm_hub_losses_f1"]
+    cols = [
+        "model",
+        "n_datasets",
+        "failed",
+        "balanced_accuracy",
+        "f1_macro",
+        "gmm_hub_balanced_accuracy_same_sets",
+        "balanced_accuracy_same_sets",
+        "gmm_hub_f1_macro_same_sets",
+        "f1_macro_same_sets",
+        "gmm_hub_wins_ba",
+        "gmm_hub_losses_ba",
+        "gmm_hub_wins_f1",
+        "gmm_hub_losses_f1",
+    ]
     check_rows = [{**c, "pass": "PASS" if c["pass"] else "FAIL"} for c in checks]
     parts = [
         "# gmm_hub quality benchmark",
         "",
-        (f"{len(datasets)} data sets ({len(datasets) - bool(adult)} from keel_suite()"
-        f"{' + Adult (shared file, 32,561 rows)' if adult else ''}), stratified {args.folds}-fold CV "
-        f"(fewer folds when the minority has fewer rows), seed {args.seed}, same preprocessing for every "
-        f"model; {seconds / 60:.1f} min with n_jobs={args.n_jobs}; gmm_hub at commit {commit} (plus any "
-        "uncommitted edits)."),
-        ("Means are over the sets where the model ran; `*_same_sets` columns are paired means over the "
-         "sets where both gmm_hub and that model ran. Wins/losses: gmm_hub vs that model, per set."),
+        (
+            f"{len(datasets)} data sets ({len(datasets) - bool(adult)} from keel_suite()"
+            f"{' + Adult (shared file, 32,561 rows)' if adult else ''}), stratified {args.folds}-fold CV "
+            f"(fewer folds when the minority has fewer rows), seed {args.seed}, same preprocessing for every "
+            f"model; {seconds / 60:.1f} min with n_jobs={args.n_jobs}; gmm_hub at commit {commit} (plus any "
+            "uncommitted edits)."
+        ),
+        (
+            "Means are over the sets where the model ran; `*_same_sets` columns are paired means over the "
+            "sets where both gmm_hub and that model ran. Wins/losses: gmm_hub vs that model, per set."
+        ),
         "",
         "## Summary",
         "",
@@ -249,20 +265,52 @@ def main() -> None:
         "",
     ]
     if adult:
-        parts += ["## Adult", "",
-                  format_table([table[adult, m] for m in models if (adult, m) in table],
-                               ["model", "balanced_accuracy", "f1_macro", "seconds", "status"]), ""]
-    parts += [f"## Where gmm_hub loses to the best other model (balanced accuracy): {len(losses)} sets", "",
-              format_table(losses, ["dataset", "gmm_hub - best (BA)"]), "",
-              "## Failed runs", "", format_table(failures, ["dataset", "model", "status"]) if failures else "none",
-              "", "## Per data set (balanced accuracy / F1-macro)", "",
-              format_table(detail, ["dataset", *models, "gmm_hub - best (BA)"]), ""]
+        parts += [
+            "## Adult",
+            "",
+            format_table(
+                [table[adult, m] for m in models if (adult, m) in table],
+                ["model", "balanced_accuracy", "f1_macro", "seconds", "status"],
+            ),
+            "",
+        ]
+    parts += [
+        f"## Where gmm_hub loses to the best other model (balanced accuracy): {len(losses)} sets",
+        "",
+        format_table(losses, ["dataset", "gmm_hub - best (BA)"]),
+        "",
+        "## Failed runs",
+        "",
+        format_table(failures, ["dataset", "model", "status"]) if failures else "none",
+        "",
+        "## Per data set (balanced accuracy / F1-macro)",
+        "",
+        format_table(detail, ["dataset", *models, "gmm_hub - best (BA)"]),
+        "",
+    ]
     text = "\n".join(parts)
     print(text)
     write_atomic(args.out / "quality.md", text)
-    write_atomic(args.out / "quality.json", json.dumps(json_safe(
-        {"commit": commit, "folds": args.folds, "seed": args.seed, "seconds": seconds, "datasets": datasets,
-         "summary": summary, "targets": checks, "rows": rows}), indent=2, default=str, allow_nan=False))
+    write_atomic(
+        args.out / "quality.json",
+        json.dumps(
+            json_safe(
+                {
+                    "commit": commit,
+                    "folds": args.folds,
+                    "seed": args.seed,
+                    "seconds": seconds,
+                    "datasets": datasets,
+                    "summary": summary,
+                    "targets": checks,
+                    "rows": rows,
+                }
+            ),
+            indent=2,
+            default=str,
+            allow_nan=False,
+        ),
+    )
     print(f"\nwritten {args.out / 'quality.md'} and quality.json")
 
 

@@ -57,36 +57,64 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="publish.py",
         description="Train -> verify -> push a gmm_hub model and write a Markdown summary.",
     )
-    parser.add_argument("--dataset", default=env.get("GMM_HUB_DATASET") or DEFAULT_DATASET,
-                        help="Data set for 'gmm-hub train' (env GMM_HUB_DATASET, default %(default)s).")
-    parser.add_argument("--repo-id", default=env.get("HF_REPO_ID") or None,
-                        help="Hub model repo OWNER/NAME (env HF_REPO_ID). Required unless --dry-run.")
-    parser.add_argument("--tag", default=_default_tag(env),
-                        help="Hub tag to create on the pushed commit (default: the git tag in GitHub "
-                             "Actions, i.e. GITHUB_REF_NAME when GITHUB_REF_TYPE=tag; none otherwise).")
-    parser.add_argument("--private", dest="private", action="store_true", default=None,
-                        help="Create the repo private (env HF_PRIVATE=true).")
-    parser.add_argument("--public", dest="private", action="store_false",
-                        help="Create the repo public (overrides HF_PRIVATE).")
-    parser.add_argument("--out", type=Path, default=Path("build/publish/bundle"),
-                        help="Bundle directory; replaced if it exists (default %(default)s).")
-    parser.add_argument("--summary", type=Path, default=_path_or_none(env.get("GITHUB_STEP_SUMMARY")),
-                        help="Markdown file to append the summary to (default $GITHUB_STEP_SUMMARY; "
-                             "without either, the summary is printed).")
-    parser.add_argument("--endpoint", default=env.get("HF_ENDPOINT") or DEFAULT_ENDPOINT,
-                        help="Hub URL used for the link in the summary (env HF_ENDPOINT).")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="Train, verify and summarise, but upload nothing (no token needed).")
+    parser.add_argument(
+        "--dataset",
+        default=env.get("GMM_HUB_DATASET") or DEFAULT_DATASET,
+        help="Data set for 'gmm-hub train' (env GMM_HUB_DATASET, default %(default)s).",
+    )
+    parser.add_argument(
+        "--repo-id",
+        default=env.get("HF_REPO_ID") or None,
+        help="Hub model repo OWNER/NAME (env HF_REPO_ID). Required unless --dry-run.",
+    )
+    parser.add_argument(
+        "--tag",
+        default=_default_tag(env),
+        help="Hub tag to create on the pushed commit (default: the git tag in GitHub "
+        "Actions, i.e. GITHUB_REF_NAME when GITHUB_REF_TYPE=tag; none otherwise).",
+    )
+    parser.add_argument(
+        "--private",
+        dest="private",
+        action="store_true",
+        default=None,
+        help="Create the repo private (env HF_PRIVATE=true).",
+    )
+    parser.add_argument(
+        "--public", dest="private", action="store_false", help="Create the repo public (overrides HF_PRIVATE)."
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("build/publish/bundle"),
+        help="Bundle directory; replaced if it exists (default %(default)s).",
+    )
+    parser.add_argument(
+        "--summary",
+        type=Path,
+        default=_path_or_none(env.get("GITHUB_STEP_SUMMARY")),
+        help="Markdown file to append the summary to (default $GITHUB_STEP_SUMMARY; "
+        "without either, the summary is printed).",
+    )
+    parser.add_argument(
+        "--endpoint",
+        default=env.get("HF_ENDPOINT") or DEFAULT_ENDPOINT,
+        help="Hub URL used for the link in the summary (env HF_ENDPOINT).",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="Train, verify and summarise, but upload nothing (no token needed)."
+    )
     args = parser.parse_args(argv)
     if args.private is None:
         args.private = _parse_bool(parser, "HF_PRIVATE", env.get("HF_PRIVATE", ""))
     args.tag = args.tag or None
     if not args.dry_run and not args.repo_id:
-        parser.error("no Hub repo id: pass --repo-id OWNER/NAME or set HF_REPO_ID "
-                     "(in GitHub Actions: the repository variable HF_REPO_ID), or use --dry-run")
+        parser.error(
+            "no Hub repo id: pass --repo-id OWNER/NAME or set HF_REPO_ID "
+            "(in GitHub Actions: the repository variable HF_REPO_ID), or use --dry-run"
+        )
     if not args.dry_run and not any(env.get(name) for name in TOKEN_VARS):
-        parser.error("no Hub token: set HF_TOKEN (in GitHub Actions: the repository secret HF_TOKEN), "
-                     "or use --dry-run")
+        parser.error("no Hub token: set HF_TOKEN (in GitHub Actions: the repository secret HF_TOKEN), or use --dry-run")
     return args
 
 
@@ -172,8 +200,10 @@ def metrics_table(bundle: Path) -> str:
         table += f"\n\nEvaluation: {metrics['split']}."
     data = config.get("dataset") or {}
     if data:
-        table += (f"\n\nData: `{data.get('name')}`, {data.get('n_rows')} rows, {data.get('n_features')} features, "
-                  f"fingerprint `{data.get('fingerprint')}`.")
+        table += (
+            f"\n\nData: `{data.get('name')}`, {data.get('n_rows')} rows, {data.get('n_features')} features, "
+            f"fingerprint `{data.get('fingerprint')}`."
+        )
     return table
 
 
@@ -185,8 +215,12 @@ def summary_markdown(args: argparse.Namespace, bundle: Path, url: str | None) ->
         lines += [f"Pushed to the Hub ({visibility}{tag}): {url}", ""]
     else:
         target = f"`{args.repo_id}`" if args.repo_id else "(no repo id)"
-        lines += [f"Dry run: nothing uploaded (would push to {target}"
-                  + (f" with tag `{args.tag}`" if args.tag else "") + ").", ""]
+        lines += [
+            f"Dry run: nothing uploaded (would push to {target}"
+            + (f" with tag `{args.tag}`" if args.tag else "")
+            + ").",
+            "",
+        ]
     lines += ["### Held-out metrics", "", metrics_table(bundle), ""]
     return "\n".join(lines) + "\n"
 

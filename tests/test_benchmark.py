@@ -45,7 +45,7 @@ def test_undersampledgmm_is_the_original_design():
     # balanced random undersampling, then one 2-component full GMM per class
     X_res, y_res = RandomUnderSampler(random_state=RND_SEED).fit_resample(X, y)
     assert np.bincount(y_res).tolist() == [30, 30]
-    for label, gmm in zip(model.classes_, model.gmms_):
+    for label, gmm in zip(model.classes_, model.gmms_, strict=True):
         assert isinstance(gmm, GaussianMixture)
         assert gmm.n_components == 2 and gmm.covariance_type == "full"
         expected = GaussianMixture(2, covariance_type="full", random_state=RND_SEED).fit(X_res[y_res == label])
@@ -125,9 +125,7 @@ def test_run_benchmark_failed_model_is_recorded(tmp_path):
     frame.loc[60:, "x0"] += 4
     path = tmp_path / "tiny.csv"
     frame.to_csv(path, index=False)
-    rows = run_benchmark(
-        [f"csv:{path}"], models=["QDA", "GaussianNB"], n_splits=3, n_jobs=1, progress=False
-    )
+    rows = run_benchmark([f"csv:{path}"], models=["QDA", "GaussianNB"], n_splits=3, n_jobs=1, progress=False)
     by_model = {r["model"]: r for r in rows}
     assert by_model["QDA"]["status"].startswith(("failed: LinAlgError", "failed: ValueError"))
     assert "balanced_accuracy" not in by_model["QDA"]
@@ -154,10 +152,15 @@ def test_summarise_counts_and_paired_wins():
         return {"dataset": ds, "model": model, "status": status, "balanced_accuracy": ba, "f1_macro": f1}
 
     rows = [
-        row("a", "gmm_hub", 0.9), row("a", "QDA", 0.8), row("a", "GaussianNB", 0.95),
-        row("b", "gmm_hub", 0.7), row("b", "QDA", None, status="failed: LinAlgError: x"),
+        row("a", "gmm_hub", 0.9),
+        row("a", "QDA", 0.8),
+        row("a", "GaussianNB", 0.95),
+        row("b", "gmm_hub", 0.7),
+        row("b", "QDA", None, status="failed: LinAlgError: x"),
         row("b", "GaussianNB", 0.6),
-        row("c", "gmm_hub", 0.6), row("c", "QDA", 0.5), row("c", "GaussianNB", 0.5),
+        row("c", "gmm_hub", 0.6),
+        row("c", "QDA", 0.5),
+        row("c", "GaussianNB", 0.5),
     ]
     summary = {e["model"]: e for e in summarise(rows)}
     assert summary["gmm_hub"]["n_datasets"] == 3

@@ -21,8 +21,12 @@ from gmm_hub.exceptions import BundleError, InvalidInputError
 ROOT = Path(__file__).resolve().parents[1]
 RND_SEED = 0
 IMAGE_LINK = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
-HUB_METRIC = {"f1": "f1_macro", "balanced_accuracy": "balanced_accuracy",
-              "average_precision": "average_precision", "matthews_correlation": "mcc"}
+HUB_METRIC = {
+    "f1": "f1_macro",
+    "balanced_accuracy": "balanced_accuracy",
+    "average_precision": "average_precision",
+    "matthews_correlation": "mcc",
+}
 
 
 def _fit_and_save(X, y, path: Path, *, dataset, with_metrics=True, baselines=None, fmt="skops") -> Path:
@@ -46,9 +50,17 @@ def bundles(tmp_path_factory):
     baselines = {"logistic_regression": {"balanced_accuracy": 0.95, "f1_macro": 0.951, "mcc": 0.9}}
     iris = load_iris(as_frame=True)
     iris_y = iris.target.map(dict(enumerate(iris.target_names)))
-    iris_info = {"name": "iris", "source": "sklearn.datasets.load_iris", "hub_id": None, "n_rows": 150,
-                 "n_features": 4, "class_counts": {str(k): int(v) for k, v in iris_y.value_counts().items()},
-                 "imbalance_ratio": 1.0, "fingerprint": None, "citation": None}
+    iris_info = {
+        "name": "iris",
+        "source": "sklearn.datasets.load_iris",
+        "hub_id": None,
+        "n_rows": 150,
+        "n_features": 4,
+        "class_counts": {str(k): int(v) for k, v in iris_y.value_counts().items()},
+        "imbalance_ratio": 1.0,
+        "fingerprint": None,
+        "citation": None,
+    }
     return {
         "binary": _fit_and_save(data.X, data.y, root / "binary", dataset=data, baselines=baselines),
         "joblib": _fit_and_save(data.X, data.y, root / "joblib", dataset=data, fmt="joblib"),
@@ -168,8 +180,18 @@ def test_write_card_body_sections(bundle_copy):
     bundle = bundle_copy("binary")
     text = write_card(bundle).read_text(encoding="utf-8")
     config = _config(bundle)
-    for heading in ["Summary", "Intended uses and limitations", "Training data", "Training procedure",
-                    "Evaluation", "Input schema", "How to use", "Security", "Environment", "Citations"]:
+    for heading in [
+        "Summary",
+        "Intended uses and limitations",
+        "Training data",
+        "Training procedure",
+        "Evaluation",
+        "Input schema",
+        "How to use",
+        "Security",
+        "Environment",
+        "Citations",
+    ]:
         assert _section(text, heading).strip()
     data = _section(text, "Training data")
     assert "| benign | 357 |" in data and "| malignant | 212 |" in data and "1.7" in data
@@ -260,7 +282,7 @@ def test_write_card_rejects_bad_repo_id(bundle_copy):
 
 
 def test_write_card_requires_a_bundle(tmp_path):
-    with pytest.raises(BundleError, match="config.json"):
+    with pytest.raises(BundleError, match=r"config.json"):
         write_card(tmp_path)
 
 

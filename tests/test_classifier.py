@@ -36,7 +36,7 @@ def _imbalanced(n_major: int, n_minor: int, seed: int) -> tuple[np.ndarray, np.n
 def _three_classes(seed: int = RND_SEED) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.RandomState(seed)
     centers = np.array([[0.0, 0.0, 0.0], [6.0, 0.0, 0.0], [0.0, 6.0, 0.0]])
-    X = np.vstack([c + rng.normal(size=(n, 3)) for c, n in zip(centers, (120, 60, 30))])
+    X = np.vstack([c + rng.normal(size=(n, 3)) for c, n in zip(centers, (120, 60, 30), strict=True)])
     return X, np.repeat(np.array(["a", "b", "c"]), (120, 60, 30))
 
 
@@ -77,7 +77,7 @@ def test_gmmclassifier_multiclass_gmms_aligned_with_classes(multiclass_model):
     np.testing.assert_array_equal(m.class_counts_, [120, 60, 30])
     assert m.threshold_ is None
     assert len(m.gmms_) == len(m.classes_)
-    for label, gmm in zip(m.classes_, m.gmms_):
+    for label, gmm in zip(m.classes_, m.gmms_, strict=True):
         assert isinstance(gmm, GaussianMixture)
         check_is_fitted(gmm)
         # each mixture was fitted on its own class: its overall mean is that class's mean
@@ -174,9 +174,9 @@ def test_gmmclassifier_bad_priors_raise(priors, match):
 def test_gmmclassifier_higher_threshold_predicts_fewer_positives():
     counts = []
     for threshold in (0.2, 0.5, 0.8):
-        m = GMMClassifier(
-            threshold=threshold, random_state=RND_SEED, max_components=1, covariance_type="full"
-        ).fit(X_TRAIN, Y_TRAIN)
+        m = GMMClassifier(threshold=threshold, random_state=RND_SEED, max_components=1, covariance_type="full").fit(
+            X_TRAIN, Y_TRAIN
+        )
         assert m.threshold_ == threshold
         pred = m.predict(X_TEST)
         np.testing.assert_array_equal(pred, (m.predict_proba(X_TEST)[:, 1] > threshold).astype(int))
@@ -185,9 +185,7 @@ def test_gmmclassifier_higher_threshold_predicts_fewer_positives():
 
 
 def test_gmmclassifier_threshold_f1_macro_tuned_improves_held_out_f1(binary_model):
-    tuned = GMMClassifier(threshold="f1_macro", random_state=RND_SEED, max_components=3).fit(
-        X_TRAIN, Y_TRAIN
-    )
+    tuned = GMMClassifier(threshold="f1_macro", random_state=RND_SEED, max_components=3).fit(X_TRAIN, Y_TRAIN)
     assert 0.5 < tuned.threshold_ < 1.0  # balanced priors over-predict the minority
     pred = tuned.predict(X_TEST)
     np.testing.assert_array_equal(pred, (tuned.predict_proba(X_TEST)[:, 1] > tuned.threshold_).astype(int))
@@ -197,9 +195,7 @@ def test_gmmclassifier_threshold_f1_macro_tuned_improves_held_out_f1(binary_mode
 
 
 def test_gmmclassifier_threshold_balanced_accuracy_tuned_not_worse(binary_model):
-    tuned = GMMClassifier(
-        threshold="balanced_accuracy", random_state=RND_SEED, max_components=3
-    ).fit(X_TRAIN, Y_TRAIN)
+    tuned = GMMClassifier(threshold="balanced_accuracy", random_state=RND_SEED, max_components=3).fit(X_TRAIN, Y_TRAIN)
     assert 0.0 < tuned.threshold_ < 1.0 and tuned.threshold_ != 0.5
     ba_tuned = balanced_accuracy_score(Y_TEST, tuned.predict(X_TEST))
     ba_default = balanced_accuracy_score(Y_TEST, binary_model.predict(X_TEST))
@@ -238,12 +234,12 @@ def test_gmmclassifier_predict_nan_raises(binary_model):
 
 
 def test_gmmclassifier_predict_wrong_number_of_columns_raises(binary_model):
-    with pytest.raises(ValueError, match="3 features.*expecting 2"):
+    with pytest.raises(ValueError, match=r"3 features.*expecting 2"):
         binary_model.predict(np.zeros((4, 3)))
 
 
 def test_gmmclassifier_single_class_raises():
-    with pytest.raises(ValueError, match="at least 2 classes.*got 1 class"):
+    with pytest.raises(ValueError, match=r"at least 2 classes.*got 1 class"):
         GMMClassifier().fit(X_TRAIN[:50], np.zeros(50))
 
 
@@ -254,7 +250,7 @@ def test_gmmclassifier_no_rows_raises():
 
 def test_gmmclassifier_non_numeric_data_points_to_tabular_pipeline():
     X = pd.DataFrame({"colour": ["red", "blue"] * 20, "size": np.arange(40.0)})
-    with pytest.raises(InvalidInputError, match="numeric features.*tabular_pipeline"):
+    with pytest.raises(InvalidInputError, match=r"numeric features.*tabular_pipeline"):
         GMMClassifier().fit(X, [0, 1] * 20)
 
 

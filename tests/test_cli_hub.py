@@ -45,8 +45,14 @@ def _run(capsys, args: list[str]) -> tuple[int, str, str]:
 
 
 def test_cli_push_without_token_is_one_line_exit_2(local_hub, bundle):
-    done = subprocess.run([str(GMM_HUB_CLI), "push", str(bundle), "alice/cli-gmm"], env=local_hub.env(),
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [str(GMM_HUB_CLI), "push", str(bundle), "alice/cli-gmm"],
+        env=local_hub.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("gmm-hub: error:")
     assert "HF_TOKEN" in done.stderr and "hf auth login" in done.stderr
@@ -116,6 +122,6 @@ def test_cli_quickstart_end_to_end(tmp_path, capsys):
     assert "quickstart/breast-cancer-gmm" in (tmp_path / "qs" / "bundle" / "README.md").read_text()
     with pytest.raises(ConnectionRefusedError):  # the server is stopped
         socket.create_connection(("127.0.0.1", int(commit.group(2))), timeout=2).close()
-    assert constants.ENDPOINT == endpoint  # the client is pointed back where it was
+    assert endpoint == constants.ENDPOINT  # the client is pointed back where it was
     cached = next((tmp_path / "qs" / "hf_home" / "hub").glob("models--quickstart--*/snapshots/*"))
     assert gmm_hub.load(cached).predict(gmm_hub.load_dataset("breast_cancer").X.head(3)).shape == (3,)

@@ -136,8 +136,18 @@ def test_train_missing_csv_is_one_line_error(tmp_path, capsys):
 
 def test_benchmark_writes_results_json_and_md(tmp_path, capsys):
     out_dir = tmp_path / "bench"
-    argv = ["benchmark", "breast_cancer", "--folds", "2", "--models", "gmm_hub,GaussianNB",
-            "--out", str(out_dir), "--n-jobs", "1"]
+    argv = [
+        "benchmark",
+        "breast_cancer",
+        "--folds",
+        "2",
+        "--models",
+        "gmm_hub,GaussianNB",
+        "--out",
+        str(out_dir),
+        "--n-jobs",
+        "1",
+    ]
     status, out, _ = run(argv, capsys)
     assert status == 0
     results = json.loads((out_dir / "results.json").read_text())

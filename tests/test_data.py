@@ -17,7 +17,15 @@ from gmm_hub.exceptions import DatasetError
 
 ADULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "adult.data"
 INFO_KEYS = {
-    "name", "source", "hub_id", "n_rows", "n_features", "class_counts", "imbalance_ratio", "fingerprint", "citation",
+    "name",
+    "source",
+    "hub_id",
+    "n_rows",
+    "n_features",
+    "class_counts",
+    "imbalance_ratio",
+    "fingerprint",
+    "citation",
 }
 # fingerprint of breast_cancer: must not change across runs, machines or pandas dtype defaults
 BREAST_CANCER_FINGERPRINT = "sha256:f01b30d1805334eb3edcc5390e27d46206384a5c4bc6215acd66c7ff0ec6401e"
@@ -25,9 +33,7 @@ BREAST_CANCER_FINGERPRINT = "sha256:f01b30d1805334eb3edcc5390e27d46206384a5c4bc6
 
 @pytest.fixture
 def small_frame() -> pd.DataFrame:
-    return pd.DataFrame(
-        {"x1": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "color": list("rgbrgb"), "label": [0, 1, 0, 0, 1, 0]}
-    )
+    return pd.DataFrame({"x1": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "color": list("rgbrgb"), "label": [0, 1, 0, 0, 1, 0]})
 
 
 def test_list_datasets_names():
@@ -221,7 +227,7 @@ def test_load_dataset_shared_adult_file():
     ds = load_dataset(f"csv:{ADULT}", target="Salary")
     assert ds.X.shape == (32561, 14)
     assert ds.y.value_counts().to_dict() == {"<=50K": 24720, ">50K": 7841}
-    assert 7841 / 32561 == pytest.approx(0.24, abs=0.01)
+    assert pytest.approx(0.24, abs=0.01) == 7841 / 32561
     assert ds.X["workclass"].isna().sum() == 1836  # written "?" in the file
     assert ds.X["occupation"].isna().sum() == 1843 and ds.X["native-country"].isna().sum() == 583
     assert ds.X["age"].dtype.kind == "i" and ds.X["workclass"].iloc[0] == "State-gov"

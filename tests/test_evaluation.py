@@ -19,8 +19,17 @@ Y_PRED = np.array([0, 0, 0, 1, 1, 0])
 Y_SCORE = np.array([0.1, 0.2, 0.3, 0.6, 0.9, 0.4])
 
 BINARY_KEYS = {
-    "n_samples", "labels", "balanced_accuracy", "f1_macro", "accuracy", "confusion_matrix",
-    "classification_report", "pos_label", "mcc", "average_precision", "precision_recall_curve",
+    "n_samples",
+    "labels",
+    "balanced_accuracy",
+    "f1_macro",
+    "accuracy",
+    "confusion_matrix",
+    "classification_report",
+    "pos_label",
+    "mcc",
+    "average_precision",
+    "precision_recall_curve",
 }
 
 
@@ -99,7 +108,7 @@ def test_evaluate_pr_curve_downsampled_keeps_endpoints():
     curve = result["precision_recall_curve"]
     assert len(curve["precision"]) == len(curve["recall"]) == MAX_CURVE_POINTS
     assert curve["recall"][0] == 1.0 and curve["recall"][-1] == 0.0 and curve["precision"][-1] == 1.0
-    assert all(a >= b for a, b in zip(curve["recall"], curve["recall"][1:]))  # order kept
+    assert all(a >= b for a, b in zip(curve["recall"], curve["recall"][1:], strict=False))  # order kept
 
 
 def test_evaluate_no_positive_in_y_true_gives_null_average_precision():
@@ -139,10 +148,7 @@ def test_evaluate_model_matches_evaluate():
 def test_format_table_markdown():
     rows = [{"model": "gmm", "f1": 0.5, "n": 3}, {"model": "a|b", "f1": float("nan")}]
     assert format_table(rows, ["model", "f1", "n"], digits=2) == (
-        "| model | f1 | n |\n"
-        "| --- | --- | --- |\n"
-        "| gmm | 0.50 | 3 |\n"
-        "| a\\|b | nan |  |"
+        "| model | f1 | n |\n| --- | --- | --- |\n| gmm | 0.50 | 3 |\n| a\\|b | nan |  |"
     )
 
 

@@ -35,11 +35,13 @@ def make_data(n: int = 60, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     """A small mixed-type, imbalanced table; ``seed`` changes the learned model."""
     rng = np.random.default_rng(seed)
     y = (np.arange(n) % 3 == 0).astype(int)
-    X = pd.DataFrame({
-        "amount": np.round(rng.normal(10 + (3 + 3 * seed) * y, 2), 2),
-        "age": np.round(rng.normal(40 - (8 - 4 * seed) * y, 5)),
-        "channel": np.where(rng.random(n) < 0.5 + 0.3 * y, "web", "shop"),
-    })
+    X = pd.DataFrame(
+        {
+            "amount": np.round(rng.normal(10 + (3 + 3 * seed) * y, 2), 2),
+            "age": np.round(rng.normal(40 - (8 - 4 * seed) * y, 5)),
+            "channel": np.where(rng.random(n) < 0.5 + 0.3 * y, "web", "shop"),
+        }
+    )
     return X, y
 
 
@@ -58,7 +60,9 @@ def _make_bundle(path: Path, seed: int) -> Path:
 def bundles(tmp_path_factory):
     root = tmp_path_factory.mktemp("hub_bundles")
     made = {"v1": _make_bundle(root / "v1", seed=0), "v2": _make_bundle(root / "v2", seed=1)}
-    assert not np.array_equal(gmm_hub.load(made["v1"]).predict_proba(PROBE), gmm_hub.load(made["v2"]).predict_proba(PROBE))
+    assert not np.array_equal(
+        gmm_hub.load(made["v1"]).predict_proba(PROBE), gmm_hub.load(made["v2"]).predict_proba(PROBE)
+    )
     return made
 
 
@@ -111,7 +115,7 @@ def test_push_revision_pinning_by_tag_branch_and_sha(local_hub, bundles):
     with pytest.raises(HubError, match="revision 'v3' does not exist"):
         gmm_hub.load("alice/bc-gmm", revision="v3")
     commits = len(local_hub.api().list_repo_commits("alice/bc-gmm", revision="stable"))
-    with pytest.raises(HubError, match="tag 'v1' already exists.*nothing was pushed"):
+    with pytest.raises(HubError, match=r"tag 'v1' already exists.*nothing was pushed"):
         push(bundles["v2"], "alice/bc-gmm", token=token, tag="v1", revision="stable")
     assert len(local_hub.api().list_repo_commits("alice/bc-gmm", revision="stable")) == commits
     np.testing.assert_array_equal(_proba("alice/bc-gmm", revision="stable"), v1)
@@ -121,7 +125,7 @@ def test_push_create_pr_reaches_the_hub_and_main_stays(local_hub, bundles):
     token = local_hub.tokens["alice"]
     push(bundles["v1"], "alice/bc-gmm", token=token)
     # the local Hub has no pull requests: its own message comes through, main is unchanged
-    with pytest.raises(HubError, match="HTTP 400.*Pull requests are not supported"):
+    with pytest.raises(HubError, match=r"HTTP 400.*Pull requests are not supported"):
         push(bundles["v2"], "alice/bc-gmm", token=token, create_pr=True)
     np.testing.assert_array_equal(_proba("alice/bc-gmm"), _proba(bundles["v1"]))
     with pytest.raises(InvalidInputError, match="create_pr"):
@@ -132,7 +136,7 @@ def test_joblib_bundle_needs_allow_pickle_to_push_and_load(local_hub, tmp_path):
     X, y = make_data(seed=0)
     model = gmm_hub.tabular_pipeline(n_components=1, covariance_type="diag", random_state=RND_SEED).fit(X, y)
     bundle = gmm_hub.save(model, tmp_path / "pickled", format="joblib")
-    with pytest.raises(HubError, match="failed verification.*pickle"):
+    with pytest.raises(HubError, match=r"failed verification.*pickle"):
         push(bundle, "alice/pickled", token=local_hub.tokens["alice"])
     push(bundle, "alice/pickled", token=local_hub.tokens["alice"], allow_pickle=True)
     with pytest.raises(UntrustedModelError, match="allow_pickle"):
@@ -191,7 +195,7 @@ def test_push_refuses_bundle_that_fails_verification(local_hub, bundle):
     data = bytearray((bundle / "model.skops").read_bytes())
     data[-10] ^= 0xFF
     (bundle / "model.skops").write_bytes(bytes(data))
-    with pytest.raises(HubError, match="failed verification.*integrity"):
+    with pytest.raises(HubError, match=r"failed verification.*integrity"):
         push(bundle, "alice/bc-gmm", token=local_hub.tokens["alice"])
     assert local_hub.server.requests == []
 
@@ -214,11 +218,20 @@ def test_load_offline_from_warm_cache(local_hub, bundle):
     push(bundle, "alice/bc-gmm", token=local_hub.tokens["alice"])
     expected = gmm_hub.load("alice/bc-gmm").predict(PROBE).tolist()
     before = len(local_hub.server.requests)
-    code = ("import json, sys, pandas as pd, gmm_hub; X = pd.DataFrame(**json.loads(sys.stdin.read()));"
-            "print(json.dumps(gmm_hub.load('alice/bc-gmm').predict(X).tolist()));"
-            "gmm_hub.load('alice/never-pulled')")
-    out = subprocess.run([sys.executable, "-c", code], input=PROBE.to_json(orient="split"), capture_output=True,
-                         text=True, timeout=120, check=False, env=local_hub.env(HF_HUB_OFFLINE="1"))
+    code = (
+        "import json, sys, pandas as pd, gmm_hub; X = pd.DataFrame(**json.loads(sys.stdin.read()));"
+        "print(json.dumps(gmm_hub.load('alice/bc-gmm').predict(X).tolist()));"
+        "gmm_hub.load('alice/never-pulled')"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        input=PROBE.to_json(orient="split"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=local_hub.env(HF_HUB_OFFLINE="1"),
+    )
     assert out.stdout.strip(), out.stderr
     assert json.loads(out.stdout) == expected
     assert "HubError" in out.stderr and "not fully in the local cache" in out.stderr
@@ -238,7 +251,7 @@ def test_pull_replaces_a_corrupted_cached_file(local_hub, bundle):
 def test_push_commit_error_500_is_clear_and_changes_nothing(local_hub, bundle):
     before = _digest(bundle)
     local_hub.server.inject_fault("POST", r"/commit/", status=500)
-    with pytest.raises(HubError, match="HTTP 500.*Nothing local was changed"):
+    with pytest.raises(HubError, match=r"HTTP 500.*Nothing local was changed"):
         push(bundle, "alice/bc-gmm", token=local_hub.tokens["alice"])
     assert _digest(bundle) == before
     assert "model.skops" not in local_hub.api("alice").list_repo_files("alice/bc-gmm")
@@ -261,7 +274,7 @@ def test_pull_429_with_retry_after_is_retried(local_hub, bundle):
 def _cache_is_clean(local_hub) -> None:
     """No partial download and every blob's content matches its git/sha256 name."""
     storage = local_hub.cache_dir / "models--alice--bc-gmm"
-    assert not [p for p in storage.rglob("*.incomplete")]
+    assert not list(storage.rglob("*.incomplete"))
     for blob in (storage / "blobs").glob("*") if (storage / "blobs").exists() else []:
         data = blob.read_bytes()
         git_sha = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # git object id
@@ -319,17 +332,28 @@ def test_load_refuses_repo_whose_config_names_a_path_outside(local_hub, bundle):
 
 # --- interoperability with the hf CLI ----------------------------------------------------
 def test_bundle_uploaded_by_hf_cli_loads_with_gmm_hub(local_hub, bundle):
-    up = subprocess.run([str(HF_CLI), "upload", "alice/bc-gmm", str(bundle), "."], env=local_hub.env("alice"),
-                        capture_output=True, text=True, timeout=120, check=False)
+    up = subprocess.run(
+        [str(HF_CLI), "upload", "alice/bc-gmm", str(bundle), "."],
+        env=local_hub.env("alice"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert up.returncode == 0, up.stderr
     np.testing.assert_array_equal(_proba("alice/bc-gmm"), _proba(bundle))
 
 
 def test_bundle_pushed_by_gmm_hub_downloads_with_hf_cli(local_hub, bundle, tmp_path):
     push(bundle, "alice/bc-gmm", token=local_hub.tokens["alice"], tag="v1")
-    down = subprocess.run([str(HF_CLI), "download", "alice/bc-gmm", "--revision", "v1", "--local-dir",
-                           str(tmp_path / "out")], env=local_hub.env(),
-                          capture_output=True, text=True, timeout=120, check=False)
+    down = subprocess.run(
+        [str(HF_CLI), "download", "alice/bc-gmm", "--revision", "v1", "--local-dir", str(tmp_path / "out")],
+        env=local_hub.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert down.returncode == 0, down.stderr
     assert {n: d for n, d in _digest(tmp_path / "out").items() if n in BUNDLE_FILES} == _digest(bundle)
     np.testing.assert_array_equal(_proba(tmp_path / "out"), _proba(bundle))
@@ -343,8 +367,9 @@ def test_gmm_hub_model_push_to_hub_and_from_pretrained(local_hub, bundles, tmp_p
     GMMHubModel(gmm_hub.load(bundles["v2"])).push_to_hub("alice/mixin", token=local_hub.tokens["alice"])
     pinned = GMMHubModel.from_pretrained("alice/mixin", revision="v1")
     np.testing.assert_array_equal(pinned.predict_proba(PROBE), _proba(bundles["v1"]))
-    np.testing.assert_array_equal(GMMHubModel.from_pretrained("alice/mixin").predict(PROBE),
-                                  gmm_hub.load(bundles["v2"]).predict(PROBE))
+    np.testing.assert_array_equal(
+        GMMHubModel.from_pretrained("alice/mixin").predict(PROBE), gmm_hub.load(bundles["v2"]).predict(PROBE)
+    )
     with pytest.raises(InvalidInputError, match="allow_patterns"):
         pinned.push_to_hub("alice/mixin", token=local_hub.tokens["alice"], allow_patterns=["*.skops"])
 
@@ -375,8 +400,8 @@ def test_use_endpoint_restores_client_settings(tmp_path, monkeypatch):
     before = (constants.ENDPOINT, constants.HF_HUB_CACHE, hf_api.api.endpoint)
     with use_endpoint("http://127.0.0.1:9", hf_home=tmp_path, token="throwaway"):
         assert constants.ENDPOINT == hf_api.api.endpoint == os.environ["HF_ENDPOINT"] == "http://127.0.0.1:9"
-        assert constants.HF_HUB_CACHE == str(tmp_path / "hub") and os.environ["HF_TOKEN"] == "throwaway"
-        with pytest.raises(HubError, match="could not be reached .*ConnectError"):
+        assert str(tmp_path / "hub") == constants.HF_HUB_CACHE and os.environ["HF_TOKEN"] == "throwaway"
+        with pytest.raises(HubError, match=r"could not be reached .*ConnectError"):
             pull("alice/anything")  # nothing listens on port 9
     assert (constants.ENDPOINT, constants.HF_HUB_CACHE, hf_api.api.endpoint) == before
     assert os.environ["HF_TOKEN"] == "hf_real_token_for_the_real_hub"

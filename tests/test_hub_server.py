@@ -20,7 +20,6 @@ from huggingface_hub import (
     hf_hub_url,
     snapshot_download,
 )
-from huggingface_hub.file_download import http_get
 from huggingface_hub.errors import (
     BadRequestError,
     HfHubHTTPError,
@@ -28,6 +27,7 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
+from huggingface_hub.file_download import http_get
 
 from gmm_hub._hub_server import LocalHub
 from gmm_hub._hub_storage import StorageError, check_path
@@ -70,8 +70,9 @@ def test_local_hub_upload_folder_is_one_commit_with_all_files(local_hub, tmp_pat
     api = local_hub.api("alice")
     api.create_repo("alice/demo")
     files = {"config.json": b'{"a": 1}', "README.md": b"# demo\n", "sub/dir/model.skops": BIG}
-    info = api.upload_folder(folder_path=_make_folder(tmp_path / "up", files), repo_id="alice/demo",
-                             commit_message="add bundle")
+    info = api.upload_folder(
+        folder_path=_make_folder(tmp_path / "up", files), repo_id="alice/demo", commit_message="add bundle"
+    )
     commits = api.list_repo_commits("alice/demo")
     assert [c.title for c in commits] == ["add bundle", "initial commit"]
     assert re.fullmatch(r"[0-9a-f]{40}", info.oid) and commits[0].commit_id == info.oid
@@ -84,10 +85,16 @@ def test_local_hub_upload_folder_is_one_commit_with_all_files(local_hub, tmp_pat
     assert siblings["sub/dir/model.skops"].size == len(BIG)
     assert sorted(api.list_repo_files("alice/demo")) == sorted(siblings)
     top = {e.path: type(e).__name__ for e in api.list_repo_tree("alice/demo")}
-    assert top == {".gitattributes": "RepoFile", "config.json": "RepoFile", "README.md": "RepoFile",
-                   "sub": "RepoFolder"}
-    assert [e.path for e in api.list_repo_tree("alice/demo", "sub", recursive=True)] == ["sub/dir",
-                                                                                         "sub/dir/model.skops"]
+    assert top == {
+        ".gitattributes": "RepoFile",
+        "config.json": "RepoFile",
+        "README.md": "RepoFile",
+        "sub": "RepoFolder",
+    }
+    assert [e.path for e in api.list_repo_tree("alice/demo", "sub", recursive=True)] == [
+        "sub/dir",
+        "sub/dir/model.skops",
+    ]
     # preupload reports the remote oid: an unchanged file makes no new commit
     api.upload_file(path_or_fileobj=b'{"a": 1}', path_in_repo="config.json", repo_id="alice/demo")
     assert api.model_info("alice/demo").sha == info.oid
@@ -180,7 +187,8 @@ def test_local_hub_writes_need_the_owner_token(local_hub):
             local_hub.api(user).delete_repo("alice/demo")
     with pytest.raises(HfHubHTTPError) as err:
         HfApi(endpoint=local_hub.url, token="wrong").upload_file(
-            path_or_fileobj=b"evil", path_in_repo="w.txt", repo_id="alice/demo")
+            path_or_fileobj=b"evil", path_in_repo="w.txt", repo_id="alice/demo"
+        )
     assert err.value.response.status_code == 401
     assert api.model_info("alice/demo").sha == head
     assert api.list_repo_refs("alice/demo").tags == []
@@ -213,8 +221,9 @@ def test_local_hub_offline_mode_resolves_warm_cache(local_hub):
     hf_hub_download("alice/demo", "w.txt")
     before = len(local_hub.server.requests)
     code = "from huggingface_hub import hf_hub_download; print(open(hf_hub_download('alice/demo', 'w.txt')).read())"
-    out = subprocess.run([sys.executable, "-c", code], env=local_hub.env(HF_HUB_OFFLINE="1"),
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=local_hub.env(HF_HUB_OFFLINE="1"), capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "cached"
     assert len(local_hub.server.requests) == before  # no request reached the server
@@ -343,16 +352,31 @@ def test_local_hub_concurrent_downloads(local_hub):
 # --- command lines ------------------------------------------------------------
 def test_hf_cli_upload_and_download_against_local_hub(local_hub, tmp_path):
     folder = _make_folder(tmp_path / "bundle", {"config.json": b"{}", "model.skops": BIG})
-    up = subprocess.run([str(HF_CLI), "upload", "alice/cli-repo", str(folder), ".", "--commit-message", "cli"],
-                        env=local_hub.env("alice"), capture_output=True, text=True, timeout=60)
+    up = subprocess.run(
+        [str(HF_CLI), "upload", "alice/cli-repo", str(folder), ".", "--commit-message", "cli"],
+        env=local_hub.env("alice"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert up.returncode == 0, up.stderr
     assert local_hub.api("alice").list_repo_commits("alice/cli-repo")[0].title == "cli"
-    down = subprocess.run([str(HF_CLI), "download", "alice/cli-repo", "model.skops", "--local-dir",
-                           str(tmp_path / "out")], env=local_hub.env(), capture_output=True, text=True, timeout=60)
+    down = subprocess.run(
+        [str(HF_CLI), "download", "alice/cli-repo", "model.skops", "--local-dir", str(tmp_path / "out")],
+        env=local_hub.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert down.returncode == 0, down.stderr
     assert (tmp_path / "out" / "model.skops").read_bytes() == BIG
-    refused = subprocess.run([str(HF_CLI), "upload", "alice/cli-repo", str(folder), "."],
-                             env=local_hub.env("bob"), capture_output=True, text=True, timeout=60)
+    refused = subprocess.run(
+        [str(HF_CLI), "upload", "alice/cli-repo", str(folder), "."],
+        env=local_hub.env("bob"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert refused.returncode != 0 and "403" in refused.stdout + refused.stderr
 
 
@@ -360,8 +384,13 @@ def test_gmm_hub_hub_serve_command(tmp_path):
     pytest.importorskip("gmm_hub.cli", reason="gmm_hub.cli is not importable yet", exc_type=ImportError)
     env = {**os.environ, "GMM_HUB_SERVE_TOKENS": "alice=cli-token"}
     code = "import sys; from gmm_hub.cli import main; main(sys.argv[1:])"
-    proc = subprocess.Popen([sys.executable, "-c", code, "hub", "serve", "--port", "0", "--root",
-                             str(tmp_path / "root")], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "hub", "serve", "--port", "0", "--root", str(tmp_path / "root")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)

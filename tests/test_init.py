@@ -11,10 +11,7 @@ HEAVY = ["huggingface_hub", "datasets", "matplotlib", "jinja2", "skops", "click"
 
 
 def test_import_does_not_load_heavy_modules():
-    code = (
-        "import sys, gmm_hub; "
-        f"print([m for m in {HEAVY!r} if m in sys.modules])"
-    )
+    code = f"import sys, gmm_hub; print([m for m in {HEAVY!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -67,7 +67,7 @@ def test_save_load_numeric_pipeline_round_trip(tmp_path, numeric):
 
 
 def test_save_writes_config_contract(tmp_path, mixed_model):
-    model, X, y = mixed_model
+    model, X, _y = mixed_model
     info = {"name": "toy", "n_rows": len(X), "class_counts": {"0": 45, "1": 15}, "fingerprint": "sha256:ab"}
     path = gmm_hub.save(model, tmp_path / "b", metrics={"balanced_accuracy": np.float64(0.8)}, dataset=info)
     config = json.loads((path / "config.json").read_text())

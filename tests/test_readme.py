@@ -15,9 +15,7 @@ def python_blocks() -> list[str]:
 def test_readme_quickstart_block_runs(tmp_path):
     quickstart = python_blocks()[0]
     assert "gmm_hub.save" in quickstart and "gmm_hub.load" in quickstart
-    proc = subprocess.run(
-        [sys.executable, "-c", quickstart], cwd=tmp_path, capture_output=True, text=True, timeout=300
-    )
+    proc = subprocess.run([sys.executable, "-c", quickstart], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     balanced_accuracy, f1_macro = map(float, proc.stdout.splitlines()[0].split())
     assert balanced_accuracy > 0.9 and f1_macro > 0.9
@@ -27,5 +25,5 @@ def test_readme_quickstart_block_runs(tmp_path):
 
 def test_readme_estimator_block_builds_a_pipeline():
     namespace: dict = {}
-    exec(python_blocks()[2], namespace)  # noqa: S102 - our own README
+    exec(python_blocks()[2], namespace)
     assert namespace["clf"].steps[-1][0] == "gmmclassifier"

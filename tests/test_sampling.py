@@ -24,8 +24,8 @@ def test_make_imbalanced_exact_counts():
     assert np.bincount(y_res).tolist() == [60, 15]
     assert X_res.shape == (75, 2)
     # every kept row is an original row with its own label
-    originals = {tuple(row): label for row, label in zip(X, Y)}
-    assert all(originals[tuple(row)] == label for row, label in zip(X_res, y_res))
+    originals = {tuple(row): label for row, label in zip(X, Y, strict=True)}
+    assert all(originals[tuple(row)] == label for row, label in zip(X_res, y_res, strict=True))
 
 
 def test_make_imbalanced_rounds_to_nearest():

@@ -97,7 +97,7 @@ def test_fit_n_jobs_2_same_model_as_n_jobs_1():
     two = GMMClassifier(n_jobs=2, **params).fit(X, y)
     assert one.n_components_ == two.n_components_
     assert one.covariance_types_ == two.covariance_types_
-    for a, b in zip(one.gmms_, two.gmms_):
+    for a, b in zip(one.gmms_, two.gmms_, strict=True):
         np.testing.assert_allclose(a.means_, b.means_, rtol=1e-6, atol=1e-8)
     np.testing.assert_array_equal(one.predict(X), two.predict(X))
     np.testing.assert_allclose(one.predict_proba(X), two.predict_proba(X), rtol=1e-6, atol=1e-12)

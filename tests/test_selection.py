@@ -195,7 +195,7 @@ def test_fit_class_mixtures_n_jobs_2_equals_n_jobs_1():
     }
     one = fit_class_mixtures(X, y, np.array([0, 1]), rng=np.random.RandomState(3), n_jobs=1, **kwargs)
     two = fit_class_mixtures(X, y, np.array([0, 1]), rng=np.random.RandomState(3), n_jobs=2, **kwargs)
-    for a, b in zip(one, two):
+    for a, b in zip(one, two, strict=True):
         assert (a.n_components, a.covariance_type) == (b.n_components, b.covariance_type)
         np.testing.assert_allclose(a.means_, b.means_, rtol=1e-6, atol=1e-8)
         np.testing.assert_allclose(a.weights_, b.weights_, rtol=1e-6, atol=1e-8)

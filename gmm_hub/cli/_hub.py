@@ -73,8 +73,16 @@ def serve(host: str, port: int, root: Path, tokens: tuple[str, ...], max_body_mb
 @click.option("--message", "-m", default=None, help="Commit message.")
 @click.option("--create-pr", is_flag=True, help="Open a pull request instead of committing to the branch.")
 @click.option("--allow-pickle", is_flag=True, help="Allow pushing a model.joblib (pickle) bundle.")
-def push(bundle: Path, repo_id: str, private: bool, tag: str | None, revision: str | None, message: str | None,
-         create_pr: bool, allow_pickle: bool) -> None:
+def push(
+    bundle: Path,
+    repo_id: str,
+    private: bool,
+    tag: str | None,
+    revision: str | None,
+    message: str | None,
+    create_pr: bool,
+    allow_pickle: bool,
+) -> None:
     """Verify BUNDLE and upload it to the Hub repo REPO_ID in one commit.
 
     The token comes from the HF_TOKEN environment variable or `hf auth login`;
@@ -83,16 +91,28 @@ def push(bundle: Path, repo_id: str, private: bool, tag: str | None, revision: s
     """
     from .._hub import push as push_bundle
 
-    url = push_bundle(bundle, repo_id, private=private, revision=revision, tag=tag, commit_message=message,
-                      create_pr=create_pr, allow_pickle=allow_pickle)
+    url = push_bundle(
+        bundle,
+        repo_id,
+        private=private,
+        revision=revision,
+        tag=tag,
+        commit_message=message,
+        create_pr=create_pr,
+        allow_pickle=allow_pickle,
+    )
     click.echo(f"Pushed {bundle} to {repo_id}{f' (tag {tag})' if tag else ''}: {url}")
 
 
 @app.command("pull")
 @click.argument("repo_id")
 @click.option("--revision", default=None, help="Branch, tag or commit sha. Default: main.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Copy the bundle into this new directory (atomically) instead of only caching it.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Copy the bundle into this new directory (atomically) instead of only caching it.",
+)
 @click.option("--allow-pickle", is_flag=True, help="Also download a model.joblib (pickle) model file.")
 def pull(repo_id: str, revision: str | None, out: Path | None, allow_pickle: bool) -> None:
     """Download the bundle in REPO_ID into the Hub cache; print its directory.
@@ -116,8 +136,14 @@ QUICKSTART_REPO = "quickstart/breast-cancer-gmm"
 
 
 @app.command("quickstart")
-@click.option("--dir", "directory", default="gmm-hub-quickstart", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Where the bundle, local Hub and cache go.")
+@click.option(
+    "--dir",
+    "directory",
+    default="gmm-hub-quickstart",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the bundle, local Hub and cache go.",
+)
 def quickstart(directory: Path) -> None:
     """Train, card, push, load back by repo id and predict: no account, no network.
 
@@ -170,5 +196,7 @@ def quickstart(directory: Path) -> None:
     click.echo(f"loaded from {remote.path.parent}")
     click.echo(f"predictions {list(predicted[:5])}... identical to the local bundle on all {len(X)} rows")
     click.echo(f"model card  {bundle / 'README.md'}")
-    click.echo(f"done in {time.perf_counter() - started:.1f} s. Serve the repo again with: "
-               f"gmm-hub hub serve --root {directory / 'local_hub'}")
+    click.echo(
+        f"done in {time.perf_counter() - started:.1f} s. Serve the repo again with: "
+        f"gmm-hub hub serve --root {directory / 'local_hub'}"
+    )

@@ -88,16 +88,28 @@ def _baseline_scores(factories, X_train, X_test, y_train, y_test, evaluate) -> d
 
 @app.command()
 @click.argument("dataset")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Bundle directory to write.")
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Bundle directory to write."
+)
 @click.option("--target", help="Label column (csv:, parquet:, hf: data sets).")
 @click.option("--cache-dir", help="Download cache for OpenML / hf: data sets.")
 @click.option("--test-size", default=0.25, show_default=True, type=click.FloatRange(0.05, 0.95))
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--format", "fmt", default="skops", show_default=True, type=click.Choice(["skops", "joblib"]),
-              help="joblib writes a pickle that loads only with --allow-pickle.")
+@click.option(
+    "--format",
+    "fmt",
+    default="skops",
+    show_default=True,
+    type=click.Choice(["skops", "joblib"]),
+    help="joblib writes a pickle that loads only with --allow-pickle.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing bundle at --out.")
-@click.option("--baselines/--no-baselines", default=True, show_default=True,
-              help="Also score the baselines on the held-out split, for the card.")
+@click.option(
+    "--baselines/--no-baselines",
+    default=True,
+    show_default=True,
+    help="Also score the baselines on the held-out split, for the card.",
+)
 @click.option("--license", "license_", default=None, help="License id for the card (default: mit).")
 @click.option("--n-jobs", default=None, type=int, help="Parallel jobs for the mixture fits.")
 def train(dataset, out, target, cache_dir, test_size, seed, fmt, overwrite, baselines, license_, n_jobs):
@@ -109,8 +121,17 @@ def train(dataset, out, target, cache_dir, test_size, seed, fmt, overwrite, base
     from ..evaluation import metrics_table
 
     path, metrics = train_bundle(
-        dataset, out, target=target, cache_dir=cache_dir, test_size=test_size, seed=seed,
-        fmt=fmt, overwrite=overwrite, with_baselines=baselines, license=license_, n_jobs=n_jobs,
+        dataset,
+        out,
+        target=target,
+        cache_dir=cache_dir,
+        test_size=test_size,
+        seed=seed,
+        fmt=fmt,
+        overwrite=overwrite,
+        with_baselines=baselines,
+        license=license_,
+        n_jobs=n_jobs,
     )
     click.echo(metrics_table(metrics))
     click.echo(f"bundle written to {path} ({metrics['split']})")
@@ -118,8 +139,13 @@ def train(dataset, out, target, cache_dir, test_size, seed, fmt, overwrite, base
 
 @app.command()
 @click.argument("datasets", nargs=-1)
-@click.option("--out", default="results/benchmark", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Where results.json and results.md go.")
+@click.option(
+    "--out",
+    default="results/benchmark",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where results.json and results.md go.",
+)
 @click.option("--models", help="Comma-separated subset of the models.")
 @click.option("--folds", default=5, show_default=True, type=click.IntRange(2, 20))
 @click.option("--seed", default=0, show_default=True, type=int)
@@ -136,8 +162,11 @@ def benchmark(datasets, out, models, folds, seed, n_jobs):
     if not datasets:
         datasets = DEFAULT_BENCHMARK if _has_keel() else DEFAULT_BENCHMARK[:1]
     rows = run_benchmark(
-        datasets, models=models.split(",") if models else None,
-        n_splits=folds, random_state=seed, n_jobs=n_jobs,
+        datasets,
+        models=models.split(",") if models else None,
+        n_splits=folds,
+        random_state=seed,
+        n_jobs=n_jobs,
     )
     columns = ["dataset", "model", "balanced_accuracy", "f1_macro", "status"]
     table = format_table(rows, columns)
