@@ -40,7 +40,7 @@ from gmm_hub.data import keel_suite, load_dataset
 from gmm_hub.evaluation import format_table
 
 ROOT = Path(__file__).resolve().parents[1]
-ADULT = ROOT.parent / "shared" / "data" / "adult.data"
+ADULT = Path(os.environ.get("GMM_HUB_SHARED_DATA") or ROOT.parent / "shared" / "data") / "adult.data"
 OURS = "gmm_hub"
 ORIGINAL = "original (undersampled 2-GMM)"
 BRF = "balanced random forest"

@@ -107,3 +107,15 @@ def mixed_model(mixed_frame) -> tuple[Any, pd.DataFrame, np.ndarray]:
     X, y = mixed_frame
     model = gmm_hub.tabular_pipeline(n_components=1, covariance_type="diag", random_state=0)
     return model.fit(X, y), X, y
+
+
+# --- adult_file: the real Adult data from ../shared/data ---------------------------
+@pytest.fixture(scope="session")
+def adult_file() -> Path:
+    """The UCI Adult training file (32,561 rows) from ``$GMM_HUB_SHARED_DATA`` or ``../shared/data``
+    beside the repo; skips, saying where it looked, when it is absent."""
+    root = os.environ.get("GMM_HUB_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data"
+    path = Path(root) / "adult.data"
+    if not path.is_file():
+        pytest.skip(f"Adult data not found at {path}: put the repo beside ../shared or set GMM_HUB_SHARED_DATA")
+    return path

@@ -15,7 +15,6 @@ import pytest
 from gmm_hub.data import Dataset, list_datasets, load_dataset
 from gmm_hub.exceptions import DatasetError
 
-ADULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "adult.data"
 INFO_KEYS = {
     "name",
     "source",
@@ -221,10 +220,8 @@ def test_load_dataset_openml_uses_warm_cache(tmp_path):
     assert "Kohavi" in info["citation"]
 
 
-def test_load_dataset_shared_adult_file():
-    if not ADULT.is_file():
-        pytest.skip(f"shared Adult copy not found at {ADULT} (the repo is expected beside ../shared)")
-    ds = load_dataset(f"csv:{ADULT}", target="Salary")
+def test_load_dataset_shared_adult_file(adult_file):
+    ds = load_dataset(f"csv:{adult_file}", target="Salary")
     assert ds.X.shape == (32561, 14)
     assert ds.y.value_counts().to_dict() == {"<=50K": 24720, ">50K": 7841}
     assert pytest.approx(0.24, abs=0.01) == 7841 / 32561

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,7 +18,6 @@ from gmm_hub._tabular import tabular_preprocessor
 from gmm_hub.benchmark import UndersampledGMM
 
 RND_SEED = 0
-ADULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "adult.data"
 
 
 @pytest.fixture(autouse=True)
@@ -104,11 +102,10 @@ def test_tabular_pipeline_unknown_parameter_raises():
         tabular_pipeline(n_component=2)
 
 
-@pytest.mark.skipif(not ADULT.is_file(), reason=f"shared Adult file not found at {ADULT}")
-def test_tabular_pipeline_adult_beats_original_and_qda():
+def test_tabular_pipeline_adult_beats_original_and_qda(adult_file):
     from gmm_hub.data import load_dataset
 
-    ds = load_dataset(f"csv:{ADULT}", target="Salary")
+    ds = load_dataset(f"csv:{adult_file}", target="Salary")
     X, _, y, _ = train_test_split(ds.X, ds.y, train_size=4500, stratify=ds.y, random_state=RND_SEED)
     folds = StratifiedKFold(3, shuffle=True, random_state=RND_SEED)
     models = {
