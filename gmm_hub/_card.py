@@ -113,7 +113,8 @@ def _render(template_text: str, context: dict[str, Any], source: str) -> str:
     try:
         return env.from_string(template_text).render(**context)
     except jinja2.TemplateError as err:
-        line = f" (line {err.lineno})" if getattr(err, "lineno", None) else ""
+        lineno = getattr(err, "lineno", None)  # syntax errors carry one, runtime errors do not
+        line = f" (line {lineno})" if lineno else ""
         raise InvalidInputError(
             f"Cannot render the model-card template {source}{line}: {str(err).rstrip('.')}. "
             "Fix the template (Jinja2, rendered in a sandbox), or start from model_cards/default.md."
@@ -248,13 +249,13 @@ def _draw(metrics: dict[str, Any], name: str, path: Path) -> None:
     if name == CONFUSION_MATRIX_PNG:
         plot_confusion_matrix(metrics["confusion_matrix"], labels, path)
         return
-    matrix = metrics.get("confusion_matrix")
     pos_label = metrics.get("pos_label", labels[1])
     prevalence = None
     try:  # share of the positive class, the chance level of a PR curve
+        matrix = metrics["confusion_matrix"]
         row = [str(label) for label in labels].index(str(pos_label))
         prevalence = sum(matrix[row]) / sum(sum(r) for r in matrix)
-    except (TypeError, ValueError, ZeroDivisionError, IndexError):
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, IndexError):
         pass
     curve = metrics["precision_recall_curve"]
     ap = metrics.get("average_precision")

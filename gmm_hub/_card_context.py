@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, TypeGuard
 
 from ._constants import CONFUSION_MATRIX_PNG, LIBRARY_NAME, PR_CURVE_PNG, TASK
 
@@ -66,7 +66,7 @@ def is_binary(metrics: dict[str, Any]) -> bool:
     return len(metrics.get("labels") or []) == 2
 
 
-def is_finite(value: Any) -> bool:
+def is_finite(value: Any) -> TypeGuard[float]:
     """Whether ``value`` is a real, finite number (booleans excluded)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -184,7 +184,7 @@ def _example_input(config: dict[str, Any]) -> dict[str, list[Any]]:
     }
 
 
-def _snippets(config: dict[str, Any], repo_id: str) -> dict[str, str]:
+def _snippets(config: dict[str, Any], repo_id: str) -> dict[str, str | bool]:
     pickle = (config.get("model") or {}).get("format") == "joblib"
     opt = ", allow_pickle=True" if pickle else ""
     load = f'import gmm_hub\n\nmodel = gmm_hub.load("{repo_id}"{opt})\n'
@@ -239,7 +239,7 @@ def _imbalance(config: dict[str, Any]) -> tuple[float | None, str | None, int | 
         counts = {str(r.get("class")): r.get("n_train") for r in per_class if is_finite(r.get("n_train"))}
     if not counts:
         return None, None, None
-    minority = min(counts, key=counts.get)
+    minority = min(counts, key=counts.__getitem__)
     ratio = dataset.get("imbalance_ratio")
     if not is_finite(ratio):
         ratio = max(counts.values()) / counts[minority] if counts[minority] else None

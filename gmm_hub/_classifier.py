@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 from scipy.special import expit, logit, logsumexp
@@ -418,11 +418,13 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(scores, axis=1)]
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
+    # numpy integers pass too; typed as int, which they stand in for
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _is_real(value: Any) -> bool:
+def _is_real(value: Any) -> TypeGuard[float]:
+    # numpy floats and integers pass too; typed as float, which they stand in for
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 

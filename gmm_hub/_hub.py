@@ -129,7 +129,7 @@ def _hub_error(
     return HubError(_scrub(message, token))
 
 
-def _hub_errors() -> tuple[type[BaseException], ...]:
+def _hub_errors() -> tuple[type[Exception], ...]:
     import httpx2
     from huggingface_hub.errors import HfHubHTTPError, HFValidationError, LocalEntryNotFoundError
 
@@ -139,7 +139,7 @@ def _hub_errors() -> tuple[type[BaseException], ...]:
 def _retry_after(err: BaseException) -> float | None:
     """Seconds to wait before retrying a 429 answer, or None when it is not one."""
     response = getattr(err, "response", None)
-    if getattr(response, "status_code", None) != 429:
+    if response is None or getattr(response, "status_code", None) != 429:
         return None
     try:
         return max(0.0, float(response.headers.get("Retry-After", "1")))
@@ -471,11 +471,11 @@ def use_endpoint(url: str, *, hf_home: str | os.PathLike[str] | None = None, tok
         yield url
     finally:
         hf_api.api.endpoint = saved_endpoint
-        for name, value in saved_constants.items():
-            if value is missing:
+        for name, saved in saved_constants.items():
+            if saved is missing:
                 delattr(constants, name)
             else:
-                setattr(constants, name, value)
+                setattr(constants, name, saved)
         for name, value in saved_env.items():
             if value is None:
                 os.environ.pop(name, None)

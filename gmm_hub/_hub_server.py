@@ -107,7 +107,9 @@ class LocalHub:
         self._httpd.hub = self  # type: ignore[attr-defined]
         self._httpd.open_sockets = set()  # type: ignore[attr-defined]
         bound_host, bound_port = self._httpd.server_address[:2]
-        url_host = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
+        # getsockname() of an AF_INET/AF_INET6 socket gives a str host; the stub also allows bytes
+        assert isinstance(bound_host, str)
+        url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
         self.url = f"http://{url_host}:{bound_port}"
 
     # -- lifecycle -----------------------------------------------------------

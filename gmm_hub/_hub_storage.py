@@ -265,10 +265,11 @@ class HubStorage:
     def history(self, rdir: Path, sha: str) -> list[dict]:
         """Commits reachable from ``sha`` by first parents, newest first."""
         out = []
-        while sha:
-            record = self.commit(rdir, sha)
+        current: str | None = sha
+        while current:
+            record = self.commit(rdir, current)
             out.append(record)
-            sha = record["parents"][0] if record["parents"] else None
+            current = record["parents"][0] if record["parents"] else None
         return out
 
     # -- blobs ---------------------------------------------------------------

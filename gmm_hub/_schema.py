@@ -130,7 +130,9 @@ def extract_schema(model: Any, X: pd.DataFrame | None = None) -> dict[str, Any]:
     n = len(names) if names is not None else _n_features(model)
     names = names or [f"x{i}" for i in range(n)]
     default_nullable = _model_allows_nan(model)
-    info = {name: {"kind": "numeric", "categories": None, "nullable": default_nullable} for name in names}
+    info: dict[str, dict[str, Any]] = {
+        name: {"kind": "numeric", "categories": None, "nullable": default_nullable} for name in names
+    }
     first = _first_step(model)
     if hasattr(first, "transformers_"):  # a fitted ColumnTransformer
         for _, transformer, cols in first.transformers_:
@@ -143,8 +145,8 @@ def extract_schema(model: Any, X: pd.DataFrame | None = None) -> dict[str, Any]:
                 info[col] = dict(col_info)
     columns = []
     for name in names:
-        col = info[name]
-        cats = col["categories"]
+        spec = info[name]
+        cats = spec["categories"]
         if X is not None and name in getattr(X, "columns", ()):
             dtype = str(X[name].dtype)
         elif cats is not None:
@@ -155,9 +157,9 @@ def extract_schema(model: Any, X: pd.DataFrame | None = None) -> dict[str, Any]:
             {
                 "name": name,
                 "dtype": dtype,
-                "kind": col["kind"],
+                "kind": spec["kind"],
                 "categories": None if cats is None else json_native(cats),
-                "nullable": bool(col["nullable"]),
+                "nullable": bool(spec["nullable"]),
             }
         )
     return {
