@@ -46,7 +46,7 @@ def default_template_path() -> Path:
     pathlib.Path
         ``gmm_hub/templates/default.md`` inside the installed package.
     """
-    return Path(str(resources.files("gmm_hub").joinpath("templates", "default.md")))
+    return Path(str(resources.files("gmm_hub") / "templates" / "default.md"))
 
 
 # ----------------------------------------------------------------------------- reading the bundle

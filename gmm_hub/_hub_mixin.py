@@ -131,7 +131,7 @@ class GMMHubModel(
         )
         return cls(load(path, allow_pickle=allow_pickle))
 
-    def push_to_hub(  # type: ignore[override]
+    def push_to_hub(
         self,
         repo_id: str,
         *,

@@ -279,13 +279,15 @@ def test_ci_matrix_install_test_build():
         assert command in scripts
 
 
-def test_ci_lint_job_runs_ruff_as_configured():
+def test_ci_lint_job_runs_ruff_and_mypy_as_configured():
     job = load_workflow(CI)["jobs"]["lint"]
-    scripts = "\n".join(s.get("run", "") for s in job["steps"])
+    scripts = [s.get("run", "") for s in job["steps"]]
     for command in ("pip install -e '.[lint]'", "ruff check", "ruff format --check ."):
-        assert command in scripts
+        assert command in "\n".join(scripts)
+    assert "mypy" in scripts  # configured in pyproject, so the same check as .ci/run
     pyproject = (ROOT / "pyproject.toml").read_text()  # no tomllib on Python 3.10
-    assert "\n[tool.ruff]\n" in pyproject and re.search(r'^lint = \["ruff==[\d.]+"\]$', pyproject, re.M)
+    assert "\n[tool.ruff]\n" in pyproject and "\n[tool.mypy]\n" in pyproject
+    assert re.search(r'^lint = \["ruff==[\d.]+", "mypy==[\d.]+"\]$', pyproject, re.M)
 
 
 def test_publish_triggers_permissions_concurrency():
