@@ -2,11 +2,15 @@
 
 The data flows data -> model -> bundle -> card -> hub -> cli:
 
-- :func:`load_dataset` reads a named data set (:mod:`gmm_hub.data`);
-- :class:`GMMClassifier` and :func:`tabular_pipeline` train the model;
-- :func:`save` / :func:`load` write and read a secure skops bundle;
-- :func:`write_card` renders its Hugging Face model card;
-- :func:`push` / :func:`pull` move bundles to and from the Hub.
+- :mod:`gmm_hub.data`: :func:`load_dataset` reads a named data set;
+- :mod:`gmm_hub.model`: :class:`GMMClassifier` and :func:`tabular_pipeline`;
+- :mod:`gmm_hub.evaluation`: :func:`evaluate` and the benchmark;
+- :mod:`gmm_hub.bundle`: :func:`save` / :func:`load` a secure skops bundle;
+- :mod:`gmm_hub.card`: :func:`write_card` renders its Hugging Face model card;
+- :mod:`gmm_hub.hub`: :func:`push` / :func:`pull` move bundles to and from the Hub;
+- :mod:`gmm_hub.cli`: the ``gmm-hub`` command.
+
+The local Hub server (:mod:`gmm_hub.localhub`) is a separate program.
 
 Only the classifier is imported eagerly; everything that pulls in heavier
 libraries (skops, huggingface_hub, matplotlib, datasets) is imported on first
@@ -18,26 +22,26 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ._classifier import GMMClassifier
 from .exceptions import GMMHubError
+from .model._classifier import GMMClassifier
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it, imported on first attribute access
+# public name -> subpackage that defines it, imported on first attribute access
 _LAZY = {
-    "tabular_pipeline": "._tabular",
-    "make_imbalanced": ".sampling",
-    "undersampler": ".sampling",
+    "tabular_pipeline": ".model",
+    "make_imbalanced": ".data",
+    "undersampler": ".data",
     "load_dataset": ".data",
     "evaluate": ".evaluation",
     "evaluate_model": ".evaluation",
-    "save": "._io",
-    "load": "._io",
-    "Predictor": "._predictor",
-    "write_card": "._card",
-    "push": "._hub",
-    "pull": "._hub",
-    "GMMHubModel": "._hub_mixin",
+    "save": ".bundle",
+    "load": ".bundle",
+    "Predictor": ".bundle",
+    "write_card": ".card",
+    "push": ".hub",
+    "pull": ".hub",
+    "GMMHubModel": ".hub",
 }
 
 __all__ = ["GMMClassifier", "GMMHubError", "__version__", *sorted(_LAZY)]

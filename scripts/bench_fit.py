@@ -52,7 +52,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from gmm_hub._classifier import GMMClassifier
+from gmm_hub.model._classifier import GMMClassifier
 
 FRAUD_ROWS, FRAUD_POSITIVES, FRAUD_FEATURES = 284_807, 492, 30
 TARGETS = {"speedup": 5.0, "loglik_rel": 0.01, "f1_drop": 0.01, "predict_mb": 300.0}

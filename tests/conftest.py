@@ -23,7 +23,7 @@ class LocalHubFixture:
         ``http://127.0.0.1:PORT`` of the running server.
     tokens : dict of str to str
         ``{"alice": ..., "bob": ...}``; each token writes to its user's namespace.
-    server : gmm_hub._hub_server.LocalHub
+    server : gmm_hub.localhub._server.LocalHub
         The server: ``inject_fault(...)``, ``requests``, ``count(...)``.
     root : Path
         Server storage directory.
@@ -58,9 +58,9 @@ class LocalHubFixture:
 
 @pytest.fixture
 def local_hub(tmp_path):
-    """A :class:`gmm_hub._hub_server.LocalHub` on 127.0.0.1 with users alice and bob.
+    """A :class:`gmm_hub.localhub._server.LocalHub` on 127.0.0.1 with users alice and bob.
 
-    The client is pointed at it with :func:`gmm_hub._hub.use_endpoint` (the
+    The client is pointed at it with :func:`gmm_hub.hub._transfer.use_endpoint` (the
     same function ``gmm-hub quickstart`` uses): it sets HF_ENDPOINT, HF_HOME
     (a per-test directory) and friends in the environment, for subprocesses
     (``hf``, ``python -c``), and in ``huggingface_hub.constants`` plus the
@@ -68,8 +68,8 @@ def local_hub(tmp_path):
     unset. Everything is restored after the test. Passing
     ``endpoint=local_hub.url`` explicitly (``local_hub.api(user)``) works too.
     """
-    from gmm_hub._hub import use_endpoint
-    from gmm_hub._hub_server import LocalHub
+    from gmm_hub.hub._transfer import use_endpoint
+    from gmm_hub.localhub._server import LocalHub
 
     tokens = {"alice": "hf_local_alice_test_token", "bob": "hf_local_bob_test_token"}
     hf_home = tmp_path / "hf_home"

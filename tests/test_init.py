@@ -34,3 +34,41 @@ def test_errors_are_builtin_subclasses():
     assert issubclass(E.SchemaError, ValueError)
     assert issubclass(E.UntrustedModelError, TypeError)
     assert all(issubclass(getattr(E, n), E.GMMHubError) for n in E.__all__)
+
+
+def test_moved_public_modules_keep_their_names():
+    """0.1 had flat modules; their public names still import from the same place."""
+    from gmm_hub.benchmark import run_benchmark
+    from gmm_hub.data import keel_suite, load_dataset
+    from gmm_hub.evaluation import evaluate, evaluate_model, format_table
+    from gmm_hub.sampling import make_imbalanced, undersampler
+
+    assert run_benchmark is gmm_hub.evaluation.run_benchmark
+    assert make_imbalanced is gmm_hub.data.make_imbalanced and undersampler is gmm_hub.data.undersampler
+    assert load_dataset is gmm_hub.load_dataset and keel_suite is gmm_hub.data.keel_suite
+    assert evaluate is gmm_hub.evaluate and evaluate_model is gmm_hub.evaluate_model
+    assert callable(format_table)
+
+
+@pytest.mark.parametrize("stage", ["data", "model", "evaluation", "bundle", "card", "hub", "localhub", "cli"])
+def test_each_stage_names_its_public_pieces(stage):
+    import importlib
+
+    module = importlib.import_module(f"gmm_hub.{stage}")
+    for name in getattr(module, "__all__", ["main"]):
+        assert getattr(module, name) is not None, f"gmm_hub.{stage}.{name}"
+
+
+def test_local_hub_modules_have_no_import_cycle():
+    """The request handler and storage import nothing of the server module that uses them.
+
+    Importing a submodule runs the package ``__init__`` (which imports the server), so the
+    check reads the modules' import statements.
+    """
+    import ast
+    from pathlib import Path
+
+    for name in ("_handler", "_storage"):
+        tree = ast.parse((Path(gmm_hub.__file__).parent / "localhub" / f"{name}.py").read_text())
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+        assert "_server" not in imported, f"{name} imports the server module"

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from .._trust import verify_bundle
+from ..bundle._trust import verify_bundle
 from . import app
 
 
@@ -65,7 +65,7 @@ def predict(bundle: str, input_csv: Path, output: Path | None, proba: bool, allo
     """
     import pandas as pd
 
-    from .._io import load
+    from ..bundle._io import load
 
     predictor = load(bundle, allow_pickle=allow_pickle)
     X = pd.read_csv(input_csv)

@@ -37,8 +37,8 @@ def card(bundle: Path, template: Path | None, license_id: str | None, repo_id: s
     the card and figure entries of its "files" table, so the model's hashes
     stay valid and the bundle still verifies.
     """
-    from .._card import write_card
     from .._constants import CONFUSION_MATRIX_PNG, PR_CURVE_PNG
+    from ..card._render import write_card
 
     readme = write_card(bundle, template=template, license=license_id, repo_id=repo_id)
     figures = [name for name in (CONFUSION_MATRIX_PNG, PR_CURVE_PNG) if (bundle / name).is_file()]

@@ -51,7 +51,7 @@ def serve(host: str, port: int, root: Path, tokens: tuple[str, ...], max_body_mb
 
     Point the huggingface_hub client at it with HF_ENDPOINT=http://HOST:PORT.
     """
-    from .._hub_server import LocalHub
+    from ..localhub._server import LocalHub
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     users = _parse_tokens(tokens)
@@ -89,7 +89,7 @@ def push(
     there is deliberately no option for it, since a token typed on the
     command line ends up in shell history. HF_ENDPOINT selects another Hub.
     """
-    from .._hub import push as push_bundle
+    from ..hub._transfer import push as push_bundle
 
     url = push_bundle(
         bundle,
@@ -121,8 +121,8 @@ def pull(repo_id: str, revision: str | None, out: Path | None, allow_pickle: boo
     checked against config.json. Works offline from a warm cache with
     HF_HUB_OFFLINE=1.
     """
-    from .._hub import check_out_dir, copy_bundle
-    from .._hub import pull as pull_bundle
+    from ..hub._transfer import check_out_dir, copy_bundle
+    from ..hub._transfer import pull as pull_bundle
 
     if out is not None:
         check_out_dir(out)  # before downloading anything
@@ -160,12 +160,12 @@ def quickstart(directory: Path) -> None:
     from huggingface_hub.utils import disable_progress_bars
 
     from .. import load, write_card
-    from .._hub import push as push_bundle
-    from .._hub import use_endpoint
-    from .._hub_server import LocalHub
-    from ..data import load_dataset
-    from ..evaluation import metrics_table
+    from ..data._datasets import load_dataset
+    from ..evaluation._metrics import metrics_table
     from ..exceptions import HubError
+    from ..hub._transfer import push as push_bundle
+    from ..hub._transfer import use_endpoint
+    from ..localhub._server import LocalHub
     from ._train import train_bundle
 
     started = time.perf_counter()

@@ -42,9 +42,9 @@ def train_bundle(
     from sklearn.model_selection import train_test_split
 
     from .. import save, tabular_pipeline, write_card
-    from ..benchmark import baselines
-    from ..data import load_dataset
-    from ..evaluation import evaluate, evaluate_model
+    from ..data._datasets import load_dataset
+    from ..evaluation._benchmark import baselines
+    from ..evaluation._metrics import evaluate, evaluate_model
 
     ds = load_dataset(dataset, target=target, cache_dir=cache_dir)
     X_train, X_test, y_train, y_test = train_test_split(
@@ -68,7 +68,7 @@ def _baseline_scores(factories, X_train, X_test, y_train, y_test, evaluate) -> d
 
     from sklearn.pipeline import make_pipeline
 
-    from .._tabular import tabular_preprocessor
+    from ..model._tabular import tabular_preprocessor
 
     scores = {}
     for name, make in factories.items():
@@ -118,7 +118,7 @@ def train(dataset, out, target, cache_dir, test_size, seed, fmt, overwrite, base
     DATASET is breast_cancer, adult, credit_fraud, keel:NAME, csv:PATH,
     parquet:PATH or hf:ID.
     """
-    from ..evaluation import metrics_table
+    from ..evaluation._metrics import metrics_table
 
     path, metrics = train_bundle(
         dataset,
@@ -156,8 +156,8 @@ def benchmark(datasets, out, models, folds, seed, n_jobs):
     With no DATASETS, uses offline data only: breast_cancer and four KEEL sets
     (with the keel extra installed; otherwise breast_cancer alone).
     """
-    from ..benchmark import run_benchmark, summarise
-    from ..evaluation import format_table
+    from ..evaluation._benchmark import run_benchmark, summarise
+    from ..evaluation._metrics import format_table
 
     if not datasets:
         datasets = DEFAULT_BENCHMARK if _has_keel() else DEFAULT_BENCHMARK[:1]

@@ -1,0 +1,455 @@
+"""The per-class Gaussian-mixture classifier."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any, TypeGuard
+
+import numpy as np
+from scipy.special import expit, logit, logsumexp
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.model_selection import StratifiedKFold
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..exceptions import InvalidInputError
+from ._selection import COVARIANCE_TYPES, at_least_two_rows, fit_class_mixtures
+from ._threshold import TUNING_METRICS, best_cut
+
+# Rows scored at once are sized so each chunk's temporaries stay near this many bytes.
+_CHUNK_BYTES = 64 * 2**20
+# Fewer rows than this in a class and out-of-fold threshold tuning is noise.
+_MIN_ROWS_TO_TUNE = 3
+
+
+class GMMClassifier(ClassifierMixin, BaseEstimator):
+    """Classify by Bayes' rule with one Gaussian mixture per class.
+
+    Each class gets its own :class:`~sklearn.mixture.GaussianMixture`, with the
+    number of components (and optionally the covariance type) chosen by BIC.
+    Prediction combines the class log-likelihoods with the class priors in log
+    space. Priors default to equal ("balanced"), which suits rare classes:
+    the minority is not drowned by its low base rate. For binary problems the
+    decision threshold can be tuned on out-of-fold scores of the training data.
+
+    The mixtures are fitted on the features as given; standardise them first
+    (``make_pipeline(StandardScaler(), GMMClassifier())``, or
+    :func:`gmm_hub.tabular_pipeline` for mixed-type tables), because
+    ``reg_covar`` is an absolute amount added to every variance.
+
+    Parameters
+    ----------
+    n_components : int or "bic", default="bic"
+        Components per class. ``"bic"`` chooses, per class, the count in
+        ``1..max_components`` with the lowest Bayesian information criterion.
+    max_components : int, default=5
+        Largest count tried when ``n_components="bic"``.
+    covariance_type : {"full", "tied", "diag", "spherical", "auto"}, default="auto"
+        Covariance of each mixture. ``"auto"`` lets BIC choose it per class,
+        together with the number of components.
+    priors : "balanced", "empirical" or array-like of shape (n_classes,), \
+            default="balanced"
+        Class prior probabilities. ``"balanced"`` gives every class the same
+        prior; ``"empirical"`` uses the training frequencies; an array gives
+        them explicitly in the order of ``classes_`` and must sum to 1.
+    threshold : float or {"f1_macro", "balanced_accuracy"}, default=0.5
+        Binary problems only: predict ``classes_[1]`` when its posterior
+        probability exceeds this value. A metric name tunes the threshold to
+        maximise that metric on ``cv``-fold out-of-fold scores of the training
+        data; the result is stored in ``threshold_``.
+    cv : int, default=5
+        Folds used to tune the threshold (lowered when the smallest class has
+        fewer rows).
+    reg_covar : float, default=0.15
+        Non-negative covariance floor, relative to standardised features. Class
+        ``k`` adds ``reg_covar * (1 + n_features / n_k)`` to the diagonal of
+        its covariances (``reg_covar_``): a prior worth ``n_features``
+        pseudo-rows that fades on large classes and keeps a small minority
+        class from collapsing onto its few points.
+    selection_size : int or None, default=10_000
+        Rows per class on which the candidate configurations are compared;
+        classes with more rows are subsampled for the comparison and the winner
+        is refitted on all their rows. ``None`` compares on all rows.
+    n_init : int, default=1
+        EM initialisations per candidate; the best is kept.
+    max_iter : int, default=100
+        EM iterations per fit.
+    tol : float, default=1e-3
+        EM convergence threshold on the lower bound.
+    random_state : int, RandomState instance or None, default=None
+        Seed for initialisation, subsampling and threshold folds.
+    n_jobs : int or None, default=None
+        Parallel jobs over all (class, candidate) fits (joblib semantics;
+        ``-1`` uses every core). The fits go through joblib's active backend,
+        so they can run on a Dask cluster::
+
+            from dask.distributed import Client
+            import joblib
+
+            client = Client("tcp://scheduler:8786")
+            with joblib.parallel_config(backend="dask"):
+                model.fit(X, y)
+
+        With the default loky backend each worker keeps its BLAS to one
+        thread; with ``n_jobs=None`` BLAS uses its own thread count.
+    verbose : int, default=0
+        Show a tqdm progress bar over the fits when positive (left on screen
+        when > 1). Progress of every fit is also logged at INFO level on the
+        ``gmm_hub.model._selection`` logger.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    gmms_ : list of GaussianMixture
+        The fitted mixture of each class, aligned with ``classes_``.
+    class_prior_ : ndarray of shape (n_classes,)
+        Prior probability of each class.
+    class_counts_ : ndarray of shape (n_classes,)
+        Training rows of each class.
+    n_components_ : list of int
+        Components chosen for each class.
+    covariance_types_ : list of str
+        Covariance type chosen for each class.
+    reg_covar_ : ndarray of shape (n_classes,)
+        Covariance floor used for each class (see ``reg_covar``).
+    n_iter_ : ndarray of shape (n_classes,)
+        EM iterations of each class's final fit.
+    converged_ : ndarray of shape (n_classes,)
+        Whether each class's final fit converged.
+    threshold_ : float or None
+        Decision threshold on the posterior of ``classes_[1]`` (binary
+        problems); ``None`` for multiclass problems.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when fitted on a DataFrame with string column names.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from gmm_hub import GMMClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> model = make_pipeline(StandardScaler(), GMMClassifier(random_state=0)).fit(X, y)
+    >>> model.predict(X[:3])
+    array([0, 0, 0])
+    """
+
+    # Models saved before ``verbose`` existed load without the attribute;
+    # this default keeps their get_params() and repr() working.
+    verbose = 0
+
+    def __init__(
+        self,
+        n_components: int | str = "bic",
+        *,
+        max_components: int = 5,
+        covariance_type: str = "auto",
+        priors: str | Any = "balanced",
+        threshold: float | str = 0.5,
+        cv: int = 5,
+        reg_covar: float = 0.15,
+        selection_size: int | None = 10_000,
+        n_init: int = 1,
+        max_iter: int = 100,
+        tol: float = 1e-3,
+        random_state: int | np.random.RandomState | None = None,
+        n_jobs: int | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.n_components = n_components
+        self.max_components = max_components
+        self.covariance_type = covariance_type
+        self.priors = priors
+        self.threshold = threshold
+        self.cv = cv
+        self.reg_covar = reg_covar
+        self.selection_size = selection_size
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, X: Any, y: Any) -> GMMClassifier:
+        """Fit one Gaussian mixture per class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric training data without missing values.
+        y : array-like of shape (n_samples,)
+            Class labels; at least two classes.
+
+        Returns
+        -------
+        self : GMMClassifier
+            The fitted classifier.
+        """
+        self._check_params()
+        X, y = _numeric(lambda: validate_data(self, X, y, dtype=np.float64))
+        check_classification_targets(y)
+        self.classes_, y_index = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise InvalidInputError(
+                f"GMMClassifier needs at least 2 classes in y but got 1 class "
+                f"({self.classes_[0]!r}); a classifier cannot learn from one class."
+            )
+        self.class_counts_ = np.bincount(y_index)
+        self.class_prior_ = self._resolve_priors()
+        rng = check_random_state(self.random_state)
+        self.gmms_ = self._fit_mixtures(X, y_index, rng)
+        self.n_components_ = [int(g.n_components) for g in self.gmms_]
+        self.covariance_types_ = [str(g.covariance_type) for g in self.gmms_]
+        self.reg_covar_ = np.array([g.reg_covar for g in self.gmms_])
+        self.n_iter_ = np.array([g.n_iter_ for g in self.gmms_])
+        self.converged_ = np.array([g.converged_ for g in self.gmms_])
+        self.threshold_ = self._resolve_threshold(X, y_index, rng)
+        return self
+
+    def _fit_mixtures(self, X, y_index, rng):
+        return fit_class_mixtures(
+            X,
+            y_index,
+            self.classes_,
+            n_components=self.n_components,
+            max_components=self.max_components,
+            covariance_type=self.covariance_type,
+            selection_size=self.selection_size,
+            gmm_params={
+                "reg_covar": self.reg_covar,
+                "n_init": self.n_init,
+                "max_iter": self.max_iter,
+                "tol": self.tol,
+            },
+            rng=rng,
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+        )
+
+    def _check_params(self) -> None:
+        def bad(name: str, expected: str) -> InvalidInputError:
+            return InvalidInputError(f"GMMClassifier parameter {name} must be {expected}, got {getattr(self, name)!r}.")
+
+        n = self.n_components
+        if not (n == "bic" or (_is_int(n) and n >= 1)):
+            raise bad("n_components", 'a positive int or "bic"')
+        if not (_is_int(self.max_components) and self.max_components >= 1):
+            raise bad("max_components", "a positive int")
+        if self.covariance_type not in (*COVARIANCE_TYPES, "auto"):
+            raise bad("covariance_type", f"one of {[*COVARIANCE_TYPES, 'auto']}")
+        t = self.threshold
+        if not (t in TUNING_METRICS or (_is_real(t) and 0.0 < t < 1.0)):
+            raise bad("threshold", f"a float in (0, 1) or one of {list(TUNING_METRICS)}")
+        if not (_is_int(self.cv) and self.cv >= 2):
+            raise bad("cv", "an int >= 2")
+        if not (_is_real(self.reg_covar) and self.reg_covar >= 0):
+            raise bad("reg_covar", "a non-negative float")
+        s = self.selection_size
+        if not (s is None or (_is_int(s) and s >= 2)):
+            raise bad("selection_size", "an int >= 2 or None")
+        for name in ("n_init", "max_iter"):
+            if not (_is_int(getattr(self, name)) and getattr(self, name) >= 1):
+                raise bad(name, "a positive int")
+        if not (_is_real(self.tol) and self.tol >= 0):
+            raise bad("tol", "a non-negative float")
+        if isinstance(self.priors, str) and self.priors not in ("balanced", "empirical"):
+            raise bad("priors", '"balanced", "empirical" or an array of class priors')
+
+    def _resolve_priors(self) -> np.ndarray:
+        n_classes = len(self.classes_)
+        if isinstance(self.priors, str):
+            if self.priors == "balanced":
+                return np.full(n_classes, 1.0 / n_classes)
+            return self.class_counts_ / self.class_counts_.sum()
+        priors = np.asarray(self.priors, dtype=np.float64)
+        if priors.shape != (n_classes,):
+            raise InvalidInputError(
+                f"priors must have one value per class ({n_classes}: "
+                f"{self.classes_.tolist()}), got shape {priors.shape}."
+            )
+        if np.any(priors <= 0) or not np.isclose(priors.sum(), 1.0):
+            raise InvalidInputError(
+                f"priors must be positive and sum to 1, got {priors.tolist()} (sum {priors.sum():.6g})."
+            )
+        return priors
+
+    def _resolve_threshold(self, X, y_index, rng) -> float | None:
+        if len(self.classes_) != 2:
+            if self.threshold != 0.5:
+                warnings.warn(
+                    f"threshold={self.threshold!r} applies to binary problems only; "
+                    f"y has {len(self.classes_)} classes, so the most probable class "
+                    "is predicted.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            return None
+        if self.threshold not in TUNING_METRICS:
+            return float(self.threshold)
+        smallest = int(self.class_counts_.min())
+        if smallest < _MIN_ROWS_TO_TUNE:
+            label = self.classes_[np.argmin(self.class_counts_)]
+            label = label.item() if isinstance(label, np.generic) else label
+            warnings.warn(
+                f"Cannot tune the threshold: class {label!r} has {smallest} row(s); "
+                f"out-of-fold scores need at least {_MIN_ROWS_TO_TUNE} rows of every "
+                "class (each fold's model must see 2). Using threshold 0.5.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return 0.5
+        folds = min(self.cv, smallest)
+        scores = self._out_of_fold_scores(X, y_index, folds, rng)
+        return float(expit(best_cut(scores, y_index == 1, self.threshold)))
+
+    def _out_of_fold_scores(self, X, y_index, folds, rng) -> np.ndarray:
+        """Log-odds of each row from mixtures that did not see it.
+
+        Each fold keeps the configuration chosen on all the data and refits
+        only the mixture parameters, so tuning costs ``folds`` fits per class
+        rather than a whole new search.
+        """
+        scores = np.empty(len(y_index))
+        splitter = StratifiedKFold(folds, shuffle=True, random_state=rng.randint(2**31 - 1))
+        for train, test in splitter.split(X, y_index):
+            log_lik = []
+            for i, gmm in enumerate(self.gmms_):
+                rows = train[y_index[train] == i]
+                fold_gmm = clone(gmm).set_params(n_components=min(gmm.n_components, len(rows)))
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # the final fit reports its own
+                    fold_gmm.fit(at_least_two_rows(X[rows]))
+                log_lik.append(fold_gmm.score_samples(X[test]))
+            prior = np.log(self.class_prior_)
+            scores[test] = (log_lik[1] + prior[1]) - (log_lik[0] + prior[0])
+        return scores
+
+    # -------------------------------------------------------------- predict
+
+    def _joint_log_likelihood(self, X: Any) -> np.ndarray:
+        """log p(x | class) + log prior, shape (n_samples, n_classes), in chunks."""
+        check_is_fitted(self)
+        X = _numeric(lambda: validate_data(self, X, reset=False, dtype=np.float64))
+        log_prior = np.log(self.class_prior_)
+        out = np.empty((X.shape[0], len(self.classes_)))
+        per_row = 8 * X.shape[1] * (max(self.n_components_) + 2)
+        step = max(1024, _CHUNK_BYTES // per_row)
+        for start in range(0, X.shape[0], step):
+            chunk = X[start : start + step]
+            for i, gmm in enumerate(self.gmms_):
+                out[start : start + step, i] = gmm.score_samples(chunk) + log_prior[i]
+        return out
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Log posterior probability of each class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        return _log_normalise(self._joint_log_likelihood(X))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Posterior probability of each class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``; rows sum to 1.
+        """
+        log_proba = self.predict_log_proba(X)
+        return np.exp(log_proba, out=log_proba)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Confidence scores whose sign or argmax gives the prediction.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Binary: log-odds of ``classes_[1]`` minus ``logit(threshold_)``, so
+            a positive value predicts ``classes_[1]``. Multiclass: the log
+            posterior of each class.
+        """
+        jll = self._joint_log_likelihood(X)
+        if len(self.classes_) == 2:
+            return jll[:, 1] - jll[:, 0] - logit(self.threshold_)
+        return _log_normalise(jll)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(int)]
+        return self.classes_[np.argmax(scores, axis=1)]
+
+
+def _is_int(value: Any) -> TypeGuard[int]:
+    # numpy integers pass too; typed as int, which they stand in for
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> TypeGuard[float]:
+    # numpy floats and integers pass too; typed as float, which they stand in for
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _log_normalise(jll: np.ndarray) -> np.ndarray:
+    """Turn joint log-likelihoods into log posteriors, in place, a block at a time.
+
+    ``logsumexp`` makes several temporaries the size of its input, so whole
+    arrays would undo the memory bound of chunked scoring.
+    """
+    step = max(1024, _CHUNK_BYTES // (64 * jll.shape[1]))
+    for start in range(0, jll.shape[0], step):
+        block = jll[start : start + step]
+        block -= logsumexp(block, axis=1, keepdims=True)
+    return jll
+
+
+def _numeric(convert):
+    """Run a validation call, adding what to do when data is not numeric."""
+    try:
+        return convert()
+    except ValueError as err:
+        if "could not convert" in str(err) or "convert string" in str(err):
+            raise InvalidInputError(
+                f"{err}. GMMClassifier needs numeric features; for tables with text "
+                "or categorical columns use gmm_hub.tabular_pipeline(), which one-hot "
+                "encodes them."
+            ) from err
+        raise

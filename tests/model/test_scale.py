@@ -1,0 +1,135 @@
+"""Scale behaviour of GMMClassifier: chunked scoring, bounded memory, parallel and Dask fits."""
+
+from __future__ import annotations
+
+import re
+import tracemalloc
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.mixture import GaussianMixture
+
+import gmm_hub.model._classifier as classifier_module
+from gmm_hub.model._classifier import GMMClassifier
+
+RND_SEED = 0
+
+
+def _data(n_major=4000, n_minor=60, n_features=6, seed=RND_SEED):
+    rng = np.random.default_rng(seed)
+    X = np.vstack(
+        [
+            rng.normal(0, 1, (n_major, n_features)),
+            rng.normal(1.2, 0.7, (n_minor, n_features)),
+        ]
+    )
+    y = np.r_[np.zeros(n_major, int), np.ones(n_minor, int)]
+    order = rng.permutation(len(y))
+    return X[order], y[order]
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = _data()
+    return GMMClassifier(max_components=3, selection_size=1000, random_state=RND_SEED).fit(X, y), X, y
+
+
+def test_predict_chunked_equals_unchunked(fitted, monkeypatch):
+    model, X, y = fitted
+    X_big = np.vstack([X, X[::-1]])  # 8,120 rows: several chunks of the minimum 1,024
+    whole = {
+        "proba": model.predict_proba(X_big),
+        "decision": model.decision_function(X_big),
+        "pred": model.predict(X_big),
+        "score": model.score(X, y),
+    }
+    calls = []
+    original = GaussianMixture.score_samples
+
+    def spy(self, X):
+        calls.append(len(X))
+        return original(self, X)
+
+    monkeypatch.setattr(GaussianMixture, "score_samples", spy)
+    monkeypatch.setattr(classifier_module, "_CHUNK_BYTES", 1)
+    chunked = {
+        "proba": model.predict_proba(X_big),
+        "decision": model.decision_function(X_big),
+        "pred": model.predict(X_big),
+        "score": model.score(X, y),
+    }
+    # the chunking really happened: 1,024-row pieces, each scored by both classes
+    assert max(calls) == 1024 and len(calls) > 2 * len(X_big) // 1024
+    np.testing.assert_allclose(chunked["proba"], whole["proba"], rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(chunked["decision"], whole["decision"], rtol=1e-12)
+    np.testing.assert_array_equal(chunked["pred"], whole["pred"])
+    assert chunked["score"] == whole["score"]
+
+
+def test_predict_proba_memory_bounded_by_chunk_not_rows(fitted, monkeypatch):
+    model, _, _ = fitted
+    X = np.random.default_rng(1).normal(size=(300_000, model.n_features_in_))  # 14 MB
+    monkeypatch.setattr(classifier_module, "_CHUNK_BYTES", 2**20)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        model.predict_proba(X)
+        chunked_peak = tracemalloc.get_traced_memory()[1] - base
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        for gmm in model.gmms_:
+            gmm.score_samples(X)
+        direct_peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    # the output (n x 2, 4.8 MB) dominates; the rest is one chunk of temporaries,
+    # while scoring the whole array at once needs (n x n_features) temporaries
+    out_bytes = X.shape[0] * 2 * 8
+    assert chunked_peak < 2 * out_bytes
+    assert chunked_peak < direct_peak
+
+
+def test_fit_n_jobs_2_same_model_as_n_jobs_1():
+    X, y = _data()
+    params = {"max_components": 3, "selection_size": 1000, "random_state": RND_SEED}
+    one = GMMClassifier(n_jobs=1, **params).fit(X, y)
+    two = GMMClassifier(n_jobs=2, **params).fit(X, y)
+    assert one.n_components_ == two.n_components_
+    assert one.covariance_types_ == two.covariance_types_
+    for a, b in zip(one.gmms_, two.gmms_, strict=True):
+        np.testing.assert_allclose(a.means_, b.means_, rtol=1e-6, atol=1e-8)
+    np.testing.assert_array_equal(one.predict(X), two.predict(X))
+    np.testing.assert_allclose(one.predict_proba(X), two.predict_proba(X), rtol=1e-6, atol=1e-12)
+
+
+def test_fit_dask_backend_matches_sequential_and_runs_on_cluster():
+    distributed = pytest.importorskip(
+        "distributed", reason="dask.distributed not installed (pip install 'gmm_hub[dask]')"
+    )
+    X, y = _data()
+    params = {"max_components": 2, "selection_size": 1000, "random_state": RND_SEED}
+    sequential = GMMClassifier(**params).fit(X, y)
+    cluster = distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=2,
+        processes=False,
+        protocol="tcp://",
+        host="127.0.0.1",
+        dashboard_address=None,
+    )
+    with (
+        cluster,
+        distributed.Client(cluster) as client,
+        distributed.get_task_stream(client) as stream,
+        joblib.parallel_config(backend="dask"),
+    ):
+        on_dask = GMMClassifier(n_jobs=-1, **params).fit(X, y)
+    # joblib batches calls into tasks named "batch_of__fit_one_<n>_calls-<id>"
+    calls = [re.match(r"batch_of__fit_one_(\d+)_calls", str(task["key"])) for task in stream.data]
+    # every fit ran on the cluster: 2 classes x 7 candidates, then the refit of class 0
+    assert sum(int(m.group(1)) for m in calls if m) == 2 * 7 + 1
+    assert on_dask.n_components_ == sequential.n_components_
+    assert on_dask.covariance_types_ == sequential.covariance_types_
+    np.testing.assert_array_equal(on_dask.predict(X), sequential.predict(X))
+    np.testing.assert_allclose(on_dask.predict_proba(X), sequential.predict_proba(X), rtol=1e-6, atol=1e-12)
