@@ -13,6 +13,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 import gmm_hub
+import gmm_hub.bundle
 from gmm_hub._constants import PROTOCOL
 from gmm_hub.bundle import _io, _trust
 from gmm_hub.exceptions import BundleError, IntegrityError, InvalidInputError, UntrustedModelError
@@ -238,7 +239,7 @@ def test_fixture_bundle_records_the_0_1_class_path_which_is_upgraded():
 
     data = (FIXTURES / "gmm_bundle" / "model.skops").read_bytes()
     assert "gmm_hub._classifier.GMMClassifier" in skops.io.get_untrusted_types(data=data)
-    upgraded = _trust.upgrade_legacy_paths(data)
+    upgraded = _trust.audit_skops(data)
     found = skops.io.get_untrusted_types(data=upgraded)
     assert "gmm_hub.model._classifier.GMMClassifier" in found
     assert "gmm_hub._classifier.GMMClassifier" not in found
@@ -246,6 +247,6 @@ def test_fixture_bundle_records_the_0_1_class_path_which_is_upgraded():
         _trust.trusted_types()
     )
     # a file that names no old path comes back as the same object
-    assert _trust.upgrade_legacy_paths(upgraded) is upgraded
-    ok, report = _trust.verify_bundle(FIXTURES / "gmm_bundle")
+    assert _trust.audit_skops(upgraded) is upgraded
+    ok, report = gmm_hub.bundle.verify_bundle(FIXTURES / "gmm_bundle")
     assert ok, report

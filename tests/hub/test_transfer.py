@@ -144,7 +144,13 @@ def test_joblib_bundle_needs_allow_pickle_to_push_and_load(local_hub, tmp_path):
     with pytest.raises(UntrustedModelError, match="not downloaded"):
         pull("alice/pickled")
     assert not list(local_hub.cache_dir.rglob("model.joblib"))
-    np.testing.assert_array_equal(_proba("alice/pickled", allow_pickle=True), model.predict_proba(PROBE))
+    with pytest.raises(UntrustedModelError, match="trust_remote_pickle"):
+        gmm_hub.load("alice/pickled", allow_pickle=True)  # allow_pickle never applies to a download
+    with pytest.raises(InvalidInputError, match="does not name the repo"):
+        gmm_hub.load("alice/pickled", trust_remote_pickle="alice/other")
+    assert not list(local_hub.cache_dir.rglob("model.joblib"))
+    remote = _proba("alice/pickled", trust_remote_pickle="alice/pickled")
+    np.testing.assert_array_equal(remote, model.predict_proba(PROBE))
 
 
 # --- access control and tokens ----------------------------------------------------------
