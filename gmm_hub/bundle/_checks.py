@@ -131,7 +131,7 @@ def _check_fields(path: Path, config: dict[str, Any]) -> None:
         if "unpacked_size" in entry and not (_is_int(entry["unpacked_size"]) and entry["unpacked_size"] >= 0):
             raise bad(f"{name!r} has an unpacked_size that is not a non-negative integer")
     safe_member(path.parent, model.get("file"))
-    if model.get("format", "skops") not in FORMATS:
+    if not isinstance(model.get("format", "skops"), str) or model.get("format", "skops") not in FORMATS:
         raise bad(f"model format must be one of {sorted(FORMATS)}, got {str(model.get('format'))[:40]!r}")
     if model["file"] not in files:
         raise BundleError(

@@ -47,7 +47,7 @@ INPUT_POLICY: dict[str, str] = {
     "missing value (NaN)": (
         "accepted where the pipeline imputes the column; elsewhere refused: SchemaError naming the column"
     ),
-    "non-numeric value in a numeric column": "refused: SchemaError naming the column",
+    "non-numeric or infinite value in a numeric column": "refused: SchemaError naming the column",
 }
 
 
@@ -362,6 +362,9 @@ def _check_frame(X: pd.DataFrame, schema: Mapping[str, Any]) -> pd.DataFrame:
             except (ValueError, TypeError):
                 bad_type.append(f"{name} (expected {col.get('dtype')}, got {series.dtype})")
                 continue
+            if np.isinf(X[name].to_numpy()).any():
+                bad_type.append(f"{name} (infinite values)")
+                continue
             _check_integral(name, X[name], col, bad_int)
         else:
             X[name] = _cast_categorical(series, col.get("categories"))
@@ -372,7 +375,7 @@ def _check_frame(X: pd.DataFrame, schema: Mapping[str, Any]) -> pd.DataFrame:
         raise _schema_error(
             "cannot convert input column(s) to the type the model was trained on",
             bad_type,
-            "Fix or drop the non-numeric values.",
+            "Fix or drop the non-numeric or infinite values.",
         )
     if bad_int:
         raise _schema_error(
@@ -494,6 +497,9 @@ def _check_array(arr: np.ndarray, schema: Mapping[str, Any]) -> np.ndarray:
             bad,
             "Fill or drop those rows, or train with an imputer (tabular_pipeline does).",
         )
+    if np.isinf(arr).any():
+        bad_inf = [c["name"] for c, has in zip(columns, np.isinf(arr).any(axis=0), strict=True) if has]
+        raise _schema_error("input has infinite values in column(s)", bad_inf, "Pass finite numbers.")
     bad_int: list[str] = []
     for j, col in enumerate(columns):
         _check_integral(col["name"], arr[:, j], col, bad_int)

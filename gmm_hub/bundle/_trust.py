@@ -203,16 +203,19 @@ class _Walk:
         self.memo: dict[int, bool] = {}  # __id__ -> finished (False while it is an ancestor)
         self.untrusted: set[str] = set()
         self.nodes = 0
+        self.shadow = False  # inside a subtree skops replaces by an earlier node with the same __id__
 
     def run(self, schema: dict[str, Any]) -> None:
-        stack: list[Any] = [(schema, 0)]
+        stack: list[Any] = [(schema, 0, False)]
         while stack:
             item = stack.pop()
             if isinstance(item, int):  # leaving the node with this __id__
                 self.memo[item] = True
                 continue
-            node, depth = item
-            stack.extend(reversed(self.visit(node, depth, stack)))
+            node, depth, shadow = item
+            self.shadow = shadow
+            children = self.visit(node, depth, stack)
+            stack.extend((child, d, shadow or self.shadow) for child, d in reversed(children))
         if self.untrusted:
             raise _untrusted_error(self.untrusted)
 
@@ -234,13 +237,14 @@ class _Walk:
         node_id = node.get("__id__")
         if node_id is not None and (not isinstance(node_id, int) or isinstance(node_id, bool)):
             raise _refuse("a node's __id__ is not an integer")
-        if node_id:  # skops memoises every truthy id, and returns the first node for a repeated one
+        if node_id and not self.shadow:  # skops memoises every truthy id, returns the first node for a repeat
             if node_id in self.memo:
                 if not self.memo[node_id]:
                     raise _refuse("a node refers to one of its own ancestors (a cycle)")
-                return []
-            self.memo[node_id] = False
-            stack.append(node_id)
+                self.shadow = True  # never built: its types are checked all the same, its members never read
+            else:
+                self.memo[node_id] = False
+                stack.append(node_id)
         name = f"{module}.{cls}"
         child = depth + 1
         if loader == "ObjectNode":
@@ -297,6 +301,8 @@ class _Walk:
             member = node.get("file")
             if not isinstance(member, str) or member not in self.members or member == "schema.json":
                 raise _refuse(f"an array names a member {member!r} the archive does not hold")
+            if self.shadow:
+                return []
             if member in self.read:
                 raise _refuse(f"member {member!r} is read by more than one array (amplification)")
             self.read.add(member)
