@@ -125,7 +125,9 @@ def skops_bytes(obj: Any) -> bytes:
     return skops.io.dumps(obj)
 
 
-def rezip(blob: bytes, schema_edit: Callable[[dict], Any] | None = None, extra: dict[str, bytes] | None = None) -> bytes:
+def rezip(
+    blob: bytes, schema_edit: Callable[[dict], Any] | None = None, extra: dict[str, bytes] | None = None
+) -> bytes:
     src = zipfile.ZipFile(io.BytesIO(blob))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
@@ -324,7 +326,7 @@ def function_transformer_numpy_function(work: Path) -> Callable[[], str]:
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
 
-    X, y = data()
+    X, _ = data()
     hostile = Pipeline([("f", FunctionTransformer(np.log1p)), ("g", clone_fitted(numeric_model()))])
     hostile.steps[0][1].fit(X[["amount", "age"]].to_numpy())
     bundle = bundle_of(work, numeric_model())
@@ -337,7 +339,7 @@ def sklearn_default_trusted_step(work: Path) -> Callable[[], str]:
     from sklearn.decomposition import PCA
     from sklearn.pipeline import Pipeline
 
-    X, y = data()
+    X, _ = data()
     hostile = Pipeline([("pca", PCA(2)), ("g", clone_fitted(numeric_model()))])
     hostile.steps[0][1].fit(X[["amount", "age"]].to_numpy())
     bundle = bundle_of(work, numeric_model())

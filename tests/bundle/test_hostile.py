@@ -28,7 +28,7 @@ from gmm_hub.bundle import verify_bundle
 from gmm_hub.exceptions import GMMHubError
 
 sys.path.insert(0, str(Path(__file__).parent))
-import hostile  # noqa: E402
+import hostile
 
 OUTCOMES: dict[str, str] = {}
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
