@@ -327,7 +327,7 @@ def _check_integral(name: str, values: Any, col: Mapping[str, Any], bad: list[st
         arr = np.asarray(values, dtype=np.float64)
         finite = arr[np.isfinite(arr)]
         if np.any(finite != np.floor(finite)):
-            example = finite[finite != np.floor(finite)][0]
+            example = float(finite[finite != np.floor(finite)][0])
             bad.append(f"{name} (integer column, got {example!r})")
 
 
