@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "bundle"))
 
-import hostile  # noqa: E402
+import hostile
 
 
 def main() -> int:

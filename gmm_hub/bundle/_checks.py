@@ -152,8 +152,13 @@ def _check_fields(path: Path, config: dict[str, Any]) -> None:
     for col in columns:
         if col.get("kind", "numeric") not in ("numeric", "categorical"):
             raise bad(f"column {col['name']!r} has an unknown kind")
-        if col.get("categories") is not None and not isinstance(col["categories"], list):
-            raise bad(f"column {col['name']!r} has categories that are not a list")
+        cats = col.get("categories")
+        if cats is not None and not (
+            isinstance(cats, list) and all(c is None or isinstance(c, (bool, int, float, str)) for c in cats)
+        ):
+            raise bad(f"column {col['name']!r} has categories that are not a list of scalars")
+        if not isinstance(col.get("dtype", ""), str) or not isinstance(col.get("nullable", False), bool):
+            raise bad(f"column {col['name']!r} has a dtype that is not a string or a nullable that is not a boolean")
 
 
 def read_config(bundle: Path) -> dict[str, Any]:
@@ -260,6 +265,23 @@ def check_files(bundle: Path, config: dict[str, Any]) -> dict[str, bytes]:
     return checked
 
 
+def _check_schema_matches(model: Any, schema: dict[str, Any], bundle: Path) -> None:
+    """The stored input schema must describe the columns the model was fitted on."""
+    first = model.steps[0][1] if hasattr(model, "steps") and model.steps else model
+    fitted = getattr(model, "feature_names_in_", None)
+    if fitted is None:
+        fitted = getattr(first, "feature_names_in_", None)
+    names = [c["name"] for c in schema["columns"]]
+    n = getattr(model, "n_features_in_", None) or getattr(first, "n_features_in_", None)
+    if fitted is not None and [str(f) for f in fitted] != names:
+        problem = f"names columns {names[:10]} but the model was fitted on {[str(f) for f in fitted][:10]}"
+    elif n is not None and int(n) != len(names):
+        problem = f"names {len(names)} column(s) but the model was fitted on {int(n)}"
+    else:
+        return
+    raise BundleError(f"{bundle / C.CONFIG_FILE}: its input schema {problem}; the bundle is inconsistent. Re-save it.")
+
+
 @dataclass
 class Checked:
     """What :func:`open_bundle` checked: the config, the exact file bytes, and the model built."""
@@ -300,6 +322,7 @@ def open_bundle(bundle: Path, *, allow_pickle: bool, unpickle: bool) -> Checked:
         return Checked(config, config_bytes, files)
     if not hasattr(model, "predict"):
         raise BundleError(f"{bundle / model_file} does not hold an estimator (got {type(model).__name__}).")
+    _check_schema_matches(model, config["schema"], bundle)
     if json_native(getattr(model, "classes_", None)) != config.get("classes"):
         raise BundleError(
             f"the model's classes {str(json_native(getattr(model, 'classes_', None)))[:200]} differ from "

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..exceptions import BundleError, GMMHubError
 from ._schema import json_native, validate_input
 
 __all__ = ["Predictor"]
@@ -82,7 +83,7 @@ class Predictor:
         -------
         y : ndarray of shape (n_rows,)
         """
-        return self.model.predict(self.validate(X))
+        return self._call("predict", self.validate(X))
 
     def predict_proba(self, X: Any) -> Any:
         """Class probabilities for ``X``, columns in :attr:`classes_` order.
@@ -96,7 +97,19 @@ class Predictor:
         -------
         proba : ndarray of shape (n_rows, n_classes)
         """
-        return self.model.predict_proba(self.validate(X))
+        return self._call("predict_proba", self.validate(X))
+
+    def _call(self, method: str, X: Any) -> Any:
+        """Run ``model.<method>(X)``; an error on input that passed the schema means the model is inconsistent."""
+        try:
+            return getattr(self.model, method)(X)
+        except GMMHubError:
+            raise
+        except (ValueError, TypeError, AttributeError, LookupError, ArithmeticError) as err:
+            raise BundleError(
+                f"the model could not {method} input that matches its schema ({type(err).__name__}: "
+                f"{str(err)[:200]}); the bundle may be inconsistent. Check it with `gmm-hub verify` or re-save it."
+            ) from err
 
     def __repr__(self) -> str:
         est = self.config.get("model", {}).get("estimator", type(self.model).__name__)

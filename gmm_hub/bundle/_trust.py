@@ -327,7 +327,7 @@ def _rewrite_legacy(schema: Any) -> int:
         item = stack.pop()
         if isinstance(item, dict):
             key = (item.get("__module__"), item.get("__class__"))
-            if key in legacy:
+            if all(isinstance(k, str) for k in key) and key in legacy:
                 item["__module__"] = legacy[key]
                 count += 1
             stack.extend(item.values())

@@ -21,6 +21,7 @@ rule out the second.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any
 
@@ -144,6 +145,17 @@ def _check_per_feature(est: Any) -> None:
             _array(est, name, (n,), finite=name != "statistics_", kinds="fiu" if name != "statistics_" else "fiuOU")
 
 
+_PARAMS: dict[type, tuple[str, ...]] = {}
+
+
+def _init_params(cls: type) -> tuple[str, ...]:
+    """The parameters ``cls.__init__`` takes by name (what ``get_params`` reads back)."""
+    if cls not in _PARAMS:
+        kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        _PARAMS[cls] = tuple(p.name for p in inspect.signature(cls).parameters.values() if p.kind in kinds)
+    return _PARAMS[cls]
+
+
 def validate_model(model: Any) -> Any:
     """Reset side-effect settings and check the fitted arrays of everything in ``model``.
 
@@ -169,6 +181,10 @@ def validate_model(model: Any) -> Any:
                 logger.info("reset %s.%s=%r to %r on load", type(obj).__name__, name, state[name], safe)
                 state[name] = safe
         kind = type(obj).__name__
+        if hasattr(obj, "get_params"):
+            missing = [name for name in _init_params(type(obj)) if not hasattr(obj, name)]
+            if missing:
+                raise _bad(obj, f"lacks the parameter(s) {', '.join(missing)}")
         if kind == "GMMClassifier" and hasattr(obj, "classes_"):
             _check_classifier(obj)
         elif kind == "GaussianMixture" and hasattr(obj, "means_"):

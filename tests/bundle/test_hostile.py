@@ -31,7 +31,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 import hostile
 
 OUTCOMES: dict[str, str] = {}
-PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY = settings(
+    max_examples=int(__import__("os").environ.get("GMM_HUB_PROPERTY_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 
 @pytest.mark.parametrize("name", sorted(hostile.ATTACKS))
@@ -127,7 +131,8 @@ def _mutate(document, path, value, delete):
     return document
 
 
-def _outcome(bundle: Path, expected: np.ndarray) -> str:
+def _outcome(bundle: Path, expected: np.ndarray, *, identical: bool = True) -> str:
+    """``identical`` (config.json cannot change the model) or, for a rebuilt model, any valid answer."""
     sound, _ = verify_bundle(bundle)
     X, _ = hostile.data()
     try:
@@ -144,8 +149,12 @@ def _outcome(bundle: Path, expected: np.ndarray) -> str:
             proba = loaded.predict_proba(X)
     except GMMHubError:
         return "refused at predict"
-    np.testing.assert_array_equal(proba, expected)
-    return "identical"
+    if identical:
+        np.testing.assert_array_equal(proba, expected)
+        return "identical"
+    # the file's author controls the model: a changed parameter may change answers, never validity
+    assert proba.shape == expected.shape and np.all(np.isfinite(proba)) and np.allclose(proba.sum(axis=1), 1)
+    return "valid"
 
 
 @PROPERTY
@@ -178,7 +187,7 @@ def test_skops_schema_mutation_loads_identically_or_is_refused(saved, data, tmp_
     target = tmp_path_factory.mktemp("schema")
     (target / "config.json").write_text((bundle / "config.json").read_text())
     hostile.rehash(target, out.getvalue())
-    _outcome(target, expected)
+    _outcome(target, expected, identical=False)
 
 
 CELLS = st.one_of(
