@@ -234,22 +234,29 @@ def _mismatch(name: str, detail: str) -> IntegrityError:
     )
 
 
-def check_files(bundle: Path, config: dict[str, Any]) -> dict[str, bytes]:
+def check_files(bundle: Path, config: dict[str, Any], *, require_all: bool = False) -> dict[str, bytes]:
     """Check every file listed in ``config["files"]``; return the bytes that were checked.
 
     Each file's size is compared with the recorded one before it is read;
-    then at most that many bytes (plus one) are read and hashed once.
+    then at most that many bytes (plus one) are read and hashed once. The
+    model file must be present; other listed files (card, figures) may be
+    absent unless ``require_all`` (a Hub cache snapshot holds what was
+    downloaded, ``hf_hub_download("user/repo", "model.skops")`` just the model).
 
     Raises
     ------
     IntegrityError
-        On a missing file, or a size or sha256 mismatch.
+        On a missing model file (any missing file with ``require_all``), or
+        a size or sha256 mismatch.
     """
     checked = {}
     for name, entry in config["files"].items():
         path = safe_member(bundle, name)
         if not path.is_file():
-            raise IntegrityError(f"{path} is missing; config.json lists it.")
+            if require_all or name == config["model"]["file"]:
+                raise IntegrityError(f"{path} is missing; config.json lists it.")
+            logger.info("%s listed in config.json is not present; skipped", name)
+            continue
         expected = entry["size"]
         size = path.stat().st_size
         if size != expected:
@@ -292,8 +299,10 @@ class Checked:
     model: Any = None
 
 
-def open_bundle(bundle: Path, *, allow_pickle: bool, unpickle: bool) -> Checked:
+def open_bundle(bundle: Path, *, allow_pickle: bool, unpickle: bool, require_all: bool = False) -> Checked:
     """Run every check on ``bundle``; build a skops model, and a pickle one only with ``unpickle``.
+
+    ``require_all`` (``push``) also refuses a listed file that is absent.
 
     Raises
     ------
@@ -307,7 +316,7 @@ def open_bundle(bundle: Path, *, allow_pickle: bool, unpickle: bool) -> Checked:
     model_file, fmt = config["model"]["file"], config["model"].get("format", "skops")
     if fmt != "skops" and not allow_pickle:  # refuse before reading anything
         raise UntrustedModelError(f"refusing to load {bundle / model_file}: {PICKLE_RISK}")
-    files = check_files(bundle, config)
+    files = check_files(bundle, config, require_all=require_all)
     data = files[model_file]
     if fmt == "skops":
         model = load_skops(data, recorded_unpacked=config["files"][model_file].get("unpacked_size"))
@@ -368,9 +377,12 @@ def verify_bundle(bundle: Path, *, allow_pickle: bool = False) -> tuple[bool, li
     except GMMHubError as err:
         return False, [*report, ("types", "FAIL", str(err))]
     listed = sorted(checked.files)
+    absent = sorted(set(config["files"]) - set(listed))
     unlisted = sorted(p.name for p in bundle.iterdir() if p.is_file() and p.name not in [*listed, C.CONFIG_FILE])
     note = f" (not listed, not checked: {', '.join(unlisted)})" if unlisted else ""
     report.append(("files", "ok", f"{len(listed)} file(s) match their size and sha256: {', '.join(listed)}{note}"))
+    if absent:
+        report.append(("files", "warn", f"listed but absent (push refuses them): {', '.join(absent)}"))
     if checked.model is None:
         report.append(("types", "warn", "pickle-based model: its types cannot be audited without running it"))
     else:

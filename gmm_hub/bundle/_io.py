@@ -337,8 +337,13 @@ def _load_bundle(bundle: Path, requested: str | None, *, allow_pickle: bool, rem
 
 
 def _load_lone_file(path: Path, *, allow_pickle: bool) -> Predictor:
+    from ._archive import MAX_UNPACKED_BYTES
+
+    size = path.stat().st_size
+    if size > MAX_UNPACKED_BYTES:  # before reading: a lone file has no recorded size to compare
+        raise BundleError(f"{path} is {size} bytes, over the {MAX_UNPACKED_BYTES}-byte limit; refusing to read it.")
     with open(path, "rb") as fh:
-        data = fh.read()
+        data = fh.read(MAX_UNPACKED_BYTES + 1)
     logger.info("%s has no config.json beside it: no hash check, schema derived from the model", path)
     if data[:4] == b"PK\x03\x04":
         from ._trust import load_skops

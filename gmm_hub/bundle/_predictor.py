@@ -1,8 +1,11 @@
 """The object :func:`gmm_hub.load` returns: a model with its bundle metadata.
 
 Every prediction goes through the stored input schema first
-(:func:`gmm_hub.bundle._schema.validate_input`), so columns are reordered, extras
-dropped with a warning, and missing or uncastable columns refused by name.
+(:func:`gmm_hub.bundle._schema.validate_input`, rules in
+:data:`gmm_hub.bundle.INPUT_POLICY`), so columns are matched by name, extras
+dropped with a warning, and missing or uncastable columns refused by name. An
+error the model raises on input that passed the schema means the model itself is
+inconsistent: it becomes a :class:`~gmm_hub.exceptions.BundleError`.
 """
 
 from __future__ import annotations

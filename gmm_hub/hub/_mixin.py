@@ -21,7 +21,7 @@ from huggingface_hub import ModelHubMixin
 from .. import _constants as C
 from ..bundle._checks import read_config, safe_member
 from ..bundle._config import build_config
-from ..bundle._io import load, save
+from ..bundle._io import load, looks_like_path, save
 from ..bundle._predictor import Predictor
 from ..exceptions import InvalidInputError
 from ._transfer import pull, push
@@ -119,7 +119,7 @@ class GMMHubModel(
     ) -> GMMHubModel:
         if unused:
             logger.debug("ignoring config keys %s", sorted(unused))
-        if os.path.isdir(model_id):
+        if os.path.isdir(model_id) or looks_like_path(model_id):  # a path-like id is never looked up on the Hub
             return cls(load(model_id, allow_pickle=allow_pickle))
         # allow_pickle never applies to a download: only an opt-in that names this repo does
         remote_pickle = trust_remote_pickle is not None and trust_remote_pickle == model_id

@@ -172,7 +172,7 @@ def _bundle_operations(bundle: Path, *, allow_pickle: bool) -> tuple[dict[str, A
     so a file swapped after the check is never uploaded.
     """
     try:
-        checked = open_bundle(bundle, allow_pickle=allow_pickle, unpickle=False)
+        checked = open_bundle(bundle, allow_pickle=allow_pickle, unpickle=False, require_all=True)
     except GMMHubError as err:
         raise HubError(
             f"refusing to push {bundle}: it failed verification ({err}). "
