@@ -63,7 +63,7 @@ def _write_model(model: Any, target: Path, fmt: str) -> None:
 
     data = skops.io.dumps(model, compression=zipfile.ZIP_DEFLATED)
     try:
-        audit_skops(data)  # refuse now what load() would refuse later
+        audit_skops(data, recorded_unpacked=unpacked_size(data))  # refuse now what load() would refuse later
     except UntrustedModelError as err:
         raise UntrustedModelError(f"cannot save a bundle gmm_hub could load again: {err}") from err
     target.write_bytes(data)

@@ -12,7 +12,10 @@
   ``n_components``, ``covariance_type`` and the number of features), every
   :class:`~gmm_hub.GMMClassifier` (``classes_``, ``gmms_``,
   ``class_prior_``, ``threshold_``, ``n_features_in_``) and the per-feature
-  statistics of the scalers and the imputer.
+  statistics of the scalers and the imputer;
+- refuses a ``make_column_selector`` with a ``pattern``: a crafted regular
+  expression could take exponential time on column names (gmm_hub's
+  pipelines select by dtype).
 
 numpy checks its own indexing, so an array of the wrong shape can only make
 an estimator fail or, through broadcasting, answer wrongly: the shape checks
@@ -185,6 +188,8 @@ def validate_model(model: Any) -> Any:
             missing = [name for name in _init_params(type(obj)) if not hasattr(obj, name)]
             if missing:
                 raise _bad(obj, f"lacks the parameter(s) {', '.join(missing)}")
+        if kind == "make_column_selector" and getattr(obj, "pattern", None) is not None:
+            raise _bad(obj, "selects columns by a regular expression (pattern=...), which gmm_hub does not load")
         if kind == "GMMClassifier" and hasattr(obj, "classes_"):
             _check_classifier(obj)
         elif kind == "GaussianMixture" and hasattr(obj, "means_"):

@@ -519,6 +519,14 @@ def mixture_verbose(work: Path) -> Callable[[], str]:
     return lambda: load_and_verify(bundle, _neutralised(lambda m: m[-1].gmms_[0].verbose == 0 and m[-1].verbose == 0))
 
 
+@attack("2")
+def column_selector_redos_pattern(work: Path) -> Callable[[], str]:
+    def mutate(m: Any) -> None:
+        m[0].transformers[0][2].pattern = "^(a+)+$"
+
+    return edit_model(work, mutate)
+
+
 # ----------------------------------------------------------------------------- item 3: amplification
 
 
