@@ -16,8 +16,8 @@ from typing import Any
 
 from .. import _constants as C
 from ..exceptions import InvalidInputError
+from ._checks import BUNDLE_FORMAT
 from ._schema import example_input, extract_schema, json_native
-from ._trust import BUNDLE_FORMAT
 
 __all__ = ["FORMATS", "build_config"]
 
