@@ -420,7 +420,10 @@ def _versions(config: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _params(config: dict[str, Any]) -> list[tuple[str, str]]:
     params = (config.get("model") or {}).get("params") or {}
-    return [(_md(k), _md(v)) for k, v in sorted(params.items()) if k not in _RUNTIME_PARAMS]
+    skip = set(_RUNTIME_PARAMS)
+    if len(config.get("classes") or []) != 2:
+        skip |= {"threshold", "cv"}  # binary-only settings, unused by this model
+    return [(_md(k), _md(v)) for k, v in sorted(params.items()) if k not in skip]
 
 
 def _label_note(config: dict[str, Any]) -> str | None:
