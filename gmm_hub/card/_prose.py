@@ -9,7 +9,7 @@ place that says what happens to each kind of prediction input.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeGuard
 
 __all__ = [
     "IMBALANCED_RATIO",
@@ -54,7 +54,7 @@ def _names(values: list[Any], limit: int = 6) -> str:
     return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
 
 
-def _finite(value: Any) -> bool:
+def _finite(value: Any) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -76,7 +76,8 @@ def threshold_sentence(config: dict[str, Any], pos_label: Any) -> str | None:
     if requested in TUNING_METRICS:
         folds = params.get("cv")
         where = f"{folds}-fold out-of-fold" if _finite(folds) else "out-of-fold"
-        text = f"The threshold was tuned to maximise {TUNING_METRICS[requested]} on {where} scores of the training rows: {rule}"
+        metric = TUNING_METRICS[requested]
+        text = f"The threshold was tuned to maximise {metric} on {where} scores of the training rows: {rule}"
         if threshold == 0.5:
             text += " (0.5 is also what tuning falls back to when a class has too few rows)"
         return text + "."
@@ -88,7 +89,7 @@ def threshold_sentence(config: dict[str, Any], pos_label: Any) -> str | None:
 def _priors_sentence(config: dict[str, Any]) -> str | None:
     priors = (config.get("model") or {}).get("priors")
     if priors == "balanced":
-        return "Every class gets the same prior, so a rare class is not outvoted by its low frequency in the training data."
+        return "Every class gets the same prior, so a rare class is not outvoted by its low frequency in training."
     if priors == "empirical":
         return "Class priors are the class frequencies of the training rows."
     if isinstance(priors, list):
@@ -143,7 +144,7 @@ def _step_words(step: dict[str, Any]) -> str | None:
     if isinstance(kind, str) and kind.endswith("Imputer"):
         strategy = step.get("strategy")
         how = {"median": "the training median", "mean": "the training mean", "most_frequent": "the most frequent value"}
-        return f"missing values filled with {how.get(strategy, repr(strategy))}"
+        return f"missing values filled with {how.get(str(strategy), repr(strategy))}"
     if kind == "StandardScaler":
         parts = [
             p
@@ -160,12 +161,13 @@ def _step_words(step: dict[str, Any]) -> str | None:
         if _finite(frequency) and frequency > 0:
             share = f"{frequency:.0%} of training rows" if frequency < 1 else f"{frequency:g} training rows"
             text += f"; categories seen in fewer than {share} are pooled into one *infrequent* column"
+        unseen = "a category not seen in training"
         unknown = {
-            "ignore": "a category not seen in training is encoded as all zeros",
-            "infrequent_if_exist": "a category not seen in training goes to the infrequent column (all zeros if there is none)",
-            "warn": "a category not seen in training is encoded as all zeros (or the infrequent column), with a warning",
-            "error": "a category not seen in training is an error",
-        }.get(step.get("handle_unknown"))
+            "ignore": f"{unseen} is encoded as all zeros",
+            "infrequent_if_exist": f"{unseen} goes to the infrequent column (all zeros if there is none)",
+            "warn": f"{unseen} is encoded as all zeros (or the infrequent column), with a warning",
+            "error": f"{unseen} is an error",
+        }.get(str(step.get("handle_unknown")))
         if unknown:
             text += f"; {unknown}"
         return text
@@ -179,11 +181,11 @@ def preprocessing_lines(config: dict[str, Any]) -> list[str]:
         return []
     branches: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     for step in steps:
-        words = _step_words(step)
-        if words is None:
+        text = _step_words(step)
+        if text is None:
             continue
         key = (str(step.get("branch", "")), tuple(step.get("columns") or ()))
-        branches.setdefault(key, []).append(words)
+        branches.setdefault(key, []).append(text)
     lines = []
     for (_, columns), words in branches.items():
         who = f"{len(columns)} column(s) ({_names(list(columns), 4)})" if columns else "All columns"

@@ -13,7 +13,7 @@ from sklearn.datasets import load_iris
 from sklearn.model_selection import train_test_split
 
 import gmm_hub
-from gmm_hub.card._context import card_tags
+from gmm_hub.card._metadata import card_tags
 from gmm_hub.card._render import default_template_path, render_card, write_card
 from gmm_hub.evaluation import evaluate_model
 from gmm_hub.exceptions import BundleError, InvalidInputError
