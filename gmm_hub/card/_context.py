@@ -175,7 +175,14 @@ def _headline(metrics: dict[str, Any]) -> list[dict[str, str]]:
     out = []
     for key in HEADLINE:
         if is_finite(metrics.get(key)):
-            out.append({"name": METRICS[key][1], "value": _fmt(metrics[key]), "ci": _ci(intervals.get(key))})
+            name = METRICS[key][1]
+            out.append(
+                {
+                    "name": name if out == [] else name.lower(),
+                    "value": _fmt(metrics[key]),
+                    "ci": _ci(intervals.get(key)),
+                }
+            )
     return out
 
 

@@ -36,14 +36,16 @@ _MATRIX_WIDTH = 6.5
 def confusion_layout(n: int) -> dict[str, Any]:
     """Figure size, font sizes and what to annotate for an ``n``-class confusion matrix.
 
-    The figure keeps one width for every ``n`` (the card scales images to its
-    column, so a wider figure would only shrink its text), and the cell text
+    The figure grows with ``n`` up to one column width and no further (the
+    card scales images to its column, so a wider figure would only shrink its
+    text), and the cell text
     shrinks with the cell: counts and row shares up to 6 classes, counts of
     the non-empty cells up to 20, colour alone beyond.
     """
-    cell = _MATRIX_WIDTH * 0.78 / max(n, 1)  # inches per cell, colour bar and labels aside
+    width = min(_MATRIX_WIDTH, 3.0 + 0.35 * n)  # a 2x2 matrix needs no full column
+    cell = width * 0.78 / max(n, 1)  # inches per cell, colour bar and labels aside
     return {
-        "size": (_MATRIX_WIDTH, _MATRIX_WIDTH * 0.86),
+        "size": (width, width * 0.86),
         "tick_fontsize": 10 if n <= 10 else 8,
         "cell_fontsize": float(min(11.0, max(6.5, cell * 72 * 0.33))),
         "annotate": "count and share" if n <= 6 else "count" if n <= 20 else "none",
@@ -205,7 +207,7 @@ def plot_precision_recall(
     if not np.all(np.isfinite(values)) or values.min() < 0 or values.max() > 1:
         raise InvalidInputError("Expected precision and recall values in [0, 1].")
 
-    fig = _new_figure(5.5, 4.5)
+    fig = _new_figure(4.2, 3.2)
     ax = fig.add_subplot()
     label = "model" if average_precision is None else f"model (AP = {average_precision:.3f})"
     # clip_on=False: the segments on recall = 1 and precision = 1 lie on the frame

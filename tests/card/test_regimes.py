@@ -208,8 +208,9 @@ def test_card_multiclass_14_classes(tmp_path):
     image = imread(bundle / "confusion_matrix.png")
     layout = confusion_layout(n_classes)
     assert image.shape[1] == round(layout["size"][0] * 150)  # 150 dpi
-    # shown at the card's ~700 px column, the cell text stays >= 9 px tall
-    assert layout["cell_fontsize"] * 150 / 72 * 700 / image.shape[1] >= 9
+    # shown at the card's ~700 px column, the cell and tick text stay >= 9 px tall
+    scale = min(1.0, 700 / image.shape[1])
+    assert layout["cell_fontsize"] * 150 / 72 * scale >= 9 and layout["tick_fontsize"] * 150 / 72 * scale >= 9
 
 
 def test_card_tuned_threshold(tmp_path):
