@@ -172,7 +172,7 @@ def _smallest(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 def _headline(metrics: dict[str, Any]) -> list[dict[str, str]]:
     intervals = metrics.get("intervals") or {}
-    out = []
+    out: list[dict[str, str]] = []
     for key in HEADLINE:
         if is_finite(metrics.get(key)):
             name = METRICS[key][1]
@@ -209,14 +209,27 @@ def _eval_table(metrics: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]
     return columns, rows
 
 
+def _infrequent(config: dict[str, Any]) -> dict[str, list[Any]]:
+    """column -> categories the encoder pools as infrequent."""
+    out: dict[str, list[Any]] = {}
+    for step in (config.get("model") or {}).get("preprocessing") or []:
+        for col, cats in (step.get("infrequent") or {}).items():
+            out[str(col)] = list(cats or [])
+    return out
+
+
 def _column_rows(config: dict[str, Any]) -> list[dict[str, str]]:
     schema = config.get("schema") or {}
+    pooled = _infrequent(config)
     rows = []
     for col in schema.get("columns") or []:
         categories = col.get("categories") or []
         shown = ", ".join(str(c) for c in categories[:8]) + (
             f", … ({len(categories)} in all)" if len(categories) > 8 else ""
         )
+        rare = pooled.get(str(col.get("name"))) or []
+        if rare:
+            shown += f"; pooled as infrequent: {', '.join(str(c) for c in rare[:6])}" + (", …" if len(rare) > 6 else "")
         rows.append(
             {
                 "name": _md(col.get("name")),

@@ -113,7 +113,11 @@ def html_repr(model: Any) -> str | None:
         from sklearn.utils import estimator_html_repr
     except ImportError:  # pragma: no cover - scikit-learn >= 1.6 has it
         return None
-    html = estimator_html_repr(model)
+    try:
+        html = estimator_html_repr(model)
+    except Exception:  # an estimator whose repr fails: the card simply has no diagram
+        logger.debug("no HTML repr for %s", type(model).__name__, exc_info=True)
+        return None
     html = re.sub(r"<script.*?</script>", "", html, flags=re.S)
     html = re.sub(r"</?body>", "", html)
     html = re.sub(r" at 0x[0-9a-f]+", "", html)

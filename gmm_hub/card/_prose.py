@@ -176,9 +176,12 @@ def _step_words(step: dict[str, Any]) -> str | None:
 
 def preprocessing_lines(config: dict[str, Any]) -> list[str]:
     """One line per group of columns, naming each step of the saved pipeline in words."""
-    steps = (config.get("model") or {}).get("preprocessing")
+    model = config.get("model") or {}
+    steps = model.get("preprocessing")
     if not isinstance(steps, list):
         return []
+    if not steps and not str(model.get("estimator", "")).endswith("Pipeline"):
+        return ["None: the classifier reads the input columns as given."]
     branches: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     for step in steps:
         text = _step_words(step)
@@ -271,25 +274,31 @@ def limitations(
     if categorical:
         text += f" The one-hot columns of {_names(categorical, 4)} are discrete by construction."
     bullets.append(text)
-    if smallest:
-        text = f"**Small classes.** The smallest class, {_code(smallest['label'])}, has "
+    n_columns = len(schema.get("columns") or []) or 1
+    n_train, support = (smallest or {}).get("n_train"), (smallest or {}).get("support")
+    # small: under 10 rows per input column to fit on (the events-per-variable rule of thumb),
+    # or under 30 rows to test on (a recall interval then spans more than +-0.15)
+    small = smallest is not None and (
+        (_finite(n_train) and n_train < 10 * n_columns) or (_finite(support) and support < 30)
+    )
+    if smallest is not None and small:
         counts = []
-        if _finite(smallest.get("n_train")):
-            counts.append(f"{int(smallest['n_train'])} training rows")
-        if _finite(smallest.get("support")):
-            counts.append(f"{int(smallest['support'])} test rows")
-        text += " and ".join(counts) or "few rows"
+        if _finite(n_train):
+            counts.append(f"{int(n_train)} training rows")
+        if _finite(support):
+            counts.append(f"{int(support)} test rows")
+        text = f"**Small class.** The smallest class, {_code(smallest['label'])}, has " + " and ".join(counts)
         text += "; its mixture is fitted on those rows alone, so its density is coarse"
-        if _finite(smallest.get("support")) and smallest["support"] < 30:
+        if _finite(support) and support < 30:
             text += ", and every test metric that involves it rests on those few rows (see the intervals)"
-        text += "."
-        if ratio is not None and ratio >= IMBALANCED_RATIO:
-            cited.add("imbalance")
-            text += (
-                f" With an imbalance ratio of {ratio:.1f}:1, judge the model by balanced accuracy and F1-macro, "
-                "not accuracy (He and Garcia, 2009), and expect minority recall to vary between retrainings."
-            )
-        bullets.append(text)
+        bullets.append(text + ".")
+    if ratio is not None and ratio >= IMBALANCED_RATIO:
+        cited.add("imbalance")
+        bullets.append(
+            f"**Imbalance.** With a majority/minority ratio of {ratio:.1f}:1, judge the model by balanced "
+            "accuracy and F1-macro, not accuracy (He and Garcia, 2009), and expect minority recall to vary "
+            "between retrainings."
+        )
     bullets.append(
         "**Prior shift.** The decision rule assumes the class balance it was tuned for; if the classes are "
         "distributed differently where the model is used, re-check the threshold on representative data."

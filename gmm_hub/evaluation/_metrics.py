@@ -11,6 +11,7 @@ sensitive attribute and a few held-out example rows for the model card.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections.abc import Sequence
@@ -255,9 +256,10 @@ def _group_keys(column: Any) -> tuple[Any, str]:
 
     series = pd.Series(column).reset_index(drop=True)
     if pd.api.types.is_numeric_dtype(series) and series.nunique() > MAX_NUMERIC_LEVELS:
-        bins = pd.qcut(series, 4, duplicates="drop")
-        labels = bins.map(lambda iv: f"{iv.left:g} to {iv.right:g}").astype(object)
-        return labels.where(series.notna(), "missing"), "quartiles of the test rows"
+        codes, edges = pd.qcut(series, 4, labels=False, retbins=True, duplicates="drop")
+        names = [f"{'[' if i == 0 else '('}{lo:g}, {hi:g}]" for i, (lo, hi) in enumerate(itertools.pairwise(edges))]
+        keys = codes.map(lambda c: names[int(c)] if c == c else "missing").astype(object)
+        return keys, "quartiles of the test rows"
     keys = series.astype(object).where(series.notna(), "missing").map(str)
     counts = keys.value_counts()
     if len(counts) > MAX_GROUPS:
@@ -275,7 +277,8 @@ def _group_metrics(X: Any, y_true: np.ndarray, y_pred: np.ndarray, labels: list[
     for col in columns:
         keys, grouping = _group_keys(X[col])
         groups = []
-        for key in keys.value_counts().index:
+        order = sorted(keys.unique(), key=str) if grouping.startswith("quartiles") else keys.value_counts().index
+        for key in order:
             rows = (keys == key).to_numpy()
             present = np.bincount(t[rows][t[rows] >= 0], minlength=n_labels)
             every_class = bool((present > 0).all())

@@ -158,7 +158,7 @@ def test_card_binary_balanced(tmp_path):
     meta = _check_common(bundle, X_test)
     text = _text(bundle)
     assert "imbalanced-classification" not in meta["tags"]
-    assert "He and Garcia" not in text and "imbalance ratio of" not in text
+    assert "He and Garcia" not in text and "majority/minority ratio of" not in text
     assert (
         "The threshold is the untuned default: class `yes` is predicted when its posterior probability exceeds **0.5**"
         in text
@@ -182,7 +182,7 @@ def test_card_binary_imbalanced_tiny_test_minority(tmp_path):
     assert minority["support"] == int((y_test == 1).sum()) == 5
     assert "imbalanced-classification" in meta["tags"]
     assert "The smallest class, `1`, has 5 test rows" in text
-    assert "has 15 training rows and 5 test rows" in text and "imbalance ratio of 19.0:1" in text
+    assert "has 15 training rows and 5 test rows" in text and "majority/minority ratio of 19.0:1" in text
     assert "He, H. and Garcia" in _section(text, "Citations")
     assert "`1` is the minority (positive) class" in text  # KEEL labels explained
     low, high = minority["recall_ci"]
@@ -294,3 +294,30 @@ def test_card_adult(tmp_path, adult_file):
     meta = _check_common(bundle, X_test)
     assert "model-index" not in meta  # csv:adult.data is not a Hub dataset id
     _check_sensitive(bundle, X_test, ["age", "marital-status", "race", "sex", "native-country"])
+
+
+def test_card_regenerated_by_cli_from_the_bundle_alone(tmp_path, capsys):
+    from gmm_hub.cli import main
+
+    X, y = _sensitive_frame(300)
+    bundle, _, _, _ = _train(X, y, tmp_path / "r", dataset=_info(X, y, "people"), max_components=2)
+    first = {
+        name: (bundle / name).read_bytes() for name in ("README.md", "confusion_matrix.png", "precision_recall.png")
+    }
+    for name in first:
+        (bundle / name).unlink()
+    main(["card", str(bundle)])
+    assert "Wrote" in capsys.readouterr().out
+    assert {name: (bundle / name).read_bytes() for name in first} == first
+    gmm_hub.load(bundle)  # hashes still match
+
+
+def test_card_of_a_bundle_written_by_gmm_hub_0_1_states_nothing_it_lacks():
+    from gmm_hub.card._render import render_card
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "gmm_bundle" / "config.json"
+    text = render_card(json.loads(fixture.read_text(encoding="utf-8")))
+    for absent in ["95% CI", "model-index", "widget", "skops.io.load", "Pipeline diagram", "imbalanced-classification"]:
+        assert absent not in text
+    assert "The threshold is the untuned default" in text
+    assert "| n_jobs |" not in text

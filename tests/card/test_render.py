@@ -218,7 +218,7 @@ def test_write_card_warns_about_extreme_imbalance(bundle_copy):
     (bundle / "config.json").write_text(json.dumps(config), encoding="utf-8")
     text = write_card(bundle).read_text(encoding="utf-8")
     limits = _section(text, "Bias, risks and limitations")
-    assert "imbalance ratio of 250.0:1" in limits and "He and Garcia, 2009" in limits
+    assert "majority/minority ratio of 250.0:1" in limits and "He and Garcia, 2009" in limits
     assert "He, H. and Garcia" in _section(text, "Citations")
     from huggingface_hub import ModelCard
 
