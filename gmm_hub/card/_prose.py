@@ -43,6 +43,13 @@ REFERENCES = {
 }
 
 TUNING_METRICS = {"f1_macro": "F1-macro", "balanced_accuracy": "balanced accuracy"}
+#: OneHotEncoder(handle_unknown=...) -> what it does with a category not seen in training
+_UNKNOWN = {
+    "ignore": "is encoded as all zeros",
+    "infrequent_if_exist": "goes to the infrequent column (all zeros if there is none)",
+    "warn": "is encoded as all zeros (or the infrequent column)",
+    "error": "is an error",
+}
 
 
 def _code(value: Any) -> str:
@@ -161,13 +168,9 @@ def _step_words(step: dict[str, Any]) -> str | None:
         if _finite(frequency) and frequency > 0:
             share = f"{frequency:.0%} of training rows" if frequency < 1 else f"{frequency:g} training rows"
             text += f"; categories seen in fewer than {share} are pooled into one *infrequent* column"
-        unseen = "a category not seen in training"
-        unknown = {
-            "ignore": f"{unseen} is encoded as all zeros",
-            "infrequent_if_exist": f"{unseen} goes to the infrequent column (all zeros if there is none)",
-            "warn": f"{unseen} is encoded as all zeros (or the infrequent column), with a warning",
-            "error": f"{unseen} is an error",
-        }.get(str(step.get("handle_unknown")))
+        unknown = _UNKNOWN.get(str(step.get("handle_unknown")))
+        if unknown:
+            unknown = f"a category not seen in training {unknown}"
         if unknown:
             text += f"; {unknown}"
         return text
@@ -230,13 +233,15 @@ def input_policy(config: dict[str, Any]) -> list[str]:
     if categorical:
         unknown = _unknown_policy(config)
         policies = {unknown.get(c["name"]) for c in categorical}
-        if policies & {"error"} and len(policies) == 1:
-            lines.append("In the categorical columns a category not seen in training is an error.")
+        names = _names([c["name"] for c in categorical])
+        if policies == {"error"}:
+            lines.append(f"In the categorical column(s) {names}, a category not seen in training is an error.")
         else:
+            encoded = _UNKNOWN.get(str(policies.pop())) if len(policies) == 1 else None
+            then = f"then {encoded.removeprefix('is ')}" if encoded else "then encoded as the encoder's unknown bucket"
             lines.append(
-                f"In the categorical column(s) {_names([c['name'] for c in categorical])}, a category not seen "
-                "in training is accepted with a warning and encoded as the encoder's unknown/infrequent bucket, "
-                "so it still moves the probabilities."
+                f"In the categorical column(s) {names}, a category not seen in training is accepted with a warning, "
+                f"{then}, which still moves the probabilities."
             )
     integers = [c["name"] for c in columns if str(c.get("dtype", "")).startswith(("int", "uint", "Int", "UInt"))]
     if integers:

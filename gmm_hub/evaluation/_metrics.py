@@ -277,7 +277,9 @@ def _group_metrics(X: Any, y_true: np.ndarray, y_pred: np.ndarray, labels: list[
     for col in columns:
         keys, grouping = _group_keys(X[col])
         groups = []
-        order = sorted(keys.unique(), key=str) if grouping.startswith("quartiles") else keys.value_counts().index
+        order = keys.value_counts().index
+        if grouping.startswith("quartiles"):  # by lower edge, "missing" last
+            order = sorted(order, key=lambda k: (k == "missing", float(k[1:].split(",")[0]) if k != "missing" else 0))
         for key in order:
             rows = (keys == key).to_numpy()
             present = np.bincount(t[rows][t[rows] >= 0], minlength=n_labels)
