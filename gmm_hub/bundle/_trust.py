@@ -352,7 +352,7 @@ def read_config(bundle: Path) -> dict[str, Any]:
     if version > C.PROTOCOL:
         raise BundleError(
             f"the bundle uses format version {version}, newer than this gmm_hub understands "
-            f"(up to {C.PROTOCOL}); upgrade gmm_hub (pip install -U gmm_hub) to load it."
+            f"(up to {C.PROTOCOL}); upgrade gmm-hub (pip install -U gmm-hub) to load it."
         )
     files, model = config.get("files"), config.get("model")
     if not isinstance(files, dict) or not isinstance(model, dict):

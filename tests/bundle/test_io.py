@@ -164,7 +164,7 @@ def test_load_warns_on_sklearn_version_mismatch(bundle, mixed_model):
 
 def test_load_refuses_newer_format(bundle):
     _edit_config(bundle, format_version=PROTOCOL + 1)
-    with pytest.raises(BundleError, match=r"newer than this gmm_hub understands.*upgrade gmm_hub"):
+    with pytest.raises(BundleError, match=r"newer than this gmm_hub understands.*upgrade gmm-hub"):
         gmm_hub.load(bundle)
 
 
