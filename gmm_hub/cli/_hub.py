@@ -208,7 +208,7 @@ def quickstart(directory: Path) -> None:
         raise HubError("the model loaded from the local Hub predicts differently from the local bundle.")
     click.echo("")
     click.echo(metrics_table(metrics))
-    click.echo(f"({metrics['split']})")
+    click.echo(f"({metrics['split_description']})")
     click.echo("")
     click.echo(f"commit      {commit_url}")
     click.echo(f"repo        {hub.url}/{QUICKSTART_REPO} (server now stopped)")
