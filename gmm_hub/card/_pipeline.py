@@ -29,7 +29,7 @@ def _native(value: Any) -> Any:
 
 
 def _columns(cols: Any, names: list[str]) -> list[str]:
-    from ..bundle._schema import _resolve_columns
+    from ..bundle._describe import _resolve_columns
 
     return [str(c) for c in _resolve_columns(cols, names)]
 
