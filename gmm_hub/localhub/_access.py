@@ -21,10 +21,12 @@ import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from ..exceptions import InvalidInputError
+
 ROLES = ("read", "write")
 
 
-class TokenSpecError(ValueError):
+class TokenSpecError(InvalidInputError):
     """A malformed token or organisation spec (the message never quotes the secret)."""
 
 

@@ -35,6 +35,7 @@ from dulwich.repo import Repo
 
 from ._errors import HubError, repo_not_found, revision_not_found
 from ._lfs import HUB_GITATTRIBUTES, LfsPointer, parse_pointer
+from ._names import find_casefold
 
 REPO_TYPES = ("model", "dataset")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
@@ -398,10 +399,17 @@ class RepoStore:
         return self.repos / f"{repo_type}s" / check_name(namespace, "namespace") / f"{check_name(name)}.git"
 
     def get(self, repo_type: str, namespace: str, name: str) -> HubRepo | None:
-        """The repo, or None when it does not exist."""
+        """The repo, or None when it does not exist; ids match ignoring case, as on the Hub.
+
+        The repo keeps the spelling it was created with (``alice/PUB`` asked as ``alice/pub``).
+        """
         path = self.path(repo_type, namespace, name)
         if not (path / "HEAD").is_file():
-            return None
+            stored = find_casefold(((ns, n) for kind, ns, n in self if kind == repo_type), namespace, name)
+            if stored is None:
+                return None
+            namespace, name = stored
+            path = self.path(repo_type, namespace, name)
         try:
             return HubRepo(path, repo_type, namespace, name)
         except NotGitRepository:
@@ -438,6 +446,9 @@ class RepoStore:
         reader never sees half a repo and two creators cannot both win.
         """
         final = self.path(repo_type, namespace, name)
+        existing = self.get(repo_type, namespace, name)
+        if existing is not None:
+            raise HubError(409, f"You already created this {repo_type} repo: {existing.repo_id}.")
         if (final / "HEAD").is_file():
             raise HubError(409, f"You already created this {repo_type} repo: {namespace}/{name}.")
         final.parent.mkdir(parents=True, exist_ok=True)

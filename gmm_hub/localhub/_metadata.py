@@ -28,6 +28,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..exceptions import InvalidInputError
+
 LICENSES: tuple[str, ...] = tuple(
     """
     apache-2.0 mit openrail bigscience-openrail-m creativeml-openrail-m bigscience-bloom-rail-1.0
@@ -75,7 +77,7 @@ _DATASET_TAG_KEYS = (
 _ARXIV_RE = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})", re.IGNORECASE)
 
 
-class MetadataError(ValueError):
+class MetadataError(InvalidInputError):
     """A README whose metadata block cannot be read (bad YAML, or not a mapping)."""
 
 
@@ -334,12 +336,48 @@ def validate_card(content: str, repo_type: str = "model") -> list[str]:
     return [] if metadata is None else validate_metadata(metadata, repo_type)
 
 
+EMPTY_METADATA_WARNING = "empty or missing yaml metadata in repo card"
+
+
+def card_fields(readme: str | None, repo_type: str = "model") -> dict[str, Any]:
+    """The repo-info fields of a repo whose README is ``readme`` (None without one).
+
+    A README whose metadata cannot be parsed gives ``cardData=None`` (the Hub shows
+    such a card without metadata); see :func:`derive_repo_info` for the fields.
+    """
+    metadata = None
+    if readme is not None:
+        try:
+            metadata = parse_front_matter(readme)
+        except MetadataError:
+            metadata = None
+    return derive_repo_info(metadata, repo_type, body=readme or "")
+
+
+def validation_report(content: str, repo_type: str = "model") -> tuple[list[str], list[str]]:
+    """``(errors, warnings)`` of the ``validate-yaml`` route for a README.
+
+    A README without metadata (or with an empty block) is valid with the Hub's warning
+    :data:`EMPTY_METADATA_WARNING`.
+    """
+    try:
+        metadata = parse_front_matter(content)
+    except MetadataError as err:
+        return [str(err)], []
+    if not metadata:
+        return [], [EMPTY_METADATA_WARNING]
+    return validate_metadata(metadata, repo_type), []
+
+
 __all__ = [
+    "EMPTY_METADATA_WARNING",
     "LICENSES",
     "PIPELINE_TAGS",
     "MetadataError",
+    "card_fields",
     "derive_repo_info",
     "parse_front_matter",
     "validate_card",
     "validate_metadata",
+    "validation_report",
 ]

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..exceptions import InvalidInputError
+
 _REF_PREFIXES = ("refs/",)
 
 
-class InvalidRefName(ValueError):
+class InvalidRefName(InvalidInputError):
     """A branch or tag name git refuses."""
 
 

@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..exceptions import InvalidInputError
+
 SORT_KEYS = ("createdAt", "downloads", "lastModified", "likes", "trendingScore")
 # The client sends these spellings (``sort="last_modified"`` becomes ``lastModified``); accept both.
 _SORT_ALIASES = {"created_at": "createdAt", "last_modified": "lastModified", "trending_score": "trendingScore"}
@@ -40,7 +42,7 @@ DEFAULT_FIELDS = {
 FULL_FIELDS = ("author", "sha", "lastModified", "gated", "disabled", "siblings")
 
 
-class SelectionError(ValueError):
+class SelectionError(InvalidInputError):
     """A listing or expand parameter the Hub would refuse (400); the message says what is allowed."""
 
 

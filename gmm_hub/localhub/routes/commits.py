@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import json
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -36,7 +37,7 @@ SAMPLE_BYTES = 512  # what the client sends to preupload
 
 def _no_pr(request: Request) -> None:
     if request.query_params.get("create_pr", "0") in _TRUE:
-        raise HubError(400, "Pull requests are not supported by the local Hub.")
+        raise HubError(501, "Pull requests are not implemented by the local Hub.")
 
 
 def _gitattributes(repo: HubRepo, sha: str) -> bytes:
@@ -206,10 +207,20 @@ def commit_json(info: Any) -> dict:
     }
 
 
+def formatted_json(info: Any) -> dict:
+    """``formatted`` of a commit (``list_repo_commits(formatted=True)``): title and message as HTML."""
+    paragraphs = [p for p in info.message.split("\n\n") if p.strip()]
+    message = "".join(f"<p>{html.escape(p.strip())}</p>" for p in paragraphs)
+    return {"title": html.escape(info.title), "message": message}
+
+
 def list_commits(request: Request) -> Response:
     repo = repo_from_path(request)
     history = repo.history(repo.resolve(param(request, "revision", "main")))
-    return JSONResponse([commit_json(c) for c in history])
+    formatted = "formatted" in request.query_params.getlist("expand[]")
+    return JSONResponse(
+        [{**commit_json(c), **({"formatted": formatted_json(c)} if formatted else {})} for c in history]
+    )
 
 
 routes = [
