@@ -133,6 +133,8 @@ def parse_commit(fh: IO[bytes], store: LfsStore) -> ParsedCommit:
             if value.get("algo", "sha256") != "sha256":
                 raise HubError(400, f"Unsupported LFS algorithm {value.get('algo')!r}: expected 'sha256'.")
             oid, size = check_oid(value.get("oid")), value.get("size")
+            if size is None and store.path(oid).is_file():  # a copy (CommitOperationCopy) names the oid only
+                size = store.path(oid).stat().st_size
             if not isinstance(size, int) or isinstance(size, bool) or size < 0:
                 raise HubError(400, f"Expected the size of {path!r} to be a non-negative integer.")
             if not store.has(oid, size):
