@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
+from huggingface_hub import HfApi
+from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+from gmm_hub.cli import main
+from gmm_hub.localhub import LocalHub
 from gmm_hub.localhub._access import (
     TokenSpecError,
     find_token,
@@ -45,3 +55,90 @@ def test_parse_options_never_echo_the_secret():
     assert parse_org_option("acme=alice, bob") == ("acme", ["alice", "bob"])
     with pytest.raises(TokenSpecError, match="ORG=USER"):
         parse_org_option("acme")
+
+
+# ----------------------------------------------------------------------------- through the client
+GMM_HUB_CLI = Path(sys.executable).with_name("gmm-hub")
+TOKENS = {"alice": ["hf_alice_write_token", "hf_alice_read_token:read"], "bob": "hf_bob_write_token"}
+
+
+@pytest.fixture
+def hub(tmp_path):
+    with LocalHub(tmp_path / "root", tokens=TOKENS, orgs={"acme": ["alice"]}) as hub:
+        yield hub
+
+
+def _api(hub, token):
+    return HfApi(endpoint=hub.url, token=token)
+
+
+def test_whoami_reports_the_role_and_the_organisations(hub):
+    write = _api(hub, "hf_alice_write_token").whoami()
+    read = _api(hub, "hf_alice_read_token").whoami()
+    assert write["name"] == read["name"] == "alice"
+    assert write["auth"]["accessToken"]["role"] == "write" and read["auth"]["accessToken"]["role"] == "read"
+    assert [org["name"] for org in write["orgs"]] == ["acme"]
+    assert _api(hub, "hf_bob_write_token").whoami()["orgs"] == []
+
+
+def test_a_read_token_reads_but_cannot_push(hub):
+    write, read = _api(hub, "hf_alice_write_token"), _api(hub, "hf_alice_read_token")
+    write.create_repo("alice/private-gmm", private=True)
+    assert read.model_info("alice/private-gmm").private is True  # it sees its user's private repos
+    refusals = {
+        "create": lambda: read.create_repo("alice/other"),
+        "upload": lambda: read.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="alice/private-gmm"),
+        "branch": lambda: read.create_branch("alice/private-gmm", branch="dev"),
+        "settings": lambda: read.update_repo_settings("alice/private-gmm", private=False),
+        "delete": lambda: read.delete_repo("alice/private-gmm"),
+    }
+    for what, call in refusals.items():
+        with pytest.raises(HfHubHTTPError, match="is a read token: it cannot write") as info:
+            call()
+        assert info.value.response.status_code == 403, what
+    assert write.list_repo_files("alice/private-gmm") == [".gitattributes"]
+    assert write.model_info("alice/private-gmm").private is True
+
+
+def test_organisation_members_write_and_see_private_repos(hub):
+    alice, bob = _api(hub, "hf_alice_write_token"), _api(hub, "hf_bob_write_token")
+    alice.create_repo("acme/team-gmm", private=True)
+    alice.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="acme/team-gmm")
+    assert [m.id for m in alice.list_models(author="acme")] == ["acme/team-gmm"]
+    with pytest.raises(RepositoryNotFoundError):
+        bob.model_info("acme/team-gmm")
+    with pytest.raises(HfHubHTTPError, match="rights to write to the namespace 'acme'"):
+        bob.create_repo("acme/bobs")
+    with pytest.raises(HfHubHTTPError, match="is a read token"):
+        _api(hub, "hf_alice_read_token").create_repo("acme/read-only")
+
+
+def test_hub_serve_takes_read_tokens_and_organisations(tmp_path):
+    env = {**os.environ, "GMM_HUB_SERVE_TOKENS": "alice=hf_cli_write alice=hf_cli_read:read"}
+    proc = subprocess.Popen(
+        [str(GMM_HUB_CLI), "hub", "serve", "--port", "0", "--root", str(tmp_path / "root"), "--org", "acme=alice"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        line = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
+        who = HfApi(endpoint=url, token="hf_cli_read").whoami()
+        assert who["auth"]["accessToken"]["role"] == "read" and [o["name"] for o in who["orgs"]] == ["acme"]
+        with pytest.raises(HfHubHTTPError, match="read token"):
+            HfApi(endpoint=url, token="hf_cli_read").create_repo("alice/x")
+        HfApi(endpoint=url, token="hf_cli_write").create_repo("acme/x")
+        assert "hf_cli_" not in line
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "hf_cli_write" not in err and "hf_cli_read" not in err
+
+
+def test_hub_serve_refuses_a_malformed_token_option_in_one_line(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["hub", "serve", "--token", "alice-hf_cli_secret"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "USER=TOKEN" in err and "hf_cli_secret" not in err
