@@ -31,10 +31,9 @@ from typing import Any, cast
 
 from dulwich.object_store import commit_tree_changes
 from dulwich.objects import Blob, Commit, Tree
-from dulwich.repo import Repo
 
 from ._errors import HubError
-from ._git import REPO_TYPES, check_name, check_path, check_ref, identity
+from ._git import REPO_TYPES, check_name, check_path, check_ref, identity, init_bare
 from ._lfs import HUB_GITATTRIBUTES, LfsStore, goes_to_lfs, lfs_patterns, matches
 
 logger = logging.getLogger(__name__)
@@ -71,12 +70,7 @@ def _migrate_repo(root: Path, lfs: LfsStore, repo_type: str, ns: str, name: str,
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".migrate-{name}-"))
     new_ids: dict[str, str] = {}
     try:
-        git: Any = Repo.init_bare(str(tmp))
-        git.refs.set_symbolic_ref(b"HEAD", b"refs/heads/main")
-        config = git.get_config()
-        config.set((b"hub",), b"private", b"true" if meta.get("private") else b"false")
-        config.set((b"hub",), b"createdAt", str(meta.get("createdAt", "")).encode())
-        config.write_to_path()
+        git: Any = init_bare(tmp, private=bool(meta.get("private")), created_at=str(meta.get("createdAt", "")))
 
         def replay(old: str) -> str:
             chain = []
