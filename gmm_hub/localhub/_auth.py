@@ -118,9 +118,18 @@ def require_user(request: Request, what: str = "do this") -> str:
     return user
 
 
-def check_write(request: Request, namespace: str) -> None:
-    """401 for anonymous, 403 for a read token or a namespace that is neither the caller's nor their org's."""
-    refusal = write_refusal(token_of(request), namespace, state(request).orgs)
+def check_write(request: Request | str | None, namespace: str) -> None:
+    """401 for anonymous, 403 for a read token or a namespace that is neither the caller's nor their org's.
+
+    Pass the request. A user name (``check_write(caller(request), ns)``, the form routes
+    used before read tokens existed) still works but checks the namespace only: it
+    cannot tell a read token from a write token.
+    """
+    if isinstance(request, str) or request is None:
+        token = None if request is None else Token(request, "", "write")
+        refusal = write_refusal(token, namespace, {})
+    else:
+        refusal = write_refusal(token_of(request), namespace, state(request).orgs)
     if refusal is not None:
         raise HubError(*refusal)
 

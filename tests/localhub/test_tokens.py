@@ -142,3 +142,14 @@ def test_hub_serve_refuses_a_malformed_token_option_in_one_line(capsys):
         main(["hub", "serve", "--token", "alice-hf_cli_secret"])
     err = capsys.readouterr().err
     assert info.value.code == 2 and "USER=TOKEN" in err and "hf_cli_secret" not in err
+
+
+def test_check_write_still_takes_a_user_name():
+    from gmm_hub.localhub._auth import check_write
+    from gmm_hub.localhub._errors import HubError
+
+    check_write("alice", "alice")
+    for user, status in ((None, 401), ("bob", 403)):
+        with pytest.raises(HubError) as info:
+            check_write(user, "alice")
+        assert info.value.status == status
