@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from huggingface_hub import HfApi, hf_hub_download
-from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
 
 
 @pytest.fixture
@@ -108,3 +108,17 @@ def test_auth_check_answers_who_may_read(apis):
     alice.auth_check("alice/private")
     with pytest.raises(RepositoryNotFoundError):
         bob.auth_check("alice/private")
+
+
+def test_a_gated_repo_serves_its_files_to_its_owner_only(apis, tmp_path):
+    alice, bob, anonymous = apis
+    alice.create_repo("alice/gated-files")
+    _add(alice, "alice/gated-files")
+    alice.update_repo_settings("alice/gated-files", gated="auto")
+    assert anonymous.model_info("alice/gated-files").gated == "auto"  # the page stays visible
+    assert "weights.txt" in bob.list_repo_files("alice/gated-files")
+    with pytest.raises(GatedRepoError, match="You must have access to it and be authenticated"):
+        hf_hub_download("alice/gated-files", "weights.txt", token=False, cache_dir=tmp_path / "anon")
+    with pytest.raises(GatedRepoError, match="you are not in the authorized list"):
+        bob.hf_hub_download("alice/gated-files", "weights.txt", cache_dir=tmp_path / "bob")
+    assert Path(alice.hf_hub_download("alice/gated-files", "weights.txt", cache_dir=tmp_path / "a")).read_bytes()

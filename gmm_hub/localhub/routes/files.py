@@ -21,6 +21,7 @@ from .._auth import param, repo_from_path, state
 from .._errors import HubError, entry_not_found
 from .._git import Entry, check_path
 from .repos import base_url
+from .settings import check_gate
 
 ORDER = 40
 _TRUE = ("1", "true", "True")
@@ -44,6 +45,7 @@ def _range_reply(request: Request, content: bytes, headers: dict[str, str]) -> R
 
 async def resolve(request: Request) -> Response:
     repo = repo_from_path(request)
+    check_gate(request, repo)
     revision = param(request, "revision")
     path = check_path(param(request, "path"))
 

@@ -8,6 +8,8 @@
   namespace the caller may write to, or the same id in another case). The Hub keeps a
   redirect from the old id; the local Hub does not, so the old id is gone at once.
 - ``GET /api/{type}s/{id}/auth-check`` answers 200 when the caller may read the repo.
+- A gated repo's files are refused (``GatedRepo``, 401/403) to anyone outside its namespace
+  (:func:`check_gate`, called by ``resolve``).
 """
 
 from __future__ import annotations
@@ -20,13 +22,39 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .._access import namespaces_of
-from .._auth import check_write, repo_from_path, require_user, state
+from .._auth import caller, check_write, repo_from_path, require_user, state
 from .._body import expect_dict, expect_str, read_json
 from .._errors import HubError, repo_not_found
-from .._git import REPO_TYPES, check_name
+from .._git import REPO_TYPES, HubRepo, check_name
+from .repos import base_url
 
 ORDER = 25
 GATED = ("auto", "manual")
+
+
+def check_gate(request: Request, repo: HubRepo) -> None:
+    """Refuse a download from a gated repo to anyone outside its namespace, as the Hub does (``GatedRepoError``).
+
+    The local Hub has no access requests (they answer 501), so nobody else is ever
+    granted access: a gated repo's files are for its owner (and their organisation).
+    Its info, tree and card stay visible, as on the Hub.
+    """
+    if repo.setting("gated", "false") in ("false", "") or repo.namespace in namespaces_of(
+        caller(request), state(request).orgs
+    ):
+        return
+    kind = repo.repo_type
+    if caller(request) is None:
+        message = (
+            f"Access to {kind} {repo.repo_id} is restricted. You must have access to it and be authenticated "
+            "to access it. Please log in."
+        )
+        raise HubError(401, message, "GatedRepo")
+    message = (
+        f"Access to {kind} {repo.repo_id} is restricted and you are not in the authorized list. "
+        f"Visit {base_url(request)}/{repo.repo_id} to ask for access."
+    )
+    raise HubError(403, message, "GatedRepo")
 
 
 async def update_settings(request: Request) -> Response:
