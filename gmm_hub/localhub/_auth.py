@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 from starlette.convertors import Convertor, register_url_convertor
 
-from ._access import Token, find_token, namespaces_of, write_refusal
+from ._access import Token, find_token, namespaces_of, token_table, write_refusal
 from ._errors import HubError, repo_not_found
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def token_of(request: Request) -> Token | None:
     found = None
     if header:
         secret = _token(header)
-        found = find_token(state(request).tokens, secret) if secret else None
+        found = find_token(token_table(state(request).tokens), secret) if secret else None
         if found is None:
             raise HubError(401, INVALID_CREDENTIALS, headers=_challenge(request))
     request.scope["gmm_hub_token"] = found

@@ -123,9 +123,9 @@ class LocalHub:
         self.store = RepoStore(self.root)
         self.lfs = LfsStore(self.root)
         (self.root / "tmp").mkdir(exist_ok=True)
-        self.tokens = token_table(tokens)
+        self.tokens = dict(tokens or {})  # {user: spec(s)}, read on each request (tests may change it)
         self.orgs = {check_name(org, "organisation"): frozenset(members) for org, members in (orgs or {}).items()}
-        for user in {t.user for t in self.tokens} | {m for members in self.orgs.values() for m in members}:
+        for user in {t.user for t in token_table(self.tokens)} | {m for members in self.orgs.values() for m in members}:
             check_name(user, "user")
         self.max_body_bytes = int(max_body_bytes)
         self.max_json_bytes = 32 * 1024 * 1024
@@ -265,7 +265,7 @@ class LocalHub:
             self.requests.append(record)
 
     def _user_for(self, token: str) -> str | None:
-        found = find_token(self.tokens, token)
+        found = find_token(token_table(self.tokens), token)
         return None if found is None else found.user
 
 

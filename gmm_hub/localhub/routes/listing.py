@@ -56,7 +56,7 @@ def _listing(repo_type: str) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         hub = state(request)
         query = request.query_params
-        viewer = namespaces_of(caller(request), getattr(hub, "orgs", {}))
+        viewer = namespaces_of(caller(request), hub.orgs)
         if _flag(request, "config"):
             raise HubError(400, "`config` (fetch_config=True) is not served by the local Hub: it has no model configs.")
         try:

@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .._access import namespaces_of
-from .._auth import caller, check_write, repo_from_path, require_user, state
+from .._auth import caller, check_write, may_see, repo_from_path, require_user, state
 from .._body import expect_dict, expect_str, read_json
 from .._errors import HubError, repo_not_found
 from .._git import REPO_TYPES, HubRepo, check_name
@@ -94,7 +94,7 @@ def _split_id(value: str, what: str) -> tuple[str, str]:
 
 
 async def move_repo(request: Request) -> Response:
-    user = require_user(request, "move a repo")
+    require_user(request, "move a repo")
     payload = expect_dict(await read_json(request), "the body")
     repo_type = payload.get("type") or "model"
     if repo_type not in REPO_TYPES:
@@ -103,7 +103,7 @@ async def move_repo(request: Request) -> Response:
     dst_ns, dst_name = _split_id(expect_str(payload, "toRepo", "the body") or "", "toRepo")
     hub = state(request)
     repo = hub.store.get(repo_type, src_ns, src_name)
-    if repo is None or (repo.private and repo.namespace not in namespaces_of(user, getattr(hub, "orgs", {}))):
+    if repo is None or not may_see(request, repo):
         raise repo_not_found()
     check_write(request, repo.namespace)
     check_write(request, dst_ns)
