@@ -1,18 +1,72 @@
-"""Repo ids and ref names as the Hub treats them: case-insensitive ids, git-valid refs.
+"""Names the local Hub accepts (namespaces, repos, refs, paths) and how it writes git identities.
 
-- Repo ids are case-insensitive on the Hub: ``alice/PUB`` and ``alice/pub`` are one
-  repo, reported under the case it was created with. :func:`find_casefold` finds
-  that spelling among the stored names.
-- Branch and tag names must be names git accepts (``git check-ref-format``, through
-  dulwich's :func:`~dulwich.refs.check_ref_format`) and must not be full ref names
-  themselves (a branch called ``refs/heads/x`` would be ``refs/heads/refs/heads/x``).
+As on the Hub:
+
+- repo ids are case-insensitive: ``alice/PUB`` and ``alice/pub`` are one repo, reported
+  under the case it was created with; :func:`find_casefold` finds that spelling among
+  the stored names;
+- a new branch or tag must have a name git accepts (``git check-ref-format``, through
+  dulwich's :func:`~dulwich.refs.check_ref_format`) and must not be a full ref name
+  itself (a branch called ``refs/heads/x``): :func:`check_ref_name`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from datetime import datetime, timezone
 
 from ..exceptions import InvalidInputError
+from ._errors import HubError
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+_REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
+
+
+def check_name(value: object, what: str = "name") -> str:
+    """Validate a namespace or repo name (letters, digits, ``-_.``; no ``..``, no separators)."""
+    if not isinstance(value, str) or not _NAME_RE.match(value) or ".." in value or value.endswith((".git", ".lock")):
+        raise HubError(400, f"Invalid {what} {value!r}: expected letters, digits, '-', '_' or '.'.")
+    return value
+
+
+def check_ref(value: object) -> str:
+    """Validate a branch or tag name (a safe subset of git's ref names)."""
+    if (
+        not isinstance(value, str)
+        or not _REF_RE.match(value)
+        or ".." in value
+        or value.endswith(".")
+        or any(part in ("", ".") or part.startswith(".") or part.endswith(".lock") for part in value.split("/"))
+    ):
+        raise HubError(400, f"Invalid revision name {value!r}.")
+    return value
+
+
+def check_path(value: object) -> str:
+    """Validate a file path inside a repo: relative, no ``..``, ``.`` or empty parts, no ``.git``."""
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value.encode()) > 4096
+        or value.startswith("/")
+        or "\\" in value
+        or any(ord(ch) < 32 for ch in value)
+        or any(part in ("", ".", "..", ".git") for part in value.split("/"))
+    ):
+        raise HubError(400, f"Invalid path {value!r}: paths must be relative and must not contain '..'.")
+    return value
+
+
+def iso(timestamp: int) -> str:
+    """A git timestamp in the Hub's ISO-8601 format."""
+    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def identity(user: str) -> bytes:
+    """The git author line of a Hub user."""
+    return f"{user} <{user}@users.noreply.localhost>".encode()
+
 
 _REF_PREFIXES = ("refs/",)
 
@@ -88,4 +142,13 @@ def find_casefold(existing: Iterable[tuple[str, str]], namespace: str, name: str
     return found
 
 
-__all__ = ["InvalidRefName", "check_ref_name", "find_casefold"]
+__all__ = [
+    "InvalidRefName",
+    "check_name",
+    "check_path",
+    "check_ref",
+    "check_ref_name",
+    "find_casefold",
+    "identity",
+    "iso",
+]

@@ -29,9 +29,10 @@ from pathlib import Path
 from ._access import find_token, token_table
 from ._app import RequestRecord, build_app
 from ._body import MemoryBudget
-from ._git import RepoStore, check_name
 from ._lfs import LfsStore
 from ._migrate import migrate_root
+from ._names import check_name
+from ._store import RepoStore
 
 logger = logging.getLogger(__name__)
 

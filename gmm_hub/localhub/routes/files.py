@@ -18,7 +18,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from .._auth import param, repo_from_path, state
-from .._errors import HubError, entry_not_found
+from .._errors import HubError, entry_not_found, header_safe
 from .._git import Entry, check_path
 from .repos import base_url
 from .settings import check_gate
@@ -119,7 +119,7 @@ def tree(request: Request) -> Response:
     if start + page_size < len(entries):
         query = f"recursive={str(recursive).lower()}&expand={str(expand).lower()}&cursor={start + page_size}"
         link = f"{base_url(request)}{request.scope['path']}?{query}"
-        headers["Link"] = f'<{link}>; rel="next"'
+        headers["Link"] = header_safe(f'<{link}>; rel="next"', 4000)
     return JSONResponse(page, headers=headers)
 
 
