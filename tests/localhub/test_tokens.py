@@ -153,3 +153,19 @@ def test_check_write_still_takes_a_user_name():
         with pytest.raises(HubError) as info:
             check_write(user, "alice")
         assert info.value.status == status
+
+
+def test_git_push_with_a_read_token_is_refused(hub, tmp_path):
+    _api(hub, "hf_alice_write_token").create_repo("alice/pushed")
+    host = hub.url.removeprefix("http://")
+    clone = tmp_path / "clone"
+    git = ["git", "-c", "user.name=a", "-c", "user.email=a@example.org"]
+    subprocess.run(
+        [*git, "clone", "-q", f"http://alice:hf_alice_read_token@{host}/alice/pushed", str(clone)], check=True
+    )
+    (clone / "notes.txt").write_text("hello\n")
+    subprocess.run([*git, "add", "notes.txt"], cwd=clone, check=True)
+    subprocess.run([*git, "commit", "-qm", "notes"], cwd=clone, check=True)
+    push = subprocess.run([*git, "push", "-q", "origin", "main"], cwd=clone, capture_output=True, text=True)
+    assert push.returncode != 0 and "403" in push.stderr
+    assert _api(hub, "hf_alice_write_token").list_repo_files("alice/pushed") == [".gitattributes"]
