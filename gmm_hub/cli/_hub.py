@@ -31,15 +31,31 @@ def hub() -> None:
     """Work with a Hugging Face Hub (or the local Hub-compatible server)."""
 
 
-def _parse_tokens(values: tuple[str, ...]) -> dict[str, str]:
-    tokens: dict[str, str] = {}
+def _parse_tokens(values: tuple[str, ...]) -> dict[str, list[str]]:
+    """``USER=TOKEN[:read|:write]`` options as ``{user: [token spec, ...]}`` (a user may have several)."""
+    from ..localhub._access import TokenSpecError, parse_token_option
+
+    tokens: dict[str, list[str]] = {}
     for value in values:
-        user, sep, token = value.partition("=")
-        if not sep or not user or not token:
-            # never echo the value: it may hold a secret
-            raise click.UsageError("--token expects USER=TOKEN (for example --token alice=<secret>).")
-        tokens[user] = token
+        try:
+            user, spec = parse_token_option(value)
+        except TokenSpecError as err:  # the message never echoes the value: it may hold a secret
+            raise click.UsageError(str(err)) from None
+        tokens.setdefault(user, []).append(spec)
     return tokens
+
+
+def _parse_orgs(values: tuple[str, ...]) -> dict[str, list[str]]:
+    from ..localhub._access import TokenSpecError, parse_org_option
+
+    orgs: dict[str, list[str]] = {}
+    for value in values:
+        try:
+            org, members = parse_org_option(value)
+        except TokenSpecError as err:
+            raise click.UsageError(str(err)) from None
+        orgs.setdefault(org, []).extend(members)
+    return orgs
 
 
 @hub.command("serve")
@@ -56,13 +72,21 @@ def _parse_tokens(values: tuple[str, ...]) -> dict[str, str]:
     "--token",
     "tokens",
     multiple=True,
-    metavar="USER=TOKEN",
+    metavar="USER=TOKEN[:read]",
     envvar="GMM_HUB_SERVE_TOKENS",
-    help="Map a bearer token to a user namespace; repeat for several users. "
+    help="Map a bearer token to a user namespace; repeat for several users or tokens. "
+    "A ':read' suffix makes a read token, which cannot write. "
     "Also read from GMM_HUB_SERVE_TOKENS (space separated), which keeps tokens out of `ps`.",
 )
+@click.option(
+    "--org",
+    "orgs",
+    multiple=True,
+    metavar="ORG=USER[,USER...]",
+    help="An organisation and its members: they write to ORG/ and see its private repos.",
+)
 @click.option("--max-body-mb", default=512, show_default=True, type=click.IntRange(1), help="Request body cap.")
-def serve(host: str, port: int, root: Path, tokens: tuple[str, ...], max_body_mb: int) -> None:
+def serve(host: str, port: int, root: Path, tokens: tuple[str, ...], orgs: tuple[str, ...], max_body_mb: int) -> None:
     """Serve a local Hub-compatible HTTP API until Ctrl-C.
 
     Point the huggingface_hub client at it with HF_ENDPOINT=http://HOST:PORT.
@@ -72,7 +96,10 @@ def serve(host: str, port: int, root: Path, tokens: tuple[str, ...], max_body_mb
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     users = _parse_tokens(tokens)
-    server = LocalHub(root, host=host, port=port, tokens=users, max_body_bytes=max_body_mb * 1024 * 1024)
+    organisations = _parse_orgs(orgs)
+    server = LocalHub(
+        root, host=host, port=port, tokens=users, orgs=organisations, max_body_bytes=max_body_mb * 1024 * 1024
+    )
     click.echo(f"Local Hub at {server.url} (root: {root}, users: {', '.join(sorted(users)) or 'none'})")
     click.echo(f"Use it with: HF_ENDPOINT={server.url}")
     try:

@@ -103,6 +103,8 @@ def _hub_error(
         )
     elif status == 409:
         message = f"could not {action} {where}: it conflicts with what exists (409: {detail})."
+    elif status == 501:
+        message = f"could not {action} {where}: that server does not implement it (501: {detail})."
     elif isinstance(err, HfHubHTTPError):
         message = (
             f"could not {action} {where}: the Hub answered HTTP {status} ({detail}). "

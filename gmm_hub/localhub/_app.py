@@ -107,6 +107,7 @@ def build_app(hub: Any) -> ASGIApp:
         routes=table,
         exception_handlers={HubError: _on_hub_error, HTTPException: _on_http_error, Exception: _on_error},
     )
+    app.router.redirect_slashes = False  # "/api/models/" is not "/api/models" (and no Location header from a path)
     app.state.hub = hub
     app.state.lfs_batch = any(getattr(route, "name", "") == "lfs_batch" for route in table)
     return HubMiddleware(app, hub)

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from starlette.convertors import Convertor, register_url_convertor
 
+from ._access import Token, find_token, namespaces_of, token_table, write_refusal
 from ._errors import HubError, repo_not_found
 
 if TYPE_CHECKING:
@@ -63,15 +63,6 @@ def param(request: Request, key: str, default: str | None = None) -> str:
     return unquote(raw, errors="strict")
 
 
-def user_for_token(tokens: dict[str, str], token: str) -> str | None:
-    """The user whose token is ``token`` (constant-time comparison over all users)."""
-    found = None
-    for user, secret in tokens.items():
-        if hmac.compare_digest(secret.encode(), token.encode()):
-            found = user
-    return found
-
-
 def _token(header: str) -> str | None:
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer":
@@ -90,17 +81,28 @@ def caller(request: Request) -> str | None:
 
     The result is cached on the request, so routes may call it freely.
     """
-    if "gmm_hub_user" in request.scope:
-        return request.scope["gmm_hub_user"]
+    found = token_of(request)
+    return None if found is None else found.user
+
+
+def token_of(request: Request) -> Token | None:
+    """The token of ``request`` (user and role, :mod:`gmm_hub.localhub._access`), None if anonymous."""
+    if "gmm_hub_token" in request.scope:
+        return request.scope["gmm_hub_token"]
     header = request.headers.get("authorization")
-    user = None
+    found = None
     if header:
-        token = _token(header)
-        user = user_for_token(state(request).tokens, token) if token else None
-        if user is None:
+        secret = _token(header)
+        found = find_token(token_table(state(request).tokens), secret) if secret else None
+        if found is None:
             raise HubError(401, INVALID_CREDENTIALS, headers=_challenge(request))
-    request.scope["gmm_hub_user"] = user
-    return user
+    request.scope["gmm_hub_token"] = found
+    return found
+
+
+def may_see(request: Request, repo: HubRepo) -> bool:
+    """Whether the caller sees ``repo``: public, or private in one of the caller's namespaces."""
+    return not repo.private or repo.namespace in namespaces_of(caller(request), state(request).orgs)
 
 
 def _challenge(request: Request) -> dict[str, str]:
@@ -116,12 +118,20 @@ def require_user(request: Request, what: str = "do this") -> str:
     return user
 
 
-def check_write(user: str | None, namespace: str) -> None:
-    """401 for anonymous, 403 for a user writing outside their namespace."""
-    if user is None:
-        raise HubError(401, "You must be authenticated (Authorization: Bearer <token>) to write.")
-    if user != namespace:
-        raise HubError(403, f"You don't have the rights to write to the namespace {namespace!r}.")
+def check_write(request: Request | str | None, namespace: str) -> None:
+    """401 for anonymous, 403 for a read token or a namespace that is neither the caller's nor their org's.
+
+    Pass the request. A user name (``check_write(caller(request), ns)``, the form routes
+    used before read tokens existed) still works but checks the namespace only: it
+    cannot tell a read token from a write token.
+    """
+    if isinstance(request, str) or request is None:
+        token = None if request is None else Token(request, "", "write")
+        refusal = write_refusal(token, namespace, {})
+    else:
+        refusal = write_refusal(token_of(request), namespace, state(request).orgs)
+    if refusal is not None:
+        raise HubError(*refusal)
 
 
 def repo_type_of(request: Request) -> str:
@@ -142,10 +152,10 @@ def repo_from_path(request: Request, *, write: bool = False) -> HubRepo:
     repo_type = repo_type_of(request)
     namespace, name = param(request, "namespace"), param(request, "name")
     repo = state(request).store.get(repo_type, namespace, name)
-    if repo is None or (repo.private and user != namespace):
+    if repo is None or not may_see(request, repo):
         if user is None:
             raise HubError(401, "Repository not found", "RepoNotFound", headers=_challenge(request))
         raise repo_not_found()
     if write:
-        check_write(user, namespace)
+        check_write(request, repo.namespace)
     return repo

@@ -43,9 +43,12 @@ class HubError(Exception):
 
 
 def header_safe(value: str, limit: int = 500) -> str:
-    """Return ``value`` fit for an HTTP header: ASCII, control characters escaped, at most ``limit`` chars."""
+    """Return ``value`` fit for an HTTP header: ASCII, control characters escaped, at most ``limit`` chars.
+
+    Leading and trailing spaces are dropped too: h11 refuses them (``Invalid rev id: `` for an empty revision).
+    """
     ascii_only = value.encode("ascii", "backslashreplace").decode("ascii")
-    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}", ascii_only)[:limit]
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}", ascii_only)[:limit].strip(" \t")
 
 
 def error_headers(err: HubError) -> dict[str, str]:

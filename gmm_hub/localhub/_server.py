@@ -21,12 +21,13 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 
+from ._access import find_token, token_table
 from ._app import RequestRecord, build_app
-from ._auth import user_for_token
 from ._body import MemoryBudget
 from ._lfs import LfsStore
 from ._migrate import migrate_root
@@ -67,10 +68,15 @@ class LocalHub:
         Interface to bind. Anything but loopback logs a warning.
     port : int, default=0
         TCP port; 0 picks a free one (read it back from :attr:`url`).
-    tokens : dict of str to str, optional
+    tokens : dict of str to str or list of str, optional
         ``{user: token}``. A request with ``Authorization: Bearer <token>`` (or HTTP
         basic auth with the token as password) acts as ``user`` and may write to the
-        ``user/`` namespace only.
+        ``user/`` namespace (and its organisations') only. ``"TOKEN:read"`` makes a
+        read token, which cannot write; a list gives a user several tokens
+        (:mod:`gmm_hub.localhub._access`).
+    orgs : dict of str to list of str, optional
+        ``{organisation: [member, ...]}``: members write to the organisation's
+        namespace and see its private repos; ``whoami`` lists them.
     max_body_bytes : int, default=512 MiB
         Larger request bodies are refused with 413, before any byte is read.
     tree_page_size : int, default=1000
@@ -102,7 +108,8 @@ class LocalHub:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        tokens: dict[str, str] | None = None,
+        tokens: Mapping[str, str | Iterable[str]] | None = None,
+        orgs: Mapping[str, Iterable[str]] | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         tree_page_size: int = 1000,
         request_timeout: float = 300.0,
@@ -117,8 +124,9 @@ class LocalHub:
         self.store = RepoStore(self.root)
         self.lfs = LfsStore(self.root)
         (self.root / "tmp").mkdir(exist_ok=True)
-        self.tokens = dict(tokens or {})
-        for user in self.tokens:
+        self.tokens = dict(tokens or {})  # {user: spec(s)}, read on each request (tests may change it)
+        self.orgs = {check_name(org, "organisation"): frozenset(members) for org, members in (orgs or {}).items()}
+        for user in {t.user for t in token_table(self.tokens)} | {m for members in self.orgs.values() for m in members}:
             check_name(user, "user")
         self.max_body_bytes = int(max_body_bytes)
         self.max_json_bytes = 32 * 1024 * 1024
@@ -258,7 +266,8 @@ class LocalHub:
             self.requests.append(record)
 
     def _user_for(self, token: str) -> str | None:
-        return user_for_token(self.tokens, token)
+        found = find_token(token_table(self.tokens), token)
+        return None if found is None else found.user
 
 
 __all__ = ["Fault", "LocalHub", "RequestRecord"]

@@ -19,7 +19,7 @@ from dulwich.repo import Repo
 from ._errors import HubError, repo_not_found
 from ._git import REPO_TYPES, HubRepo
 from ._lfs import HUB_GITATTRIBUTES
-from ._names import check_name, check_path, iso
+from ._names import check_name, check_path, find_casefold, iso
 
 
 def init_bare(path: Path, *, private: bool, created_at: str) -> Repo:
@@ -54,10 +54,17 @@ class RepoStore:
         return self.repos / f"{repo_type}s" / check_name(namespace, "namespace") / f"{check_name(name)}.git"
 
     def get(self, repo_type: str, namespace: str, name: str) -> HubRepo | None:
-        """The repo, or None when it does not exist."""
+        """The repo, or None when it does not exist; ids match ignoring case, as on the Hub.
+
+        The repo keeps the spelling it was created with (``alice/PUB`` asked as ``alice/pub``).
+        """
         path = self.path(repo_type, namespace, name)
         if not (path / "HEAD").is_file():
-            return None
+            stored = find_casefold(((ns, n) for kind, ns, n in self if kind == repo_type), namespace, name)
+            if stored is None:
+                return None
+            namespace, name = stored
+            path = self.path(repo_type, namespace, name)
         try:
             return HubRepo(path, repo_type, namespace, name)
         except NotGitRepository:
@@ -94,6 +101,9 @@ class RepoStore:
         reader never sees half a repo and two creators cannot both win.
         """
         final = self.path(repo_type, namespace, name)
+        existing = self.get(repo_type, namespace, name)
+        if existing is not None:
+            raise HubError(409, f"You already created this {repo_type} repo: {existing.repo_id}.")
         if (final / "HEAD").is_file():
             raise HubError(409, f"You already created this {repo_type} repo: {namespace}/{name}.")
         final.parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import json
 import mmap
 import os
@@ -55,7 +56,7 @@ _B64_CHUNK = 4 * 1024 * 1024  # a multiple of 4: chunks decode on their own
 
 def _no_pr(request: Request) -> None:
     if request.query_params.get("create_pr", "0") in _TRUE:
-        raise HubError(400, "Pull requests are not supported by the local Hub.")
+        raise HubError(501, "Pull requests are not implemented by the local Hub.")
 
 
 def _gitattributes(repo: HubRepo, sha: str) -> bytes:
@@ -203,6 +204,8 @@ def parse_commit(fh: IO[bytes], store: LfsStore) -> ParsedCommit:
             if value.get("algo", "sha256") != "sha256":
                 raise HubError(400, f"Unsupported LFS algorithm {value.get('algo')!r}: expected 'sha256'.")
             oid, size = check_oid(value.get("oid")), value.get("size")
+            if size is None and store.path(oid).is_file():  # a copy (CommitOperationCopy) names the oid only
+                size = store.path(oid).stat().st_size
             if not isinstance(size, int) or isinstance(size, bool) or size < 0:
                 raise HubError(400, f"Expected the size of {path!r} to be a non-negative integer.")
             if not store.has(oid, size):
@@ -277,10 +280,20 @@ def commit_json(info: Any) -> dict:
     }
 
 
+def formatted_json(info: Any) -> dict:
+    """``formatted`` of a commit (``list_repo_commits(formatted=True)``): title and message as HTML."""
+    paragraphs = [p for p in info.message.split("\n\n") if p.strip()]
+    message = "".join(f"<p>{html.escape(p.strip())}</p>" for p in paragraphs)
+    return {"title": html.escape(info.title), "message": message}
+
+
 def list_commits(request: Request) -> Response:
     repo = repo_from_path(request)
     history = repo.history(repo.resolve(param(request, "revision", "main")))
-    return JSONResponse([commit_json(c) for c in history])
+    formatted = "formatted" in request.query_params.getlist("expand[]")
+    return JSONResponse(
+        [{**commit_json(c), **({"formatted": formatted_json(c)} if formatted else {})} for c in history]
+    )
 
 
 routes = [

@@ -21,6 +21,7 @@ from .._auth import param, repo_from_path, state
 from .._errors import HubError, entry_not_found, header_safe
 from .._git import Entry, check_path
 from .repos import base_url
+from .settings import check_gate
 
 ORDER = 40
 _TRUE = ("1", "true", "True")
@@ -44,6 +45,7 @@ def _range_reply(request: Request, content: bytes, headers: dict[str, str]) -> R
 
 async def resolve(request: Request) -> Response:
     repo = repo_from_path(request)
+    check_gate(request, repo)
     revision = param(request, "revision")
     path = check_path(param(request, "path"))
 
@@ -98,20 +100,25 @@ def tree(request: Request) -> Response:
     if path:
         check_path(path)
     recursive = request.query_params.get("recursive", "false") in _TRUE
-    entries = tree_entries(repo.files(repo.resolve(revision)), path, recursive)
+    expand = request.query_params.get("expand", "false") in _TRUE
+    sha = repo.resolve(revision)
+    entries = tree_entries(repo.files(sha), path, recursive)
     if path and not entries:
         raise entry_not_found(path, revision)
     try:
         start = int(request.query_params.get("cursor", "0"))
     except ValueError:
         raise HubError(400, "Invalid cursor.") from None
-    page_size = state(request).tree_page_size
+    page_size = min(state(request).tree_page_size, 50) if expand else state(request).tree_page_size
     page = entries[max(start, 0) : max(start, 0) + page_size]
+    if expand:  # lastCommit per entry, 50 entries a page as on the Hub
+        from .paths import add_last_commits
+
+        add_last_commits(repo, sha, page)
     headers = {}
     if start + page_size < len(entries):
-        link = (
-            f"{base_url(request)}{request.scope['path']}?recursive={str(recursive).lower()}&cursor={start + page_size}"
-        )
+        query = f"recursive={str(recursive).lower()}&expand={str(expand).lower()}&cursor={start + page_size}"
+        link = f"{base_url(request)}{request.scope['path']}?{query}"
         headers["Link"] = header_safe(f'<{link}>; rel="next"', 4000)
     return JSONResponse(page, headers=headers)
 

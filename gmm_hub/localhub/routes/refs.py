@@ -10,6 +10,7 @@ from starlette.routing import Route
 from .._auth import caller, param, repo_from_path
 from .._body import expect_dict, expect_str, read_json
 from .._errors import HubError
+from .._names import InvalidRefName, check_ref_name
 
 ORDER = 30
 
@@ -30,6 +31,14 @@ def list_refs(request: Request) -> Response:
     )
 
 
+def _new_ref_name(name: str, kind: str) -> str:
+    """``name`` if git accepts it as a new branch or tag name, else 400 saying why."""
+    try:
+        return check_ref_name(name, kind)
+    except InvalidRefName as err:
+        raise HubError(400, str(err)) from None
+
+
 async def tag(request: Request) -> Response:
     repo = repo_from_path(request, write=True)
     revision = param(request, "revision")
@@ -37,7 +46,7 @@ async def tag(request: Request) -> Response:
         await run_in_threadpool(repo.delete_tag, revision)
         return JSONResponse({})
     payload = expect_dict(await read_json(request), "the body")
-    name = expect_str(payload, "tag", "the body") or ""
+    name = _new_ref_name(expect_str(payload, "tag", "the body") or "", "tag")
     message = expect_str(payload, "message", "the body", optional=True)
     target = await run_in_threadpool(repo.resolve, revision)
     await run_in_threadpool(repo.create_tag, name, target, message=message, tagger=caller(request) or repo.namespace)
@@ -53,6 +62,7 @@ async def branch(request: Request) -> Response:
     payload = expect_dict(await read_json(request, default={}), "the body")
     if payload.get("emptyBranch"):
         raise HubError(400, "Empty branches are not supported by the local Hub.")
+    _new_ref_name(name, "branch")
     start = expect_str(payload, "startingPoint", "the body", optional=True) or "main"
     target = await run_in_threadpool(repo.resolve, start)
     await run_in_threadpool(repo.create_branch, name, target)

@@ -6,13 +6,16 @@ import hashlib
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from .._auth import caller, check_write, param, repo_from_path, require_user, state
+from .._access import whoami_payload
+from .._auth import caller, check_write, may_see, param, repo_from_path, require_user, state, token_of
 from .._body import expect_dict, expect_str, read_json
 from .._errors import HubError
 from .._git import REPO_TYPES, HubRepo, check_name
+from .._metadata import card_fields, validation_report
+from .._select import SelectionError, check_expand, project
 
 ORDER = 10
 
@@ -29,27 +32,29 @@ def repo_url(request: Request, repo_type: str, repo_id: str) -> str:
 
 
 def whoami(request: Request) -> Response:
-    user = caller(request)
-    if user is None:
+    token = token_of(request)
+    if token is None:
         raise HubError(401, "Invalid credentials in Authorization header")
-    return JSONResponse(
-        {
-            "type": "user",
-            "id": hashlib.sha1(user.encode()).hexdigest()[:24],
-            "name": user,
-            "fullname": user,
-            "email": None,
-            "emailVerified": False,
-            "isPro": False,
-            "orgs": [],
-            "auth": {"type": "access_token", "accessToken": {"displayName": "local-hub", "role": "write"}},
-        }
-    )
+    return JSONResponse(whoami_payload(token, state(request).orgs))
 
 
 async def validate_yaml(request: Request) -> Response:
-    await read_json(request, default={})
-    return JSONResponse({"errors": [], "warnings": []})
+    """Validate a README's metadata as the Hub does (:func:`~gmm_hub.localhub._metadata.validation_report`).
+
+    400 with ``{"errors": [{"message": ...}], "warnings": [...]}``, or, for a client
+    asking ``Accept: text/plain`` (``ModelCard.validate``), one ``- Error: ...`` line per error.
+    """
+    payload = expect_dict(await read_json(request), "the body")
+    content = expect_str(payload, "content", "the body") or ""
+    repo_type = payload.get("repoType") or "model"
+    if repo_type not in ("model", "dataset", "space"):
+        raise HubError(400, '"repoType" must be one of [model, dataset, space]')
+    errors, warnings = validation_report(content, repo_type)
+    status = 400 if errors else 200
+    if "text/plain" in request.headers.get("accept", ""):
+        return PlainTextResponse("\n".join(f"- Error: {e}" for e in errors), status)
+    report = {"errors": [{"message": e} for e in errors], "warnings": [{"message": w} for w in warnings]}
+    return JSONResponse(report, status)
 
 
 def _repo_target(request: Request, payload: dict) -> tuple[str, str, str]:
@@ -67,7 +72,7 @@ async def create_repo(request: Request) -> Response:
     user = require_user(request, "create a repo")
     payload = expect_dict(await read_json(request), "the body")
     repo_type, namespace, name = _repo_target(request, payload)
-    check_write(user, namespace)
+    check_write(request, namespace)
     private = payload.get("private") is True or payload.get("visibility") == "private"
     url = repo_url(request, repo_type, f"{namespace}/{name}")
     try:
@@ -80,14 +85,14 @@ async def create_repo(request: Request) -> Response:
 
 
 async def delete_repo(request: Request) -> Response:
-    user = require_user(request, "delete a repo")
+    require_user(request, "delete a repo")
     payload = expect_dict(await read_json(request), "the body")
     repo_type, namespace, name = _repo_target(request, payload)
     store = state(request).store
     repo = store.get(repo_type, namespace, name)
-    if repo is None or (repo.private and user != namespace):
+    if repo is None or not may_see(request, repo):
         raise HubError(404, "Repository not found", "RepoNotFound")
-    check_write(user, namespace)
+    check_write(request, repo.namespace)
     await run_in_threadpool(store.delete, repo)
     return JSONResponse({})
 
@@ -102,6 +107,9 @@ def info_json(repo: HubRepo, sha: str) -> dict:
         if entry.lfs:
             sibling["lfs"] = {"sha256": entry.lfs.oid, "size": entry.lfs.size, "pointerSize": entry.size}
         siblings.append(sibling)
+    readme = files.get("README.md")
+    text = repo.read_blob(readme.oid).decode("utf-8", "replace") if readme and not readme.lfs else None
+    gated = repo.setting("gated", "false")
     return {
         "_id": hashlib.sha1(repo.repo_id.encode()).hexdigest()[:24],
         "id": repo.repo_id,
@@ -110,11 +118,11 @@ def info_json(repo: HubRepo, sha: str) -> dict:
         "lastModified": commit.date,
         "createdAt": repo.created_at,
         "private": repo.private,
-        "gated": False,
+        "gated": False if gated == "false" else gated,
         "disabled": False,
         "downloads": 0,
         "likes": 0,
-        "tags": [],
+        **card_fields(text, repo.repo_type),
         "siblings": siblings,
         "usedStorage": sum(e.content_size for e in files.values()),
     }
@@ -122,7 +130,13 @@ def info_json(repo: HubRepo, sha: str) -> dict:
 
 def repo_info(request: Request) -> Response:
     repo = repo_from_path(request)
-    return JSONResponse(info_json(repo, repo.resolve(param(request, "revision", "main"))))
+    expand = request.query_params.getlist("expand")
+    try:
+        keys = check_expand(expand, repo.repo_type) if expand else None
+    except SelectionError as err:
+        raise HubError(400, str(err)) from None
+    info = info_json(repo, repo.resolve(param(request, "revision", "main")))
+    return JSONResponse(info if keys is None else project(info, keys))
 
 
 routes = [
