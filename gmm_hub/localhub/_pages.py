@@ -137,6 +137,15 @@ class CardView:
     model_name: str | None = None
     metadata_error: str | None = None
 
+    @property
+    def eval_groups(self) -> list[tuple[str, list[dict[str, str]]]]:
+        """The evaluation rows grouped by dataset and split, in order, as the Hub's panel shows them."""
+        groups: dict[str, list[dict[str, str]]] = {}
+        for row in self.eval_rows:
+            title = row["dataset"] + (f" ({row['split']})" if row["split"] else "")
+            groups.setdefault(title, []).append(row)
+        return list(groups.items())
+
 
 # ----------------------------------------------------------------------------- URLs
 
@@ -206,8 +215,11 @@ def _chips(data: dict[str, Any], repo_type: str) -> list[dict[str, str]]:
         chips.append({"kind": "dataset", "label": dataset, "href": repo_path("dataset", dataset)})
     for language in _as_list(data.get("language")):
         chips.append({"kind": "language", "label": language})
+    shown = {data.get("library_name"), pipeline}
     for tag in _as_list(data.get("tags")):
-        chips.append({"kind": "tag", "label": tag})
+        if tag not in shown:  # the library and the task already have their chip
+            shown.add(tag)
+            chips.append({"kind": "tag", "label": tag})
     license_id = data.get("license")
     if isinstance(license_id, str):
         chips.append({"kind": "license", "label": f"License: {license_id}"})
@@ -267,9 +279,12 @@ def render_card(readme: str, repo: RepoView) -> CardView:
     card_data: Any = None
     error = None
     try:
-        card = card_class(readme, ignore_metadata_errors=True)
-        body, card_data = card.text, card.data
-        data = card_data.to_dict()
+        if _FRONT_MATTER_RE.match(readme) is None:
+            body = readme  # no metadata: nothing to parse (and no warning from the card parser)
+        else:
+            card = card_class(readme, ignore_metadata_errors=True)
+            body, card_data = card.text, card.data
+            data = card_data.to_dict()
     except Exception as err:  # bad YAML: the Hub shows the body and a metadata error
         logger.info("card of %s has invalid metadata: %s", repo.repo_id, err)
         error = f"The card's YAML metadata could not be parsed: {err}"

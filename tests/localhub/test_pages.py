@@ -232,3 +232,80 @@ def test_render_commits_page_and_error_page_escape_text():
 def test_page_headers_forbid_scripts():
     policy = PAGE_HEADERS["Content-Security-Policy"]
     assert "default-src 'none'" in policy and "script-src" not in policy
+
+
+def test_render_card_chips_do_not_repeat_library_or_task():
+    card = render_card(
+        "---\nlibrary_name: gmm_hub\npipeline_tag: tabular-classification\n"
+        "tags: [gmm_hub, tabular-classification, gmm, gmm]\n---\n# x\n",
+        REPO,
+    )
+    assert [c["label"] for c in card.chips] == ["Tabular Classification", "gmm_hub", "gmm"]
+
+
+# --- the page routes, on a running server ---------------------------------------------------
+def _get(local_hub, path: str, user: str | None = None):
+    import httpx2
+
+    headers = {"Authorization": f"Bearer {local_hub.tokens[user]}"} if user else {}
+    return httpx2.get(local_hub.url + path, headers=headers)
+
+
+def test_pages_model_page_renders_pushed_card(local_hub):
+    api = local_hub.api("alice")
+    api.create_repo("alice/demo")
+    api.upload_file(path_or_fileobj=CARD.encode(), path_in_repo="README.md", repo_id="alice/demo")
+    reply = _get(local_hub, "/alice/demo")
+    assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/html")
+    assert reply.headers["Content-Security-Policy"] == PAGE_HEADERS["Content-Security-Policy"]
+    assert "<h1>breast-cancer-gmm</h1>" in reply.text and 'id="eval-results"' in reply.text
+    assert "model-index" not in reply.text
+    assert '<img src="/alice/demo/resolve/main/confusion_matrix.png"' in reply.text
+
+
+def test_pages_private_repo_is_404_for_others(local_hub):
+    api = local_hub.api("alice")
+    api.create_repo("alice/secret", private=True)
+    api.upload_file(path_or_fileobj=b"# Secret card\n", path_in_repo="README.md", repo_id="alice/secret")
+    missing = _get(local_hub, "/alice/never-created")
+    for path in ("/alice/secret", "/alice/secret/tree/main", "/alice/secret/commits/main"):
+        for user in (None, "bob"):
+            reply = _get(local_hub, path, user)
+            assert reply.status_code == 404 and "Secret" not in reply.text, (path, user)
+            assert reply.text == missing.text  # indistinguishable from a repo that does not exist
+    assert "Secret card" in _get(local_hub, "/alice/secret", "alice").text
+    assert "alice/secret" not in _get(local_hub, "/", "bob").text
+    assert "alice/secret" in _get(local_hub, "/", "alice").text
+
+
+def test_pages_tree_per_revision_and_commits(local_hub):
+    api = local_hub.api("alice")
+    api.create_repo("alice/demo")
+    api.upload_file(path_or_fileobj=b"v1", path_in_repo="data/a.txt", repo_id="alice/demo", commit_message="one")
+    api.create_branch("alice/demo", branch="feature/x")
+    api.upload_file(path_or_fileobj=b"v2", path_in_repo="b.txt", repo_id="alice/demo", revision="feature/x")
+    main, feature = _get(local_hub, "/alice/demo/tree/main").text, _get(local_hub, "/alice/demo/tree/feature%2Fx").text
+    assert ">data/</a>" in main and ">b.txt</a>" not in main
+    assert ">b.txt</a>" in feature and 'href="/alice/demo/resolve/feature%2Fx/b.txt"' in feature
+    sub = _get(local_hub, "/alice/demo/tree/main/data")
+    assert sub.status_code == 200 and ">a.txt</a>" in sub.text
+    assert _get(local_hub, "/alice/demo/tree/main/nope").status_code == 404
+    assert _get(local_hub, "/alice/demo/tree/no-such-branch").status_code == 404
+    commits = _get(local_hub, "/alice/demo/commits/main").text
+    assert re.findall(r'<span class="title">([^<]+)</span>', commits) == ["one", "initial commit"]
+
+
+def test_pages_dataset_page(local_hub):
+    api = local_hub.api("alice")
+    api.create_repo("alice/table", repo_type="dataset")
+    card = "---\nlicense: cc-by-4.0\ntask_categories: [tabular-classification]\n---\n# A table\n"
+    api.upload_file(path_or_fileobj=card.encode(), path_in_repo="README.md", repo_id="alice/table", repo_type="dataset")
+    reply = _get(local_hub, "/datasets/alice/table")
+    assert reply.status_code == 200 and "<h1>A table</h1>" in reply.text
+    assert "License: cc-by-4.0" in reply.text and "Dataset card" in reply.text
+    assert _get(local_hub, "/alice/table").status_code == 404  # not a model
+
+
+def test_pages_leave_api_paths_to_the_api(local_hub):
+    reply = _get(local_hub, "/api/unknown")
+    assert reply.status_code == 404 and reply.headers["content-type"].startswith("application/json")
