@@ -7,7 +7,18 @@ from pathlib import Path
 
 import click
 
-from . import app
+from . import app, fail
+
+_SERVER_MODULES = ("starlette", "uvicorn", "dulwich")
+
+
+def _require_localhub() -> None:
+    """One line and exit 2 when the local Hub's extra is not installed."""
+    import importlib.util
+
+    missing = [name for name in _SERVER_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        fail(f'the local Hub needs {", ".join(missing)}: pip install "gmm-hub[localhub]"')
 
 
 @app.group()
@@ -51,6 +62,7 @@ def serve(host: str, port: int, root: Path, tokens: tuple[str, ...], max_body_mb
 
     Point the huggingface_hub client at it with HF_ENDPOINT=http://HOST:PORT.
     """
+    _require_localhub()
     from ..localhub._server import LocalHub
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -155,6 +167,8 @@ def quickstart(directory: Path) -> None:
     """
     import secrets
     import time
+
+    _require_localhub()
 
     import numpy as np
     from huggingface_hub.utils import disable_progress_bars
