@@ -406,7 +406,8 @@ def use_endpoint(url: str, *, hf_home: str | os.PathLike[str] | None = None, tok
     is too late inside a running process. This sets both the environment
     (for subprocesses such as ``hf``) and those constants, and restores
     everything on exit. ``HF_TOKEN`` is replaced by ``token`` (or removed), so
-    a real Hub token is never sent to another endpoint, and offline mode is off.
+    a real Hub token is never sent to another endpoint, offline mode is off, and
+    Xet is off (uploads go through LFS, which is what the local Hub serves).
 
     Parameters
     ----------
@@ -429,6 +430,7 @@ def use_endpoint(url: str, *, hf_home: str | os.PathLike[str] | None = None, tok
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "HF_HUB_DISABLE_UPDATE_CHECK": "1",
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "HF_HUB_DISABLE_XET": "1",  # the local Hub serves LFS; with hf_xet installed the client would ask for Xet
         "HF_TOKEN": token,
         "HUGGING_FACE_HUB_TOKEN": None,
         "HF_HUB_OFFLINE": None,
@@ -440,6 +442,7 @@ def use_endpoint(url: str, *, hf_home: str | os.PathLike[str] | None = None, tok
         "HUGGINGFACE_CO_URL_TEMPLATE": url + "/{repo_id}/resolve/{revision}/{filename}",
         "HF_HUB_OFFLINE": False,
         "HF_HUB_DISABLE_TELEMETRY": True,
+        "HF_HUB_DISABLE_XET": True,
     }
     if hf_home is not None:
         home = Path(hf_home)
