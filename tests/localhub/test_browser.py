@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 CHROMIUM = os.environ.get("GMM_HUB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -28,7 +29,7 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-QUICKSTART_REPO = "alice/breast-cancer-gmm"
+QUICKSTART_REPO = "quickstart/breast-cancer-gmm"
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"Chromium not found at {CHROMIUM}")
 
@@ -93,28 +94,41 @@ def load_page(
     return report
 
 
-@pytest.fixture
-def published(local_hub, tmp_path):
-    """The quickstart's model (its training path: breast cancer, baselines, card), pushed to the local Hub."""
-    from gmm_hub import push, write_card
-    from gmm_hub.cli._train import train_bundle
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory):
+    """``gmm-hub quickstart`` run for real, then its local Hub served again as its last line says.
 
-    bundle, _ = train_bundle("breast_cancer", tmp_path / "bundle", overwrite=True, n_jobs=1)
-    write_card(bundle, repo_id=QUICKSTART_REPO)
-    push(bundle, QUICKSTART_REPO, token=local_hub.tokens["alice"], commit_message="gmm-hub quickstart")
-    return bundle
+    Yields ``(page_url, bundle_dir, hub)``: the URL the last line names, on the port of
+    the server started here (the line says the default 8765, which a test cannot rely on).
+    """
+    from gmm_hub.cli import app
+    from gmm_hub.localhub import LocalHub
+
+    directory = tmp_path_factory.mktemp("quickstart")
+    runner = CliRunner()
+    result = runner.invoke(app, ["quickstart", "--dir", str(directory)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    match = re.search(
+        r"`gmm-hub hub serve --root (\S+)`, then open (http://127\.0\.0\.1:8765(/\S+)) in a browser", last
+    )
+    assert match, last
+    with LocalHub(Path(match.group(1))) as hub:
+        yield hub.url + match.group(3), directory / "bundle", hub
 
 
-def test_browser_quickstart_model_page(local_hub, published, tmp_path):
+def test_browser_quickstart_model_page(quickstart, tmp_path):
+    url, bundle, hub = quickstart
+    assert url == f"{hub.url}/{QUICKSTART_REPO}"
     shot = tmp_path / "model_page.png"
     report = load_page(
-        f"{local_hub.url}/{QUICKSTART_REPO}",
+        url,
         shot,
         selectors=("#model-card h1", "#eval-results", "#model-card table", ".chip"),
     )
     assert report.status == 200
     assert report.console_errors == []
-    title = re.search(r"^# (.+)$", (published / "README.md").read_text(), re.MULTILINE).group(1)
+    title = re.search(r"^# (.+)$", (bundle / "README.md").read_text(), re.MULTILINE).group(1)
     assert report.texts["#model-card h1"] == [title]
     (panel,) = report.texts["#eval-results"]
     assert "Evaluation results" in panel and "F1 (macro)" in panel and "0.940" in panel
@@ -125,18 +139,18 @@ def test_browser_quickstart_model_page(local_hub, published, tmp_path):
         assert figures[name]["src"] == f"/{QUICKSTART_REPO}/resolve/main/{name}"
         assert figures[name]["complete"] and figures[name]["width"] > 0 and figures[name]["shown"], figures[name]
     assert shot.stat().st_size > 10_000
-    # the figures went up through LFS: binary files
-    tree = {f.path: f for f in local_hub.api("alice").list_repo_tree(QUICKSTART_REPO)}
-    assert tree["confusion_matrix.png"].lfs is not None and tree["model.skops"].lfs is not None
+    # the figures and the model went up through LFS (binary files); the card did not
+    repo = hub.store.get("model", *QUICKSTART_REPO.split("/"))
+    files = repo.files(repo.resolve("main"))
+    assert files["confusion_matrix.png"].lfs and files["model.skops"].lfs and files["README.md"].lfs is None
 
 
-def test_browser_files_and_commits_pages(local_hub, published, tmp_path):
-    files = load_page(f"{local_hub.url}/{QUICKSTART_REPO}/tree/main", tmp_path / "tree.png", selectors=("td.name",))
+def test_browser_files_and_commits_pages(quickstart, tmp_path):
+    url = quickstart[0]
+    files = load_page(f"{url}/tree/main", tmp_path / "tree.png", selectors=("td.name",))
     assert files.console_errors == [] and files.status == 200
     assert {"README.md", "config.json", "model.skops", "confusion_matrix.png"} <= set(files.texts["td.name"])
-    commits = load_page(
-        f"{local_hub.url}/{QUICKSTART_REPO}/commits/main", tmp_path / "commits.png", selectors=(".commit-list .title",)
-    )
+    commits = load_page(f"{url}/commits/main", tmp_path / "commits.png", selectors=(".commit-list .title",))
     assert commits.console_errors == []
     assert commits.texts[".commit-list .title"] == ["gmm-hub quickstart", "initial commit"]
 
