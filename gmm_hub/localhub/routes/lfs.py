@@ -30,7 +30,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -40,7 +40,7 @@ from starlette.routing import Route
 from .._auth import caller, check_write, param, repo_from_path, state
 from .._body import _chunks, expect_dict, read_json
 from .._errors import HubError
-from .._lfs import _OID_RE
+from .._lfs import check_oid
 from .repos import base_url
 
 ORDER = 45
@@ -91,6 +91,14 @@ def _object_error(oid: Any, size: Any, code: int, message: str) -> dict[str, Any
     }
 
 
+def _is_oid(value: object) -> TypeGuard[str]:
+    try:
+        check_oid(value)
+    except HubError:
+        return False
+    return True
+
+
 def batch_reply(payload: Any, *, has: Callable[[str, int], bool], action: Action, max_size: int) -> dict[str, Any]:
     """Answer an LFS batch request (git-lfs batch API, ``basic`` transfer).
 
@@ -137,7 +145,7 @@ def batch_reply(payload: Any, *, has: Callable[[str, int], bool], action: Action
     answers = []
     for item in objects:
         oid, size = (item.get("oid"), item.get("size")) if isinstance(item, dict) else (None, None)
-        if not isinstance(oid, str) or not _OID_RE.match(oid):
+        if not _is_oid(oid):
             answers.append(_object_error(oid, size, 422, "Invalid oid: expected 64 lowercase hex digits (sha256)."))
             continue
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
@@ -178,7 +186,7 @@ async def batch(request: Request) -> Response:
 
 def _oid(request: Request) -> str:
     oid = param(request, "oid")
-    if not _OID_RE.match(oid):
+    if not _is_oid(oid):
         raise HubError(404, "Invalid LFS oid: expected 64 lowercase hex digits (sha256).")
     return oid
 
