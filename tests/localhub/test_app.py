@@ -71,7 +71,12 @@ def _request(method: str, path: str, length: int, token: str | None = TOKENS["al
 def test_app_commit_shorter_than_content_length_commits_nothing(hub):
     before = _head(hub)
     body = _commit_body("two files", {"a.txt": b"a" * 5000, "b.txt": b"b" * 5000})
-    _raw(hub, _request("POST", "/api/models/alice/demo/commit/main", len(body)), body[: len(body) - 200], close_write=True)
+    _raw(
+        hub,
+        _request("POST", "/api/models/alice/demo/commit/main", len(body)),
+        body[: len(body) - 200],
+        close_write=True,
+    )
     time.sleep(0.2)
     assert _head(hub) == before
     files = HfApi(endpoint=hub.url).list_repo_files("alice/demo")
@@ -193,9 +198,7 @@ def test_app_parent_commit_that_moved_is_412(hub):
     from huggingface_hub import CommitOperationAdd
 
     with pytest.raises(HfHubHTTPError) as err:
-        api.create_commit(
-            "alice/demo", [CommitOperationAdd("x.txt", b"x")], commit_message="late", parent_commit=old
-        )
+        api.create_commit("alice/demo", [CommitOperationAdd("x.txt", b"x")], commit_message="late", parent_commit=old)
     assert err.value.response.status_code == 412
 
 
@@ -221,9 +224,11 @@ def test_app_two_server_processes_on_one_root_lose_no_commit(hub):
         apis = [HfApi(endpoint=url, token=TOKENS["alice"]) for url in (hub.url, other)]
 
         def commit(i: int) -> str:
-            return apis[i % 2].upload_file(
-                path_or_fileobj=str(i).encode(), path_in_repo=f"p{i}.txt", repo_id="alice/demo"
-            ).oid
+            return (
+                apis[i % 2]
+                .upload_file(path_or_fileobj=str(i).encode(), path_in_repo=f"p{i}.txt", repo_id="alice/demo")
+                .oid
+            )
 
         with ThreadPoolExecutor(8) as pool:
             oids = list(pool.map(commit, range(24)))
