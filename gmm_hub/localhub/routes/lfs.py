@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from .._auth import caller, check_write, param, repo_from_path, state
+from .._auth import param, repo_from_path, state
 from .._body import _chunks, expect_dict, read_json
 from .._errors import HubError
 from .._lfs import check_oid
@@ -169,10 +169,10 @@ def batch_reply(payload: Any, *, has: Callable[[str, int], bool], action: Action
 
 async def batch(request: Request) -> Response:
     request.scope["gmm_hub_git"] = True  # git-lfs sends credentials only after a 401 with WWW-Authenticate
-    repo = repo_from_path(request)  # visibility first, the body after
+    repo_from_path(request)  # the caller and the repo's visibility first, the body after
     payload = await read_json(request)
     if isinstance(payload, dict) and payload.get("operation") == "upload":
-        check_write(caller(request), repo.namespace)
+        repo_from_path(request, write=True)  # and write rights for an upload
     hub = state(request)
     base = base_url(request)
     reply = batch_reply(
