@@ -309,3 +309,18 @@ def test_pages_dataset_page(local_hub):
 def test_pages_leave_api_paths_to_the_api(local_hub):
     reply = _get(local_hub, "/api/unknown")
     assert reply.status_code == 404 and reply.headers["content-type"].startswith("application/json")
+
+
+def test_templates_are_package_data():
+    import fnmatch
+    from importlib import resources
+    from pathlib import Path
+
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    line = re.search(r"^\[tool\.setuptools\.package-data\]\ngmm_hub = \[(.*)\]$", pyproject, re.MULTILINE)
+    globs = re.findall(r'"([^"]+)"', line.group(1))
+    templates = resources.files("gmm_hub.localhub") / "templates"
+    names = [entry.name for entry in templates.iterdir() if entry.is_file()]
+    assert "base.html" in names and "style.css" in names
+    for name in names:  # every template ships in the wheel
+        assert any(fnmatch.fnmatch(f"localhub/templates/{name}", pattern) for pattern in globs), name
