@@ -71,13 +71,17 @@ def test_lfs_binary_upload_file_stores_pointer_and_content(local_hub):
     assert paths[1:] == [f"/api/lfs/objects/{pointer.oid}", f"/api/lfs/verify/{pointer.oid}"]  # upload, verify
 
 
-def test_lfs_text_stays_regular(local_hub):
+def test_lfs_text_stays_regular_unless_over_10mb(local_hub):
     api = local_hub.api("alice")
     api.create_repo("alice/demo")
     api.upload_file(path_or_fileobj=b'{"a": 1}\n', path_in_repo="config.json", repo_id="alice/demo")
     repo, entry = _tree_entry(local_hub, "alice/demo", "config.json")
     assert entry.lfs is None and repo.read_blob(entry.oid) == b'{"a": 1}\n'
     assert _lfs_paths(local_hub) == []
+    text = b"label,value\n" + b"a,1\n" * (11 * 1024 * 1024 // 4)  # text, but over the Hub's 10 MB
+    api.upload_file(path_or_fileobj=text, path_in_repo="data.csv", repo_id="alice/demo")
+    repo, entry = _tree_entry(local_hub, "alice/demo", "data.csv")
+    assert entry.lfs is not None and entry.lfs.oid == _sha(text)
 
 
 def test_lfs_20mb_upload_folder_round_trip_keeps_sha256(local_hub, big_file):
@@ -132,6 +136,9 @@ def test_lfs_metadata_in_model_info_tree_and_etag(local_hub):
     assert meta.etag == _sha(PNG_LIKE) and meta.size == len(PNG_LIKE) and meta.commit_hash == info.sha
     text_meta = get_hf_file_metadata(hf_hub_url("alice/demo", "README.md", endpoint=local_hub.url))
     assert text_meta.etag == siblings["README.md"].blob_id  # regular files: the git blob id
+    head = httpx2.head(hf_hub_url("alice/demo", "model.skops", endpoint=local_hub.url))
+    assert head.headers["ETag"] == head.headers["X-Linked-Etag"] == f'"{_sha(PNG_LIKE)}"'
+    assert head.headers["X-Linked-Size"] == str(len(PNG_LIKE))
 
 
 def test_lfs_paths_info_reports_lfs(local_hub):
@@ -204,12 +211,13 @@ def test_lfs_xet_is_not_offered(local_hub):
 
 # --- git clone with git-lfs -------------------------------------------------------------------
 @pytest.mark.skipif(shutil.which("git") is None or shutil.which("git-lfs") is None, reason="needs git and git-lfs")
-@pytest.mark.parametrize("private", [False, True])
-def test_lfs_git_clone_brings_content(local_hub, tmp_path, private):
+@pytest.mark.parametrize(("private", "repo_type"), [(False, "model"), (True, "model"), (False, "dataset")])
+def test_lfs_git_clone_brings_content(local_hub, tmp_path, private, repo_type):
     api = local_hub.api("alice")
-    api.create_repo("alice/demo", private=private)
-    api.upload_file(path_or_fileobj=PNG_LIKE, path_in_repo="plots/cm.png", repo_id="alice/demo")
-    api.upload_file(path_or_fileobj=b"# demo\n", path_in_repo="README.md", repo_id="alice/demo")
+    api.create_repo("alice/demo", private=private, repo_type=repo_type)
+    for path, content in (("plots/cm.png", PNG_LIKE), ("README.md", b"# demo\n")):
+        api.upload_file(path_or_fileobj=content, path_in_repo=path, repo_id="alice/demo", repo_type=repo_type)
+    prefix = "" if repo_type == "model" else "datasets/"
     home = tmp_path / "home"
     home.mkdir()
     env = {
@@ -221,12 +229,13 @@ def test_lfs_git_clone_brings_content(local_hub, tmp_path, private):
     }
     subprocess.run(["git", "lfs", "install", "--skip-repo"], env=env, check=True, capture_output=True)
     host = local_hub.url.removeprefix("http://")
-    url = f"http://alice:{local_hub.tokens['alice']}@{host}/alice/demo" if private else f"{local_hub.url}/alice/demo"
+    auth = f"alice:{local_hub.tokens['alice']}@" if private else ""
+    url = f"http://{auth}{host}/{prefix}alice/demo"
     done = subprocess.run(["git", "clone", url, str(tmp_path / "clone")], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr.replace(local_hub.tokens["alice"], "***")
     assert (tmp_path / "clone" / "plots" / "cm.png").read_bytes() == PNG_LIKE  # content, not the pointer
     assert (tmp_path / "clone" / "README.md").read_bytes() == b"# demo\n"
-    assert any(r.path == "/alice/demo.git/info/lfs/objects/batch" for r in local_hub.server.requests)
+    assert any(r.path == f"/{prefix}alice/demo.git/info/lfs/objects/batch" for r in local_hub.server.requests)
 
 
 # --- the batch answer and its links, as functions ---------------------------------------------
