@@ -27,6 +27,7 @@ Then, for the server itself (git storage, Starlette on uvicorn):
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import os
 import secrets
@@ -43,6 +44,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx2
 import numpy as np
 import pandas as pd
 from huggingface_hub import HfApi, hf_hub_download
@@ -148,6 +150,19 @@ def round_trip(work: Path, size_mb: int) -> None:
         path = hf_hub_download("bench/big", "big.bin", endpoint=hub.url, cache_dir=work / "cache-big", token=token)
         down = time.perf_counter() - start
         via = "LFS batch" if hub.count("POST", r"/info/lfs/objects/batch") else "inline (regular) commit"
+        # the server's share: the same bytes over plain HTTP, without the client library's work
+        client = httpx2.Client(base_url=hub.url, headers={"Authorization": f"Bearer {token}"}, timeout=120)
+        start = time.perf_counter()
+        with client.stream("GET", "/bench/big/resolve/main/big.bin") as reply:
+            got = sum(len(chunk) for chunk in reply.iter_bytes(1 << 20))
+        raw_down = time.perf_counter() - start
+        line = b'{"key": "file", "value": {"content": "' + base64.b64encode(big.read_bytes())
+        body = b'{"key": "header", "value": {"summary": "raw"}}\n' + line + b'", "path": "raw.bin"}}\n'
+        del line
+        start = time.perf_counter()
+        status = client.post("/api/models/bench/big/commit/main", content=body).status_code
+        raw_up = time.perf_counter() - start
+        del body
     same = hashlib.sha256(Path(path).read_bytes()).hexdigest() == digest
     rate = lambda seconds: size_mb / seconds  # noqa: E731
     print(f"\n{size_mb} MB file (upload via {via}); MB/s")
@@ -157,6 +172,12 @@ def round_trip(work: Path, size_mb: int) -> None:
     print(
         f"{'round trip (up + down)':<34} {rate(up + down):>8.0f}  = {rate(up + down) / rate(copy):.2f}x the plain copy;"
         f" bytes identical: {same}"
+    )
+    print(f"{'server only: raw commit POST':<34} {rate(raw_up):>8.0f}  (the same base64 commit line, status {status})")
+    print(f"{'server only: raw streamed GET':<34} {rate(raw_down):>8.0f}  ({got == size_mb * 2**20})")
+    print(
+        f"{'server only: round trip':<34} {rate(raw_up + raw_down):>8.0f}  = "
+        f"{rate(raw_up + raw_down) / rate(copy):.2f}x the plain copy"
     )
 
 

@@ -14,9 +14,14 @@ _SERVER_MODULES = ("starlette", "uvicorn", "dulwich", "markdown_it", "nh3")
 
 def _require_localhub() -> None:
     """One line and exit 2 when the local Hub's extra is not installed."""
-    import importlib.util
+    import importlib
 
-    missing = [name for name in _SERVER_MODULES if importlib.util.find_spec(name) is None]
+    missing = []
+    for name in _SERVER_MODULES:
+        try:
+            importlib.import_module(name)  # the server imports them next anyway
+        except ImportError:
+            missing.append(name)
     if missing:
         fail(f'the local Hub needs {", ".join(missing)}: pip install "gmm-hub[localhub]"')
 

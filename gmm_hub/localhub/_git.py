@@ -55,7 +55,9 @@ def check_ref(value: object) -> str:
     if (
         not isinstance(value, str)
         or not _REF_RE.match(value)
-        or any(part in ("", ".", "..") or part.endswith(".lock") for part in value.split("/"))
+        or ".." in value
+        or value.endswith(".")
+        or any(part in ("", ".") or part.startswith(".") or part.endswith(".lock") for part in value.split("/"))
     ):
         raise HubError(400, f"Invalid revision name {value!r}.")
     return value

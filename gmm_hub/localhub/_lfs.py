@@ -181,6 +181,23 @@ class LfsStore:
             tmp.unlink(missing_ok=True)
         return LfsPointer(digest.hexdigest(), written)
 
+    def store_iter(self, chunks: Iterable[bytes]) -> LfsPointer:
+        """Store content given chunk by chunk (blocking); return its pointer. Nothing is kept on error."""
+        digest = hashlib.sha256()
+        written = 0
+        fd, name = tempfile.mkstemp(dir=self.tmp, prefix="inline-")
+        tmp = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                for chunk in chunks:
+                    written += len(chunk)
+                    digest.update(chunk)
+                    fh.write(chunk)
+            self._place(tmp, digest.hexdigest())
+        finally:
+            tmp.unlink(missing_ok=True)
+        return LfsPointer(digest.hexdigest(), written)
+
     def store_file(self, source: Path, *, move: bool = False) -> LfsPointer:
         """Store the content of a local file (hashing it in chunks); ``move`` consumes ``source``."""
         digest = hashlib.sha256()

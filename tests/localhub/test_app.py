@@ -266,3 +266,27 @@ def test_app_starts_well_under_a_second(tmp_path):
     assert time.perf_counter() - start < 1.0
     assert threading.active_count() < 50
     assert Path(tmp_path / "root" / "repos").is_dir()
+
+
+def test_app_large_inline_file_is_streamed_to_the_lfs_store(hub):
+    """A file over 10 MB sent inline (base64 in the commit line) never sits decoded in memory."""
+    import hashlib
+    import tracemalloc
+
+    content = bytes(range(256)) * (45 * 1024)  # 11.25 MiB
+    api = HfApi(endpoint=hub.url, token=TOKENS["alice"])
+    client = httpx2.Client(base_url=hub.url, headers={"Authorization": f"Bearer {TOKENS['alice']}"})
+    body = _commit_body("big inline", {"big.bin": content})
+    tracemalloc.start()
+    reply = client.post("/api/models/alice/demo/commit/main", content=body)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert reply.status_code == 200, reply.text
+    assert peak < len(body) + 16 * 2**20  # the client's body, not body + base64 text + decoded copies
+    entry = {s.rfilename: s for s in api.model_info("alice/demo", files_metadata=True).siblings}["big.bin"]
+    assert entry.lfs is not None and entry.lfs.sha256 == hashlib.sha256(content).hexdigest()
+    assert client.get("/alice/demo/resolve/main/big.bin").content == content
+    bad = body.replace(b'"content": "', b'"content": "=', 1)
+    assert client.post("/api/models/alice/demo/commit/main", content=bad).status_code == 400
+    shaped = body.replace(b'"key": "file"', b'"key": "lfsFile"', 1)
+    assert client.post("/api/models/alice/demo/commit/main", content=shaped).status_code == 400

@@ -72,7 +72,7 @@ def test_git_clone_of_a_private_repo_needs_the_token(local_hub, tmp_path):
     assert not any(token in r.path for r in local_hub.server.requests for token in (alice, bob))
 
 
-def test_git_clone_shows_lfs_files_as_pointers_and_push_is_refused(local_hub, tmp_path):
+def test_git_clone_shows_lfs_files_as_pointers(local_hub, tmp_path):
     api = local_hub.api("alice")
     api.create_repo("alice/demo")
     blob = bytes(range(256)) * 64
@@ -82,9 +82,23 @@ def test_git_clone_shows_lfs_files_as_pointers_and_push_is_refused(local_hub, tm
     assert pointer.startswith("version https://git-lfs.github.com/spec/v1\noid sha256:")
     assert f"size {len(blob)}" in pointer
     assert "model.skops filter=lfs" in (tmp_path / "c" / ".gitattributes").read_text()
-    (tmp_path / "c" / "new.txt").write_text("x")
-    _git("add", "new.txt", cwd=tmp_path / "c")
-    _git("-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q", "-m", "x", cwd=tmp_path / "c")
-    pushed = _git("push", "-q", "origin", "main", cwd=tmp_path / "c", check=False)
-    assert pushed.returncode != 0
-    assert [f for f in api.list_repo_files("alice/demo") if f == "new.txt"] == []
+
+
+def test_git_push_needs_the_owner_token_and_the_api_sees_it(local_hub, tmp_path):
+    api = local_hub.api("alice")
+    _push_history(api)
+    host = local_hub.url.removeprefix("http://")
+    clone = tmp_path / "c"
+    _git("clone", "-q", f"{local_hub.url}/alice/demo", str(clone), cwd=tmp_path)
+    (clone / "new.txt").write_text("pushed\n")
+    _git("add", "new.txt", cwd=clone)
+    _git("-c", "user.name=alice", "-c", "user.email=a@b", "commit", "-q", "-m", "by git", cwd=clone)
+    head = _git("rev-parse", "HEAD", cwd=clone).stdout.strip()
+    for url in (f"{local_hub.url}/alice/demo", f"http://bob:{local_hub.tokens['bob']}@{host}/alice/demo"):
+        refused = _git("push", "-q", url, "main", cwd=clone, check=False)
+        assert refused.returncode != 0
+        assert api.model_info("alice/demo").sha != head
+    _git("push", "-q", f"http://x:{local_hub.tokens['alice']}@{host}/alice/demo", "main", cwd=clone)
+    assert api.model_info("alice/demo").sha == head
+    assert api.list_repo_commits("alice/demo")[0].title == "by git"
+    assert local_hub.api().list_repo_files("alice/demo").count("new.txt") == 1

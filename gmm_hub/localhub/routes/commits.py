@@ -14,6 +14,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import mmap
+import os
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -26,12 +30,27 @@ from .._auth import caller, param, repo_from_path, state
 from .._body import expect_dict, expect_str, read_json, spool_body
 from .._errors import HubError
 from .._git import Addition, Deletion, HubRepo, check_path
-from .._lfs import LfsPointer, LfsStore, check_oid, goes_to_lfs, lfs_patterns, matches, parse_pointer, track_line
+from .._lfs import (
+    LFS_THRESHOLD,
+    LfsPointer,
+    LfsStore,
+    check_oid,
+    goes_to_lfs,
+    lfs_patterns,
+    matches,
+    parse_pointer,
+    track_line,
+)
 from .repos import repo_url
 
 ORDER = 20
 _TRUE = ("1", "true", "True")
 SAMPLE_BYTES = 512  # what the client sends to preupload
+# A line longer than the base64 of an LFS-sized file is streamed, never decoded in memory:
+# its content always goes to the LFS store (it is over 10 MB).
+LONG_LINE = LFS_THRESHOLD * 4 // 3 + 64 * 1024
+_CONTENT_KEY = re.compile(rb'"content"\s*:\s*"')
+_B64_CHUNK = 4 * 1024 * 1024  # a multiple of 4: chunks decode on their own
 
 
 def _no_pr(request: Request) -> None:
@@ -78,7 +97,7 @@ async def preupload(request: Request) -> Response:
     return JSONResponse(await run_in_threadpool(answer))
 
 
-def _b64(text: str, path: str) -> bytes:
+def _b64(text: str | bytes, path: str) -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
@@ -97,17 +116,65 @@ class ParsedCommit:
     deletions: list[Deletion] = field(default_factory=list)
 
 
+def _loads(line: bytes, number: int) -> Any:
+    try:
+        return json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise HubError(400, f"Line {number} of the commit is not valid JSON: {err}.") from None
+
+
+def _long_file_line(mm: mmap.mmap, start: int, end: int, number: int, store: LfsStore) -> tuple[Any, LfsPointer]:
+    """An inline file too large to decode in memory: its base64 is streamed into the LFS store.
+
+    Only the client's shape is accepted (a ``file`` line whose ``content`` string has
+    no escapes, as base64 never has); the rest of the line is parsed as JSON.
+    """
+    match = _CONTENT_KEY.search(mm, start, end)
+    close = mm.find(b'"', match.end(), end) if match else -1
+    too_long = HubError(400, f"Line {number} of the commit is over {LONG_LINE} bytes and is not an inline file.")
+    if match is None or close < 0 or mm.find(b"\\", match.end(), close) >= 0:
+        raise too_long
+    item = _loads(mm[start : match.end()] + mm[close:end], number)
+    value = item.get("value") if isinstance(item, dict) else None
+    if not isinstance(value, dict) or item.get("key") != "file" or value.get("content") != "":
+        raise too_long
+    path = check_path(expect_str(value, "path", "file"))
+    if value.get("encoding", "base64") != "base64" or (close - match.end()) % 4:
+        raise HubError(400, f"Invalid base64 content for {path!r}.")
+
+    def chunks() -> Iterator[bytes]:
+        for i in range(match.end(), close, _B64_CHUNK):
+            piece = mm[i : min(i + _B64_CHUNK, close)]
+            if i + _B64_CHUNK < close and b"=" in piece:
+                raise HubError(400, f"Invalid base64 content for {path!r}.")
+            yield _b64(piece, path)
+
+    return item, store.store_iter(chunks())
+
+
+def _items(fh: IO[bytes], store: LfsStore) -> Iterator[tuple[int, Any, LfsPointer | None]]:
+    """``(line number, JSON item, pointer of content already streamed to the store)`` of a commit body."""
+    size = fh.seek(0, os.SEEK_END)
+    if size == 0:
+        return
+    with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        pos = number = 0
+        while pos < size:
+            end = mm.find(b"\n", pos)
+            end = size if end < 0 else end
+            start, pos, number = pos, end + 1, number + 1
+            if end - start > LONG_LINE:
+                item, pointer = _long_file_line(mm, start, end, number, store)
+                yield number, item, pointer
+            elif mm[start:end].strip():
+                yield number, _loads(mm[start:end], number), None
+
+
 def parse_commit(fh: IO[bytes], store: LfsStore) -> ParsedCommit:
     """Read and check every line of a commit body (400 on the first bad one)."""
     parsed = ParsedCommit()
     seen_header = False
-    for number, line in enumerate(fh, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-            raise HubError(400, f"Line {number} of the commit is not valid JSON: {err}.") from None
+    for number, item, streamed in _items(fh, store):
         item = expect_dict(item, f"line {number}")
         key = item.get("key")
         value = expect_dict(item.get("value"), f"the value of line {number}")
@@ -120,6 +187,10 @@ def parse_commit(fh: IO[bytes], store: LfsStore) -> ParsedCommit:
             path = check_path(expect_str(value, "path", "file"))
             content = expect_str(value, "content", "file") or ""
             encoding = value.get("encoding", "base64")
+            if streamed is not None:
+                parsed.lfs[path] = streamed
+                parsed.inline.pop(path, None)
+                continue
             if encoding == "base64":
                 parsed.inline[path] = _b64(content, path)
             elif encoding in ("utf-8", "utf8"):
