@@ -18,7 +18,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from .._auth import param, repo_from_path, state
-from .._errors import HubError, entry_not_found
+from .._errors import HubError, entry_not_found, header_safe
 from .._git import Entry, check_path
 from .repos import base_url
 
@@ -112,7 +112,7 @@ def tree(request: Request) -> Response:
         link = (
             f"{base_url(request)}{request.scope['path']}?recursive={str(recursive).lower()}&cursor={start + page_size}"
         )
-        headers["Link"] = f'<{link}>; rel="next"'
+        headers["Link"] = header_safe(f'<{link}>; rel="next"', 4000)
     return JSONResponse(page, headers=headers)
 
 
