@@ -307,8 +307,10 @@ def test_pages_dataset_page(local_hub):
 
 
 def test_pages_leave_api_paths_to_the_api(local_hub):
-    reply = _get(local_hub, "/api/unknown")
-    assert reply.status_code == 404 and reply.headers["content-type"].startswith("application/json")
+    for path in ("/api/unknown", "/api/models/", "/datasets/alice", "/models/x/tree/main"):
+        reply = _get(local_hub, path)
+        assert reply.status_code == 404 and reply.headers["content-type"].startswith("application/json"), path
+        assert "location" not in reply.headers  # no redirect to a page either
 
 
 def test_templates_are_package_data():

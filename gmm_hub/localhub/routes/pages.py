@@ -19,18 +19,38 @@ import functools
 from collections.abc import Awaitable, Callable
 
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from .. import _pages
 from .._auth import caller, param, repo_from_path, state
-from .._errors import HubError, not_found
+from .._errors import HubError
 from .._git import HubRepo, check_path
 
 ORDER = 90
-RESERVED = frozenset({"api", "datasets", "models", "spaces", "static", "front", "settings", "new"})
+RESERVED = ("api", "datasets", "models", "spaces", "static", "front", "settings", "new")
 _NOT_VISIBLE = "This repository does not exist, or it is private and you are not its owner."
+
+
+class NamespaceConvertor(Convertor[str]):
+    """``{namespace:page_namespace}``: one segment that is not a reserved first segment such as ``api``.
+
+    Refused in the pattern, not in the endpoint, so ``/api/models/`` matches no page
+    (nor a redirect to one): it stays the API's JSON 404.
+    """
+
+    regex = "(?!(?:" + "|".join(RESERVED) + ")(?:/|$))[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("page_namespace", NamespaceConvertor())
 
 
 def _html(status: int, body: str) -> HTMLResponse:
@@ -42,8 +62,6 @@ def page(endpoint: Callable[[Request], Awaitable[str]]) -> Callable[[Request], A
 
     @functools.wraps(endpoint)
     async def serve(request: Request) -> Response:
-        if request.path_params.get("namespace") in RESERVED:
-            raise not_found(request.url.path)  # an API path, not a repo: the API's JSON answer
         try:
             return _html(200, await endpoint(request))
         except HubError as err:
@@ -146,7 +164,7 @@ async def index_page(request: Request) -> str:
 
 
 def _repo_routes(prefix: str) -> list[Route]:
-    base = f"{prefix}{{namespace}}/{{name}}"
+    base = f"{prefix}{{namespace:page_namespace}}/{{name}}"
     return [
         Route(base, repo_page, methods=["GET"]),
         Route(f"{base}/tree/{{revision}}", tree_page, methods=["GET"]),
