@@ -238,6 +238,31 @@ def test_lfs_git_clone_brings_content(local_hub, tmp_path, private, repo_type):
     assert any(r.path == f"/{prefix}alice/demo.git/info/lfs/objects/batch" for r in local_hub.server.requests)
 
 
+@pytest.mark.skipif(shutil.which("git") is None or shutil.which("git-lfs") is None, reason="needs git and git-lfs")
+def test_lfs_git_push_uploads_through_the_batch_api(local_hub, tmp_path):
+    api = local_hub.api("alice")
+    api.create_repo("alice/demo")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "PATH": os.environ["PATH"], "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"}
+    subprocess.run(["git", "lfs", "install", "--skip-repo"], env=env, check=True, capture_output=True)
+    url = local_hub.url.replace("http://", f"http://alice:{local_hub.tokens['alice']}@") + "/alice/demo"
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", url, str(clone)], env=env, check=True, capture_output=True)
+    (clone / "w.bin").write_bytes(PNG_LIKE)  # *.bin: tracked by the Hub's .gitattributes
+    for command in (
+        ["git", "add", "w.bin"],
+        ["git", "-c", "user.name=alice", "-c", "user.email=alice@localhost", "commit", "-qm", "add w.bin"],
+        ["git", "push", "-q", "origin", "main"],
+    ):
+        done = subprocess.run(command, cwd=clone, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr.replace(local_hub.tokens["alice"], "***")
+    _, entry = _tree_entry(local_hub, "alice/demo", "w.bin")
+    assert entry.lfs is not None and local_hub.server.lfs.has(_sha(PNG_LIKE), len(PNG_LIKE))
+    assert Path(hf_hub_download("alice/demo", "w.bin", cache_dir=local_hub.cache_dir)).read_bytes() == PNG_LIKE
+    assert f"/api/lfs/objects/{_sha(PNG_LIKE)}" in _lfs_paths(local_hub)
+
+
 # --- the batch answer and its links, as functions ---------------------------------------------
 def _action(kind: str, oid: str, size: int) -> dict:
     return {"href": f"/{kind}/{oid}", "header": {}}
