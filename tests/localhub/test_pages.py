@@ -319,10 +319,10 @@ def test_templates_are_package_data():
     from pathlib import Path
 
     pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
-    line = re.search(r"^\[tool\.setuptools\.package-data\]\ngmm_hub = \[(.*)\]$", pyproject, re.MULTILINE)
+    line = re.search(r'^"gmm_hub\.localhub" = \[(.*)\]$', pyproject, re.MULTILINE)  # under package-data
     globs = re.findall(r'"([^"]+)"', line.group(1))
     templates = resources.files("gmm_hub.localhub") / "templates"
     names = [entry.name for entry in templates.iterdir() if entry.is_file()]
     assert "base.html" in names and "style.css" in names
     for name in names:  # every template ships in the wheel
-        assert any(fnmatch.fnmatch(f"localhub/templates/{name}", pattern) for pattern in globs), name
+        assert any(fnmatch.fnmatch(f"templates/{name}", pattern) for pattern in globs), name
