@@ -11,81 +11,32 @@ sees. Branch updates are a compare-and-swap (:meth:`dulwich.refs.DiskRefsContain
 under git's own ``.lock`` files, retried on top of the new head when another writer
 won: two threads or two server processes on one root never lose an acknowledged
 commit. Objects are content-addressed, so writing one twice is harmless.
+The repos of a root are created, found and deleted by :class:`gmm_hub.localhub._store.RepoStore`.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import stat
-import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, cast
 
-from dulwich.errors import NotGitRepository
 from dulwich.file import FileLocked
 from dulwich.object_store import commit_tree_changes, iter_tree_contents
-from dulwich.objects import ZERO_SHA, Blob, Commit, Tag, Tree
+from dulwich.objects import Blob, Commit, Tag
 from dulwich.repo import Repo
 
-from ._errors import HubError, repo_not_found, revision_not_found
-from ._lfs import HUB_GITATTRIBUTES, LfsPointer, parse_pointer
+from ._errors import HubError, revision_not_found
+from ._lfs import LfsPointer, parse_pointer
+from ._names import check_name, check_path, check_ref, identity, iso
+
+__all__ = ["Addition", "Deletion", "Entry", "HubRepo", "check_name", "check_path", "check_ref", "iso"]
 
 REPO_TYPES = ("model", "dataset")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
-_REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 _HEX_RE = re.compile(r"^[0-9a-f]{7,40}$")
 _CAS_ATTEMPTS = 200
-
-
-def check_name(value: object, what: str = "name") -> str:
-    """Validate a namespace or repo name (letters, digits, ``-_.``; no ``..``, no separators)."""
-    if not isinstance(value, str) or not _NAME_RE.match(value) or ".." in value or value.endswith((".git", ".lock")):
-        raise HubError(400, f"Invalid {what} {value!r}: expected letters, digits, '-', '_' or '.'.")
-    return value
-
-
-def check_ref(value: object) -> str:
-    """Validate a branch or tag name (a safe subset of git's ref names)."""
-    if (
-        not isinstance(value, str)
-        or not _REF_RE.match(value)
-        or ".." in value
-        or value.endswith(".")
-        or any(part in ("", ".") or part.startswith(".") or part.endswith(".lock") for part in value.split("/"))
-    ):
-        raise HubError(400, f"Invalid revision name {value!r}.")
-    return value
-
-
-def check_path(value: object) -> str:
-    """Validate a file path inside a repo: relative, no ``..``, ``.`` or empty parts, no ``.git``."""
-    if (
-        not isinstance(value, str)
-        or not value
-        or len(value.encode()) > 4096
-        or value.startswith("/")
-        or "\\" in value
-        or any(ord(ch) < 32 for ch in value)
-        or any(part in ("", ".", "..", ".git") for part in value.split("/"))
-    ):
-        raise HubError(400, f"Invalid path {value!r}: paths must be relative and must not contain '..'.")
-    return value
-
-
-def iso(timestamp: int) -> str:
-    """A git timestamp in the Hub's ISO-8601 format."""
-    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def identity(user: str) -> bytes:
-    """The git author line of a Hub user."""
-    return f"{user} <{user}@users.noreply.localhost>".encode()
 
 
 @dataclass(frozen=True)
@@ -384,107 +335,3 @@ class HubRepo:
             except FileLocked:
                 time.sleep(0.002)
         raise HubError(503, "The ref is busy, try again.", headers={"Retry-After": "1"})
-
-
-def init_bare(path: Path, *, private: bool, created_at: str) -> Repo:
-    """A new bare repository at ``path`` (an empty directory) whose HEAD is ``main``.
-
-    The same files as ``git init --bare`` writes, without one fsync per file
-    (``Repo.init_bare`` syncs each): the repository is not visible until it is
-    renamed into place, and its first ref update is synced.
-    """
-    for folder in ("objects/info", "objects/pack", "refs/heads", "refs/tags", "info"):
-        (path / folder).mkdir(parents=True, exist_ok=True)
-    (path / "HEAD").write_bytes(b"ref: refs/heads/main\n")
-    (path / "description").write_bytes(b"Unnamed repository; edit this file 'description' to name the repository.\n")
-    (path / "config").write_text(
-        "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n"
-        f"[hub]\n\tprivate = {'true' if private else 'false'}\n\tcreatedAt = {created_at}\n"
-    )
-    return Repo(str(path))
-
-
-class RepoStore:
-    """Every repo under ``<root>/repos``."""
-
-    def __init__(self, root: str | os.PathLike[str]) -> None:
-        self.root = Path(root)
-        self.repos = self.root / "repos"
-        self.repos.mkdir(parents=True, exist_ok=True)
-
-    def path(self, repo_type: str, namespace: str, name: str) -> Path:
-        if repo_type not in REPO_TYPES:
-            raise HubError(400, f"Unsupported repo type {repo_type!r}: expected one of {REPO_TYPES}.")
-        return self.repos / f"{repo_type}s" / check_name(namespace, "namespace") / f"{check_name(name)}.git"
-
-    def get(self, repo_type: str, namespace: str, name: str) -> HubRepo | None:
-        """The repo, or None when it does not exist."""
-        path = self.path(repo_type, namespace, name)
-        if not (path / "HEAD").is_file():
-            return None
-        try:
-            return HubRepo(path, repo_type, namespace, name)
-        except NotGitRepository:
-            return None
-
-    def require(self, repo_type: str, namespace: str, name: str) -> HubRepo:
-        repo = self.get(repo_type, namespace, name)
-        if repo is None:
-            raise repo_not_found()
-        return repo
-
-    def __iter__(self) -> Iterator[tuple[str, str, str]]:
-        """``(repo_type, namespace, name)`` of every repo."""
-        for repo_type in REPO_TYPES:
-            base = self.repos / f"{repo_type}s"
-            for git_dir in sorted(base.glob("*/*.git")) if base.is_dir() else ():
-                if (git_dir / "HEAD").is_file():
-                    yield repo_type, git_dir.parent.name, git_dir.name.removesuffix(".git")
-
-    def create(
-        self,
-        repo_type: str,
-        namespace: str,
-        name: str,
-        *,
-        private: bool,
-        author: str,
-        files: dict[str, bytes] | None = None,
-        created_at: str | None = None,
-    ) -> HubRepo:
-        """Create a repo whose ``main`` holds one commit with ``.gitattributes`` (409 if it exists).
-
-        The repository is built in a temporary directory and renamed into place, so a
-        reader never sees half a repo and two creators cannot both win.
-        """
-        final = self.path(repo_type, namespace, name)
-        if (final / "HEAD").is_file():
-            raise HubError(409, f"You already created this {repo_type} repo: {namespace}/{name}.")
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".new-{name}-"))
-        try:
-            git: Any = init_bare(tmp, private=private, created_at=created_at or iso(int(time.time())))
-            repo = HubRepo(tmp, repo_type, namespace, name)
-            changes: list[tuple[bytes, int | None, bytes | None]] = []
-            for path, content in sorted((files or {".gitattributes": HUB_GITATTRIBUTES}).items()):
-                blob = Blob.from_string(content)
-                git.object_store.add_object(blob)
-                changes.append((check_path(path).encode(), stat.S_IFREG | 0o644, blob.id))
-            tree = commit_tree_changes(git.object_store, Tree(), cast(Any, changes))
-            first = repo._make_commit(tree, [], "initial commit", "", author)
-            git.refs.set_if_equals(b"refs/heads/main", ZERO_SHA, first)
-            git.close()
-            try:
-                os.rename(tmp, final)
-            except OSError:
-                raise HubError(409, f"You already created this {repo_type} repo: {namespace}/{name}.") from None
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-        return HubRepo(final, repo_type, namespace, name)
-
-    def delete(self, repo: HubRepo) -> None:
-        """Remove a repo at once (renamed away, then deleted); LFS content stays in the shared store."""
-        trash = repo.path.with_name(f".deleted-{repo.name}-{os.getpid()}-{time.monotonic_ns()}")
-        os.rename(repo.path, trash)
-        shutil.rmtree(trash, ignore_errors=True)

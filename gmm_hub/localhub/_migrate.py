@@ -33,8 +33,10 @@ from dulwich.object_store import commit_tree_changes
 from dulwich.objects import Blob, Commit, Tree
 
 from ._errors import HubError
-from ._git import REPO_TYPES, check_name, check_path, check_ref, identity, init_bare
+from ._git import REPO_TYPES
 from ._lfs import HUB_GITATTRIBUTES, LfsStore, goes_to_lfs, lfs_patterns, matches
+from ._names import check_name, check_path, check_ref, identity
+from ._store import init_bare
 
 logger = logging.getLogger(__name__)
 BACKUP = "migrated-0.1.0"

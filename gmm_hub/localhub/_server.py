@@ -28,9 +28,10 @@ from pathlib import Path
 from ._app import RequestRecord, build_app
 from ._auth import user_for_token
 from ._body import MemoryBudget
-from ._git import RepoStore, check_name
 from ._lfs import LfsStore
 from ._migrate import migrate_root
+from ._names import check_name
+from ._store import RepoStore
 
 logger = logging.getLogger(__name__)
 

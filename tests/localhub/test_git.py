@@ -11,7 +11,7 @@ from dulwich.objects import Tag
 from dulwich.repo import Repo
 
 from gmm_hub.localhub._errors import HubError
-from gmm_hub.localhub._git import Addition, Deletion, RepoStore, check_ref
+from gmm_hub.localhub._git import Addition, Deletion, check_ref
 from gmm_hub.localhub._lfs import (
     HUB_GITATTRIBUTES,
     LfsPointer,
@@ -22,6 +22,7 @@ from gmm_hub.localhub._lfs import (
     matches,
     parse_pointer,
 )
+from gmm_hub.localhub._store import RepoStore
 
 
 @pytest.fixture
