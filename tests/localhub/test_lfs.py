@@ -30,7 +30,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gmm_hub.localhub._lfs import parse_pointer
-from gmm_hub.localhub.routes.lfs import batch_reply, check_signature, sign
+from gmm_hub.localhub.routes.lfs import batch_reply, check_signature, link_key, sign
 
 PNG_LIKE = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4  # binary: NUL bytes
 BIG = 20 * 1024 * 1024
@@ -309,14 +309,37 @@ def test_batch_reply_refuses_other_protocols():
         batch_reply({"operation": "upload", "objects": [], "transfers": ["xet"]}, has=has, action=_action, max_size=1)
 
 
-def test_signed_links_expire_and_bind_method_and_size():
-    oid, expires = "c" * 64, int(time.time()) + 60
-    query = {"size": "7", "expires": str(expires), "sig": sign("PUT", oid, 7, expires)}
-    assert check_signature("PUT", oid, query) == 7
+def test_signed_links_expire_and_bind_method_size_and_key(tmp_path):
     from gmm_hub.localhub._errors import HubError
 
+    (tmp_path / "other").mkdir()
+    key = link_key(tmp_path)
+    assert link_key(tmp_path) == key and (tmp_path / "link-key").stat().st_mode & 0o077 == 0
+    oid, expires = "c" * 64, int(time.time()) + 60
+    query = {"size": "7", "expires": str(expires), "sig": sign("PUT", oid, 7, expires, key=key)}
+    assert check_signature("PUT", oid, query, key=key) == 7
     for method, changed in (("GET", {}), ("PUT", {"size": "8"}), ("PUT", {"expires": str(expires + 1)})):
         with pytest.raises(HubError, match="signature"):
-            check_signature(method, oid, {**query, **changed})
+            check_signature(method, oid, {**query, **changed}, key=key)
+    with pytest.raises(HubError, match="signature"):
+        check_signature("PUT", oid, query, key=link_key(tmp_path / "other"))  # another root's key
     with pytest.raises(HubError, match="expired"):
-        check_signature("PUT", oid, query, now=expires + 1)
+        check_signature("PUT", oid, query, key=key, now=expires + 1)
+
+
+def test_lfs_links_survive_a_restart(local_hub):
+    local_hub.api("alice").create_repo("alice/demo")
+    (action,) = post_lfs_batch_info(
+        [UploadInfo.from_bytes(PNG_LIKE)],
+        token=local_hub.tokens["alice"],
+        repo_type="model",
+        repo_id="alice/demo",
+        endpoint=local_hub.url,
+    )[0]
+    from gmm_hub.localhub import LocalHub
+
+    local_hub.server.stop()
+    with LocalHub(local_hub.root, tokens=local_hub.tokens) as again:
+        href = action["actions"]["upload"]["href"].replace(local_hub.url, again.url)
+        assert httpx2.put(href, content=PNG_LIKE).status_code == 200
+        assert again.lfs.has(_sha(PNG_LIKE), len(PNG_LIKE))

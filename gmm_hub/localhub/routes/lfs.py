@@ -9,8 +9,10 @@ The client is the specification: ``huggingface_hub/lfs.py`` (``post_lfs_batch_in
   gets its actions, or none when an upload is already stored, or an error (404
   unknown object, 422 invalid oid or size).
 - The ``href`` of each action is signed (an HMAC of method, oid, size and expiry,
-  valid one hour), as the Hub's S3 links are: huggingface_hub sends the ``PUT``
-  without the token, so the link itself is the authorisation.
+  valid one hour, with a key kept in ``<root>/lfs/link-key``, so links survive a
+  restart and work on every server of the root), as the Hub's S3 links are:
+  huggingface_hub sends the ``PUT`` without the token, so the link itself is the
+  authorisation.
 - ``PUT /api/lfs/objects/{oid}``: the content, streamed into the store
   (:meth:`gmm_hub.localhub._lfs.LfsStore.store_stream`), kept only if its size and
   sha256 match. ``POST /api/lfs/verify/{oid}``: 200 once it is stored.
@@ -27,9 +29,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeGuard
 from urllib.parse import urlencode
 
@@ -46,37 +50,60 @@ from .repos import base_url
 ORDER = 45
 LFS_MEDIA_TYPE = "application/vnd.git-lfs+json"
 EXPIRES_IN = 3600
-_SECRET = secrets.token_bytes(32)  # per process: links die with the server, as presigned ones expire
+_KEY_FILE = "link-key"  # under <root>/lfs: one key per root, so links survive a restart and serve every process
+_keys: dict[str, bytes] = {}
 Action = Callable[[str, str, int], dict[str, Any]]
 
 
 # ----------------------------------------------------------------------------- signed links
 
 
-def sign(method: str, oid: str, size: int, expires: int, *, secret: bytes = _SECRET) -> str:
+def link_key(lfs_root: Path) -> bytes:
+    """The root's key for signing links: created once (exclusively, mode 0600), then read back."""
+    cached = _keys.get(str(lfs_root))
+    if cached is not None:
+        return cached
+    path = lfs_root / _KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:  # written whole before anyone can read it: write to the open file, then it is complete
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_hex(32).encode())
+    for _ in range(100):  # another process may be writing it right now
+        key = path.read_bytes()
+        if len(key) == 64:
+            _keys[str(lfs_root)] = key
+            return key
+        time.sleep(0.01)
+    raise HubError(500, f"The LFS link key {path} is damaged: delete it (open links become invalid).")
+
+
+def sign(method: str, oid: str, size: int, expires: int, *, key: bytes) -> str:
     """The signature of a link allowing ``method`` on ``oid`` of ``size`` bytes until ``expires`` (Unix time)."""
     message = f"{method}\n{oid}\n{size}\n{expires}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def check_signature(method: str, oid: str, query: dict[str, str], *, now: float | None = None) -> int:
+def check_signature(method: str, oid: str, query: dict[str, str], *, key: bytes, now: float | None = None) -> int:
     """The ``size`` a signed link allows for ``oid``; 403 when the link is forged, altered or expired."""
     try:
         size, expires, signature = int(query["size"]), int(query["expires"]), query["sig"]
     except (KeyError, ValueError):
         raise HubError(403, "This LFS link is not signed: ask the batch API for one.") from None
-    if not hmac.compare_digest(sign(method, oid, size, expires), signature):
+    if not hmac.compare_digest(sign(method, oid, size, expires, key=key), signature):
         raise HubError(403, "This LFS link's signature does not match: ask the batch API for a new one.")
     if (time.time() if now is None else now) > expires:
         raise HubError(403, "This LFS link has expired: ask the batch API for a new one.")
     return size
 
 
-def signed_href(base: str, kind: str, oid: str, size: int, *, now: float | None = None) -> dict[str, Any]:
+def signed_href(base: str, kind: str, oid: str, size: int, *, key: bytes, now: float | None = None) -> dict[str, Any]:
     """An action (``href``, ``header``, ``expires_in``) for ``kind`` in upload, verify or download."""
     method, route = {"upload": ("PUT", "objects"), "download": ("GET", "objects"), "verify": ("POST", "verify")}[kind]
     expires = int(time.time() if now is None else now) + EXPIRES_IN
-    query = urlencode({"size": size, "expires": expires, "sig": sign(method, oid, size, expires)})
+    query = urlencode({"size": size, "expires": expires, "sig": sign(method, oid, size, expires, key=key)})
     return {"href": f"{base}/api/lfs/{route}/{oid}?{query}", "header": {}, "expires_in": EXPIRES_IN}
 
 
@@ -174,11 +201,11 @@ async def batch(request: Request) -> Response:
     if isinstance(payload, dict) and payload.get("operation") == "upload":
         repo_from_path(request, write=True)  # and write rights for an upload
     hub = state(request)
-    base = base_url(request)
+    base, key = base_url(request), link_key(hub.lfs.root)
     reply = batch_reply(
         payload,
         has=hub.lfs.has,
-        action=lambda kind, oid, size: signed_href(base, kind, oid, size),
+        action=lambda kind, oid, size: signed_href(base, kind, oid, size, key=key),
         max_size=hub.max_body_bytes,
     )
     return JSONResponse(reply, media_type=LFS_MEDIA_TYPE)
@@ -193,7 +220,7 @@ def _oid(request: Request) -> str:
 
 async def upload(request: Request) -> Response:
     oid = _oid(request)
-    size = check_signature("PUT", oid, dict(request.query_params))
+    size = check_signature("PUT", oid, dict(request.query_params), key=link_key(state(request).lfs.root))
     declared = request.headers.get("content-length")
     if declared is not None and declared != str(size):
         raise HubError(400, f"Expected {size} bytes of LFS content for {oid}, the request declares {declared}.")
@@ -205,7 +232,7 @@ async def upload(request: Request) -> Response:
 
 async def verify(request: Request) -> Response:
     oid = _oid(request)
-    size = check_signature("POST", oid, dict(request.query_params))
+    size = check_signature("POST", oid, dict(request.query_params), key=link_key(state(request).lfs.root))
     body = expect_dict(await read_json(request, default={}), "the LFS verify request")
     if body.get("oid", oid) != oid or body.get("size", size) != size:
         raise HubError(422, "The verify request names another object than its link.")
@@ -216,7 +243,7 @@ async def verify(request: Request) -> Response:
 
 def download(request: Request) -> Response:
     oid = _oid(request)
-    size = check_signature("GET", oid, dict(request.query_params))
+    size = check_signature("GET", oid, dict(request.query_params), key=link_key(state(request).lfs.root))
     store = state(request).lfs
     if not store.has(oid, size):
         raise HubError(404, "Object does not exist on the local Hub.")
