@@ -140,7 +140,11 @@ def round_trip(work: Path, size_mb: int) -> None:
     copy = time.perf_counter() - start
     (work / "copy.bin").unlink()
     token = secrets.token_urlsafe(16)
-    with LocalHub(work / "hub-big", tokens={"bench": token}) as hub, disable_progress_bars():
+    with (
+        LocalHub(work / "hub-big", tokens={"bench": token}) as hub,
+        use_endpoint(hub.url, hf_home=work / "hf_home_big"),  # Xet off: the local Hub serves LFS
+        disable_progress_bars(),
+    ):
         api = HfApi(endpoint=hub.url, token=token)
         api.create_repo("bench/big")
         start = time.perf_counter()

@@ -9,7 +9,7 @@ import click
 
 from . import app, fail
 
-_SERVER_MODULES = ("starlette", "uvicorn", "dulwich")
+_SERVER_MODULES = ("starlette", "uvicorn", "dulwich", "markdown_it", "nh3")
 
 
 def _require_localhub() -> None:
@@ -101,7 +101,8 @@ def serve(host: str, port: int, root: Path, tokens: tuple[str, ...], orgs: tuple
         root, host=host, port=port, tokens=users, orgs=organisations, max_body_bytes=max_body_mb * 1024 * 1024
     )
     click.echo(f"Local Hub at {server.url} (root: {root}, users: {', '.join(sorted(users)) or 'none'})")
-    click.echo(f"Use it with: HF_ENDPOINT={server.url}")
+    click.echo(f"Use it with: HF_ENDPOINT={server.url} HF_HUB_DISABLE_XET=1 (it serves LFS, not Xet)")
+    click.echo(f"Pages for people: {server.url}/ (a repo's card at {server.url}/USER/REPO)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -242,7 +243,8 @@ def quickstart(directory: Path) -> None:
     click.echo(f"loaded from {remote.path.parent}")
     click.echo(f"predictions {list(predicted[:5])}... identical to the local bundle on all {len(X)} rows")
     click.echo(f"model card  {bundle / 'README.md'}")
+    click.echo(f"done in {time.perf_counter() - started:.1f} s.")
     click.echo(
-        f"done in {time.perf_counter() - started:.1f} s. Serve the repo again with: "
-        f"gmm-hub hub serve --root {directory / 'local_hub'}"
+        f"See the model page as a visitor of the Hub would: run `gmm-hub hub serve --root {directory / 'local_hub'}`,"
+        f" then open http://127.0.0.1:8765/{QUICKSTART_REPO} in a browser."
     )

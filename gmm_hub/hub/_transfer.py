@@ -409,7 +409,8 @@ def use_endpoint(url: str, *, hf_home: str | os.PathLike[str] | None = None, tok
     module-level ``HfApi`` with that endpoint, so setting the environment
     is too late inside a running process. This sets both the environment
     (for subprocesses such as ``hf``) and those constants, and restores
-    everything on exit. Offline mode is off inside the block.
+    everything on exit. Offline mode is off inside the block, and so is Xet
+    (uploads go through LFS, which is what the local Hub serves).
 
     A token saved for one endpoint is never sent to another: ``HF_TOKEN`` is
     replaced by ``token`` (or removed), OIDC exchange (``HF_OIDC_RESOURCE``)
@@ -441,6 +442,7 @@ def use_endpoint(url: str, *, hf_home: str | os.PathLike[str] | None = None, tok
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "HF_HUB_DISABLE_UPDATE_CHECK": "1",
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "HF_HUB_DISABLE_XET": "1",  # the local Hub serves LFS; with hf_xet installed the client would ask for Xet
         "HF_TOKEN": token,
         "HUGGING_FACE_HUB_TOKEN": None,
         "HF_HUB_OFFLINE": None,
@@ -454,6 +456,7 @@ def use_endpoint(url: str, *, hf_home: str | os.PathLike[str] | None = None, tok
         "HUGGINGFACE_CO_URL_TEMPLATE": url + "/{repo_id}/resolve/{revision}/{filename}",
         "HF_HUB_OFFLINE": False,
         "HF_HUB_DISABLE_TELEMETRY": True,
+        "HF_HUB_DISABLE_XET": True,
     }
     if hf_home is not None:
         home = Path(hf_home)

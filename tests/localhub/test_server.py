@@ -298,7 +298,9 @@ def test_local_hub_refuses_dotdot_paths(local_hub):
             check_path(bad)
 
 
-def test_local_hub_caps_request_body(tmp_path):
+def test_local_hub_caps_request_body(tmp_path, monkeypatch):
+    # big.bin goes through LFS: the client must not take the Xet path (use_endpoint does this elsewhere)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", True)
     with LocalHub(tmp_path / "root", tokens={"alice": "tok"}, max_body_bytes=4096) as hub:
         api = HfApi(endpoint=hub.url, token="tok")
         api.create_repo("alice/demo")
