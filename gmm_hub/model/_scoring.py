@@ -14,9 +14,9 @@ result depends only on that row.
 
 Rows whose likelihood underflows for every class (finite inputs of about
 1e154 and more square to infinity) are scored again in a rescaled form: the
-residual is computed on ``x / s`` with a per-row power-of-two ``s``, and the
-Mahalanobis terms are compared through their logarithms, relative to the
-row's smallest one. Such a row's joint log-likelihoods are then shifted by a
+projections are computed on ``x / s`` with a per-row power-of-two ``s``, and
+the Mahalanobis terms are compared term by term, relative to the row's
+nearest component. Such a row's joint log-likelihoods are then shifted by a
 per-row constant, which leaves posteriors, log-odds and predictions exact,
 and the nearest class wins.
 """
@@ -226,6 +226,8 @@ class FusedScorer:
             yield rows, self._score_block(X[rows])
 
     def _score_block(self, x: np.ndarray) -> np.ndarray:
+        if len(x) == 1:  # BLAS takes another path for one row; two keep results batch-independent
+            return self._score_block(np.vstack([x, x]))[:1]
         n, d = x.shape
         sq = np.empty((n, self._n_dense + self._n_diag))
         with np.errstate(over="ignore", invalid="ignore"):
@@ -264,30 +266,40 @@ class FusedScorer:
     def _rescaled(self, x: np.ndarray) -> np.ndarray:
         """Scores of rows whose every class underflowed, up to a per-row constant.
 
-        Works in float64 on ``x / s`` and ``mean / s`` (``s`` the power of two
-        at or below the largest magnitude of either), with each factor divided by its
-        largest entry ``t``, so nothing overflows; ``log q = 2 log(s t) + log
-        |y|^2`` is the log of each Mahalanobis term ``q``. Subtracting half the
-        row's smallest ``q`` from every component gives
-        ``const - q_min / 2 * expm1(log q - log q_min)``, infinite only for
-        components whose weight is exactly zero.
+        With ``s = 2**e`` (``e >= 0``) at or below the largest magnitude of the
+        row and of the means, ``u = (x / s) @ P`` and ``v = (mean / s) @ P``
+        stay finite, and each Mahalanobis term is ``q = s**2 (|u|^2 - 2 u.v +
+        |v|^2)``. Differences between components are taken term by term, so
+        the linear term still separates components that share a factor, and
+        are measured from the row's nearest component (two passes find it);
+        ``excess = (q - q_min) / 2`` is then formed in log space, infinite only
+        for components whose weight is exactly zero.
         """
+        if len(x) == 1:  # as in _score_block
+            return self._rescaled(np.vstack([x, x]))[:1]
         x = np.asarray(x, dtype=np.float64)
-        log_q = np.empty((x.shape[0], len(self._const)))
-        x_top = np.abs(x).max(axis=1)
+        n, n_comp = x.shape[0], len(self._const)
+        top = np.maximum(np.abs(x).max(axis=1), np.abs(self._means).max())
+        e = np.maximum(np.frexp(top)[1] - 1, 0)[:, None]  # ldexp scales exactly; 2**1024 overflows
+        x_s = np.ldexp(x, -e)
+        terms = np.empty((3, n, n_comp))
         for k, (mean, factor) in enumerate(zip(self._means, self._factors, strict=True)):
-            top = np.maximum(x_top, np.abs(mean).max())
-            # s = 2**e <= top < 2**(e + 1), applied exactly by ldexp (2**1024 itself overflows)
-            e = (np.frexp(np.where(top > 0, top, 1.0))[1] - 1)[:, None]
-            t = np.abs(factor).max()
-            y = (np.ldexp(x, -e) - np.ldexp(mean, -e)) @ (factor / t)
-            with np.errstate(divide="ignore"):
-                log_s = e[:, 0] * math.log(2.0)
-                log_q[:, k] = 2 * (log_s + math.log(t)) + np.log(np.einsum("nd,nd->n", y, y))
-        low = log_q.min(axis=1, keepdims=True)
+            u, v = x_s @ factor, np.ldexp(mean, -e) @ factor
+            terms[:, :, k] = np.einsum("nd,nd->n", u, u), np.einsum("nd,nd->n", u, v), np.einsum("nd,nd->n", v, v)
+        rows = np.arange(n)
+        nearest = np.argmin(terms[0], axis=1)
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            excess = np.exp(math.log(0.5) + low + np.log(np.expm1(log_q - low)))
-        # a row with some q = 0 (x at a mean): every other component is infinitely far
-        at_mean = np.isneginf(low[:, 0])
-        excess[at_mean] = np.where(np.isneginf(log_q[at_mean]), 0.0, np.inf)
-        return self._class_logsumexp(self._const - excess)
+            for _ in range(2):
+                ref = terms[:, rows, nearest][:, :, None]
+                delta = (terms[0] - ref[0]) - 2 * (terms[1] - ref[1]) + (terms[2] - ref[2])
+                nearest = np.argmin(delta, axis=1)
+            excess = np.sign(delta) * np.exp(math.log(0.5) + 2 * math.log(2.0) * e + np.log(np.abs(delta)))
+            jll = self._class_logsumexp(self._const - excess)
+        lost = ~np.isfinite(jll.max(axis=1))
+        if lost.any():  # only for a model whose factors or means are near the float64 limit
+            raise InvalidInputError(
+                f"No finite likelihood exists for {int(lost.sum())} row(s) of X even after "
+                f"rescaling: the model's precisions or means are too large for float64. "
+                "Refit the model on standardised features."
+            )
+        return jll
