@@ -13,7 +13,7 @@ Most of the difference is ``import skops.io``: skops lists every scikit-learn
 estimator at import time, and scikit-learn's listing imports every package it
 walks, including dask.array and pytest when they are installed. So the ratio
 depends on the environment; ``--python`` runs the fresh processes with another
-interpreter, e.g. a venv holding only ``pip install gmm_hub``, and the report
+interpreter, e.g. a venv holding only ``pip install gmm-hub``, and the report
 shows what that import cost and pulled in.
 
     python scripts/bench_load.py [--repeat 7] [--rows 2000] [--features 8] [--python PATH]

@@ -196,8 +196,9 @@ def metrics_table(bundle: Path) -> str:
     config = json.loads((bundle / "config.json").read_text(encoding="utf-8"))
     metrics = config.get("metrics") or {}
     table = metrics_table(metrics)
-    if metrics.get("split"):
-        table += f"\n\nEvaluation: {metrics['split']}."
+    split = metrics.get("split_description") or metrics.get("split")
+    if split:
+        table += f"\n\nEvaluation: {split}."
     data = config.get("dataset") or {}
     if data:
         table += (

@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
 CI = WORKFLOWS / "ci.yml"
 PUBLISH = WORKFLOWS / "publish.yml"
+RELEASE = WORKFLOWS / "release.yml"
 SKIPPED_STEP_IDS = {"install", "test"}
 REPO_ID = "alice/gmm-breast-cancer"
 TAG = "v0.1.0"
@@ -256,7 +257,7 @@ def test_workflows_pass_actionlint():
             "downloads the binary from GitHub releases, which fails without network; or set ACTIONLINT=/path"
         )
     proc = subprocess.run(
-        [actionlint, "-no-color", str(CI.relative_to(ROOT)), str(PUBLISH.relative_to(ROOT))],
+        [actionlint, "-no-color", *(str(w.relative_to(ROOT)) for w in (CI, PUBLISH, RELEASE))],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -625,3 +626,65 @@ def test_publish_script_settings_from_actions_environment(monkeypatch):
     args = publish.parse_args(["--dry-run", "--public"])
     assert (args.tag, args.private) == (None, False)
     assert publish.hub_url("http://h/", "a/b", None) == "http://h/a/b"
+
+
+# ----------------------------------------------------------------------------- release.yml
+
+
+def _uses(job: dict) -> list[str]:
+    return [step["uses"].split("@")[0] for step in job["steps"] if "uses" in step]
+
+
+def test_release_tags_cannot_be_mistaken_for_model_publishing_tags():
+    from fnmatch import fnmatchcase
+
+    release_patterns = load_workflow(RELEASE)["on"]["push"]["tags"]
+    publish_patterns = load_workflow(PUBLISH)["on"]["push"]["tags"]
+    assert set(load_workflow(RELEASE)["on"]) == {"push"}
+    for tag in ("gmm-hub-v0.2.0", "gmm-hub-v1.0.0rc1"):
+        assert any(fnmatchcase(tag, p) for p in release_patterns)
+        assert not any(fnmatchcase(tag, p) for p in publish_patterns), tag
+    for tag in ("v0.2.0", "v1"):
+        assert not any(fnmatchcase(tag, p) for p in release_patterns), tag
+
+
+def test_release_publishes_with_trusted_publishing_only():
+    wf = load_workflow(RELEASE)
+    assert wf["permissions"] == {"contents": "read"}
+    jobs = wf["jobs"]
+    # id-token: write on the publishing job alone, which needs the build and the installed-wheel test
+    assert [j for j, job in jobs.items() if (job.get("permissions") or {}).get("id-token") == "write"] == ["publish"]
+    assert set(jobs["publish"]["needs"]) == {"build", "test-wheel"}
+    assert jobs["publish"]["environment"]["name"] == "pypi"
+    assert _uses(jobs["publish"])[-1] == "pypa/gh-action-pypi-publish"
+    text = RELEASE.read_text(encoding="utf-8")
+    assert "secrets." not in text and "password" not in text.lower().replace("no password", "")
+
+
+def test_release_checks_the_tag_before_building_and_keeps_artifacts():
+    build = load_workflow(RELEASE)["jobs"]["build"]
+    runs = [step.get("run", "") for step in build["steps"]]
+    tag_step = next(i for i, r in enumerate(runs) if "check_release_tag.py" in r)
+    build_step = next(i for i, r in enumerate(runs) if "python -m build" in r)
+    assert tag_step < build_step
+    assert any("twine check --strict" in r for r in runs)
+    assert "actions/upload-artifact" in _uses(build)
+    wheel_test = "\n".join(step.get("run", "") for step in load_workflow(RELEASE)["jobs"]["test-wheel"]["steps"])
+    assert "[localhub]" in wheel_test and 'gmm-hub" --version' in wheel_test and "quickstart" in wheel_test
+
+
+def _check_tag(tag: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "check_release_tag.py"), tag], capture_output=True, text=True
+    )
+
+
+def test_check_release_tag_accepts_only_the_package_version():
+    import gmm_hub
+
+    ok = _check_tag(f"gmm-hub-v{gmm_hub.__version__}")
+    assert ok.returncode == 0, ok.stderr
+    for wrong in (f"v{gmm_hub.__version__}", "gmm-hub-v99.0.0", f"gmm-hub-v{gmm_hub.__version__}.post1"):
+        bad = _check_tag(wrong)
+        assert bad.returncode == 1
+        assert f"expected tag gmm-hub-v{gmm_hub.__version__}" in bad.stderr and len(bad.stderr.splitlines()) == 1

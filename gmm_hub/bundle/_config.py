@@ -16,8 +16,8 @@ from typing import Any
 
 from .. import _constants as C
 from ..exceptions import InvalidInputError
+from ._checks import BUNDLE_FORMAT
 from ._schema import example_input, extract_schema, json_native
-from ._trust import BUNDLE_FORMAT
 
 __all__ = ["FORMATS", "build_config"]
 
@@ -104,17 +104,22 @@ def build_config(
     -------
     config : dict
     """
+    from ..card._pipeline import describe_model
+
     info, frame = _dataset_info(dataset)
     schema = extract_schema(model, frame)
     file_name = FORMATS[fmt]
     versions = _versions()
+    model_section = _model_section(model, file_name, fmt)
+    model_section.update(describe_model(model, [c["name"] for c in schema["columns"]], fmt))  # what the card states
+    examples = (metrics or {}).get("examples") or {}  # real held-out rows from evaluate_model
     return {
         "format": BUNDLE_FORMAT,
         "format_version": C.PROTOCOL,
         "library_name": C.LIBRARY_NAME,
         "task": C.TASK,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": _model_section(model, file_name, fmt),
+        "model": model_section,
         "classes": json_native(model.classes_),
         "schema": schema,
         "dataset": info,
@@ -124,7 +129,7 @@ def build_config(
         "sklearn": {
             "model": {"file": file_name},
             "columns": [c["name"] for c in schema["columns"]],
-            "example_input": example_input(schema, frame, model=model),
+            "example_input": examples.get("rows") or example_input(schema, frame, model=model),
             "task": C.TASK,
             "model_format": fmt,
             "environment": [

@@ -1,11 +1,12 @@
 """Save and load model bundles: a directory with ``model.skops`` and ``config.json``.
 
 :func:`save` writes the bundle into a temporary directory beside the target
-and renames it into place. :func:`load` checks ``config.json`` (format
-version, safe file names, every file's size and sha256), then audits the
-skops file against gmm_hub's fixed allowlist (:mod:`gmm_hub.bundle._trust`) before
-anything in it is constructed. Pickle-based ``model.joblib`` files are read
-only with ``allow_pickle=True``.
+and renames it into place. :func:`load` runs the checks of
+:func:`gmm_hub.bundle._checks.open_bundle` (``config.json``, every file's size
+and sha256, gmm_hub's own allowlist walked node by node, bounds on what may be
+decompressed, the fitted arrays) before the model is used. Pickle-based
+``model.joblib`` files are read only from local paths with ``allow_pickle=True``,
+or from the one Hub repo named by ``trust_remote_pickle``.
 """
 
 from __future__ import annotations
@@ -20,33 +21,34 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from .. import _constants as C
 from ..exceptions import BundleError, InvalidInputError, UntrustedModelError
+from ._archive import unpacked_size
+from ._checks import BUNDLE_FORMAT, PICKLE_RISK, open_bundle
 from ._config import FORMATS, build_config
 from ._predictor import Predictor
-from ._schema import json_native
-from ._trust import _sha256, check_files, check_versions, read_config, safe_member
 
-__all__ = ["load", "save"]
+__all__ = ["load", "looks_like_path", "save"]
 
 logger = logging.getLogger(__name__)
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-_PICKLE_RISK = (
-    "joblib/pickle files can run arbitrary code while they are loaded, so gmm_hub refuses them "
-    "by default. Pass allow_pickle=True (CLI: --allow-pickle) only for a file you made yourself "
-    "or fully trust; prefer the skops format."
-)
 
 
 # ----------------------------------------------------------------------------- save
 
 
-def _file_entry(path: Path) -> dict[str, Any]:
-    return {"sha256": _sha256(path), "size": path.stat().st_size}
+def _file_entry(path: Path, *, archive: bool = False) -> dict[str, Any]:
+    import hashlib
+
+    data = path.read_bytes()
+    entry: dict[str, Any] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    if archive:
+        entry["unpacked_size"] = unpacked_size(data)  # bounds what load may decompress
+    return entry
 
 
 def _write_model(model: Any, target: Path, fmt: str) -> None:
@@ -61,7 +63,7 @@ def _write_model(model: Any, target: Path, fmt: str) -> None:
 
     data = skops.io.dumps(model, compression=zipfile.ZIP_DEFLATED)
     try:
-        audit_skops(data)  # refuse now what load() would refuse later
+        audit_skops(data, recorded_unpacked=unpacked_size(data))  # refuse now what load() would refuse later
     except UntrustedModelError as err:
         raise UntrustedModelError(f"cannot save a bundle gmm_hub could load again: {err}") from err
     target.write_bytes(data)
@@ -76,14 +78,30 @@ def _write_json(path: Path, content: Mapping[str, Any]) -> None:
 
 
 def _check_replaceable(target: Path) -> None:
-    """Refuse to delete anything that is not a gmm_hub bundle (or empty)."""
-    if not target.is_dir():
+    """Refuse to replace anything but a gmm_hub bundle holding only the files it lists (or nothing)."""
+    if not target.is_dir() or target.is_symlink():
         raise BundleError(f"{target} exists and is not a directory; refusing to replace it.")
-    entries = list(target.iterdir())
-    if entries and not (target / C.CONFIG_FILE).is_file():
+    entries = sorted(p.name for p in target.iterdir())
+    if not entries:
+        return
+    config: Any = None
+    try:
+        if (target / C.CONFIG_FILE).stat().st_size <= 16 << 20:
+            config = json.loads((target / C.CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        pass
+    if not isinstance(config, dict) or config.get("format") != BUNDLE_FORMAT:
         raise BundleError(
-            f"{target} exists and is not a gmm_hub bundle (no {C.CONFIG_FILE}); refusing to "
-            "delete it even with overwrite=True. Choose another path."
+            f"{target} exists and is not a gmm_hub bundle (its {C.CONFIG_FILE} is missing or does not say "
+            f'"format": "{BUNDLE_FORMAT}"); refusing to delete it even with overwrite=True. Choose another path.'
+        )
+    files = config.get("files")
+    listed = {C.CONFIG_FILE, *(files if isinstance(files, dict) else ())}
+    unlisted = [name for name in entries if name not in listed or not (target / name).is_file()]
+    if unlisted:
+        raise BundleError(
+            f"{target} holds {len(unlisted)} file(s) its bundle does not list: {', '.join(unlisted[:10])}; "
+            "refusing to delete them even with overwrite=True. Move them away or choose another path."
         )
 
 
@@ -114,7 +132,9 @@ def save(
         ``"joblib"`` writes a pickle-based ``model.joblib`` instead; loading it
         then needs ``allow_pickle=True``.
     overwrite : bool, default=False
-        Replace an existing bundle at ``path``.
+        Replace an existing bundle at ``path``. Only a directory whose
+        ``config.json`` says it is a gmm_hub bundle, and which holds nothing
+        but the files that config lists, is ever replaced.
 
     Returns
     -------
@@ -124,7 +144,8 @@ def save(
     Raises
     ------
     BundleError
-        If ``path`` exists and ``overwrite`` is False, or it is not a bundle.
+        If ``path`` exists and ``overwrite`` is False, or it is not a gmm_hub
+        bundle, or it holds files its bundle does not list.
     InvalidInputError
         If the model is not fitted, or ``format``/``dataset`` is invalid.
     UntrustedModelError
@@ -153,9 +174,9 @@ def save(
     try:
         file_name = FORMATS[format]
         _write_model(model, tmp / file_name, format)
-        config["files"] = {file_name: _file_entry(tmp / file_name)}
+        config["files"] = {file_name: _file_entry(tmp / file_name, archive=format == "skops")}
         _write_json(tmp / C.CONFIG_FILE, config)
-        _move_into_place(tmp, target, overwrite=overwrite)
+        _move_into_place(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -163,10 +184,11 @@ def save(
     return target
 
 
-def _move_into_place(tmp: Path, target: Path, *, overwrite: bool) -> None:
+def _move_into_place(tmp: Path, target: Path) -> None:
     if not target.exists():
         os.rename(tmp, target)  # fails if a non-empty directory appeared meanwhile
         return
+    _check_replaceable(target)  # again, just before: nothing unlisted appeared meanwhile
     old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
     os.rename(target, old / "bundle")
     try:
@@ -181,6 +203,27 @@ def _move_into_place(tmp: Path, target: Path, *, overwrite: bool) -> None:
 # ----------------------------------------------------------------------------- load
 
 
+def looks_like_path(text: str) -> bool:
+    """True if ``text`` must be a local path, never a Hub repo id.
+
+    That is: it starts with ``.``, ``/`` or ``~``, holds a backslash or more
+    than one ``/``, or ends in a file extension (``model.skops``,
+    ``bundle.v2``).
+
+    Examples
+    --------
+    >>> looks_like_path("alice/fraud-gmm"), looks_like_path("./fraud"), looks_like_path("a/b/c")
+    (False, True, True)
+    """
+    return (
+        text.startswith((".", "/", "~"))
+        or "\\" in text
+        or text.count("/") > 1
+        or bool(PurePath(text).suffix)
+        or not _REPO_ID.match(text)
+    )
+
+
 def _resolve_repo_id(repo_id: str, *, revision: str | None, token: str | None, allow_pickle: bool) -> Path:
     """Download a Hub repo into the local cache and return its directory."""
     try:
@@ -190,28 +233,10 @@ def _resolve_repo_id(repo_id: str, *, revision: str | None, token: str | None, a
             f"{repo_id!r} is not a local path, and loading from the Hugging Face Hub is not "
             "available in this gmm_hub version. Download the bundle and pass its directory."
         ) from err
+    from huggingface_hub import constants
+
+    logger.warning("no local path %r: loading the Hub repo %r from %s", repo_id, repo_id, constants.ENDPOINT)
     return Path(pull(repo_id, revision=revision, token=token, allow_pickle=allow_pickle))
-
-
-def _deserialise(data: bytes, fmt: str, *, allow_pickle: bool) -> Any:
-    if fmt == "skops":
-        from ._trust import load_skops
-
-        return load_skops(data)
-    if not allow_pickle:
-        raise UntrustedModelError(f"refusing to load a {fmt} file: {_PICKLE_RISK}")
-    import joblib
-
-    logger.warning("loading a pickle-based model file with allow_pickle=True")
-    return joblib.load(io.BytesIO(data))
-
-
-def _sniff_format(path: Path, data: bytes) -> str:
-    if data[:4] == b"PK\x03\x04":
-        return "skops"
-    if path.suffix == ".skops":
-        raise BundleError(f"{path} is not a skops file (not a zip archive); it may be truncated.")
-    return "joblib"
 
 
 def load(
@@ -220,6 +245,7 @@ def load(
     revision: str | None = None,
     token: str | None = None,
     allow_pickle: bool = False,
+    trust_remote_pickle: str | None = None,
 ) -> Predictor:
     """Load a bundle (or a single model file) and return a ready :class:`Predictor`.
 
@@ -229,11 +255,19 @@ def load(
         A bundle directory; a ``model.skops``/``model.joblib`` file (its
         directory's ``config.json`` is used and checked when present, as in
         a Hub cache snapshot); or a Hub repo id ``"user/repo"`` when no such
-        local path exists.
+        local path exists. An argument that looks like a path (see
+        :func:`looks_like_path`: starts with ``.``, ``/`` or ``~``, has more
+        than one separator, or ends in a file extension) is never looked up
+        on the Hub; a repo id that is looked up is logged as a warning.
     revision, token : str, default=None
         Used only for a repo id.
     allow_pickle : bool, default=False
-        Allow loading ``model.joblib`` (pickle): it can run arbitrary code.
+        Allow loading a LOCAL ``model.joblib`` (pickle): it can run arbitrary
+        code. It never applies to anything downloaded from the Hub.
+    trust_remote_pickle : str, default=None
+        The one Hub repo id whose ``model.joblib`` you trust to run code on
+        your machine: ``load("alice/m", trust_remote_pickle="alice/m")``. It
+        must equal the repo id being loaded.
 
     Returns
     -------
@@ -243,33 +277,47 @@ def load(
     ------
     UntrustedModelError
         If the file holds types outside gmm_hub's allowlist, or is a pickle
-        and ``allow_pickle`` is False.
+        that was not opted in for.
     IntegrityError
         If a file's size or sha256 does not match ``config.json``.
     BundleError
         If the bundle is malformed, newer than this gmm_hub, names paths
-        outside itself, or does not exist.
+        outside itself, breaks a size bound, or does not exist.
 
     Examples
     --------
-    >>> from huggingface_hub import hf_hub_download  # doctest: +SKIP
-    >>> model = gmm_hub.load(hf_hub_download("user/fraud-gmm", "model.skops"))  # doctest: +SKIP
+    >>> model = gmm_hub.load("alice/fraud-gmm", revision="v1")  # doctest: +SKIP
     """
     path = Path(path_or_repo_id)
+    remote = False
     if not path.exists():
         text = str(path_or_repo_id)
-        if _REPO_ID.match(text) and not text.startswith("."):
-            path = _resolve_repo_id(text, revision=revision, token=token, allow_pickle=allow_pickle)
-        else:
-            raise BundleError(f"no bundle or model file at {text!r}: the path does not exist.")
+        if looks_like_path(text):
+            raise BundleError(
+                f"no bundle or model file at {text!r}: the path does not exist (it looks like a path, "
+                "so it is not looked up on the Hub; pass 'user/repo' to load a Hub repo)."
+            )
+        if trust_remote_pickle is not None and trust_remote_pickle != text:
+            raise InvalidInputError(
+                f"trust_remote_pickle={trust_remote_pickle!r} does not name the repo being loaded ({text!r})."
+            )
+        path = _resolve_repo_id(text, revision=revision, token=token, allow_pickle=trust_remote_pickle == text)
+        remote = True
+        allow_pickle = trust_remote_pickle == text
+    elif trust_remote_pickle is not None:
+        raise InvalidInputError(
+            f"trust_remote_pickle is for Hub repos, but {str(path_or_repo_id)!r} is a local path; use allow_pickle."
+        )
     if path.is_dir():
-        return _load_bundle(path, None, allow_pickle=allow_pickle)
+        return _load_bundle(path, None, allow_pickle=allow_pickle, remote=remote)
     if (path.parent / C.CONFIG_FILE).is_file():
-        return _load_bundle(path.parent, path.name, allow_pickle=allow_pickle)
+        return _load_bundle(path.parent, path.name, allow_pickle=allow_pickle, remote=remote)
     return _load_lone_file(path, allow_pickle=allow_pickle)
 
 
-def _load_bundle(bundle: Path, requested: str | None, *, allow_pickle: bool) -> Predictor:
+def _load_bundle(bundle: Path, requested: str | None, *, allow_pickle: bool, remote: bool) -> Predictor:
+    from ._checks import check_versions, read_config, safe_member
+
     config = read_config(bundle)
     check_versions(config)
     model_file = config["model"]["file"]
@@ -278,28 +326,40 @@ def _load_bundle(bundle: Path, requested: str | None, *, allow_pickle: bool) -> 
             f"{bundle / requested} is not the model of the bundle in {bundle} (its config.json "
             f"names {model_file!r}); load the directory or {model_file!r} instead."
         )
-    fmt = config["model"].get("format", "skops")
-    if fmt not in FORMATS:
-        raise BundleError(f"unknown model format {fmt!r} in {bundle / C.CONFIG_FILE}")
-    if fmt != "skops" and not allow_pickle:  # refuse before reading anything
-        raise UntrustedModelError(f"refusing to load {bundle / model_file}: {_PICKLE_RISK}")
-    data = check_files(bundle, config)
-    model = _deserialise(data, fmt, allow_pickle=allow_pickle)
-    if json_native(getattr(model, "classes_", None)) != config.get("classes"):
-        raise BundleError(
-            f"the model's classes {json_native(getattr(model, 'classes_', None))} differ from "
-            f"config.json's {config.get('classes')}; the bundle is inconsistent. Re-save it."
+    if remote and config["model"].get("format", "skops") != "skops" and not allow_pickle:
+        raise UntrustedModelError(
+            f"refusing to load the pickle-based model of a Hub repo: {PICKLE_RISK} For a Hub repo, "
+            "allow_pickle does not apply: pass trust_remote_pickle='<the repo id>' (CLI: --trust-remote-pickle)."
         )
+    checked = open_bundle(bundle, allow_pickle=allow_pickle, unpickle=True)
     logger.info("loaded bundle %s", bundle)
-    return Predictor(model, config, safe_member(bundle, model_file))
+    return Predictor(checked.model, checked.config, safe_member(bundle, model_file))
 
 
 def _load_lone_file(path: Path, *, allow_pickle: bool) -> Predictor:
+    from ._archive import MAX_UNPACKED_BYTES
+
+    size = path.stat().st_size
+    if size > MAX_UNPACKED_BYTES:  # before reading: a lone file has no recorded size to compare
+        raise BundleError(f"{path} is {size} bytes, over the {MAX_UNPACKED_BYTES}-byte limit; refusing to read it.")
     with open(path, "rb") as fh:
-        data = fh.read()
-    fmt = _sniff_format(path, data)
+        data = fh.read(MAX_UNPACKED_BYTES + 1)
     logger.info("%s has no config.json beside it: no hash check, schema derived from the model", path)
-    model = _deserialise(data, fmt, allow_pickle=allow_pickle)
+    if data[:4] == b"PK\x03\x04":
+        from ._trust import load_skops
+
+        model = load_skops(data)
+        fmt = "skops"
+    elif path.suffix == ".skops":
+        raise BundleError(f"{path} is not a skops file (not a zip archive); it may be truncated.")
+    elif not allow_pickle:
+        raise UntrustedModelError(f"refusing to load {path}: {PICKLE_RISK}")
+    else:
+        import joblib
+
+        logger.warning("loading a pickle-based model file with allow_pickle=True")
+        model = joblib.load(io.BytesIO(data))
+        fmt = "joblib"
     if not hasattr(model, "predict"):
         raise BundleError(f"{path} does not hold an estimator (got {type(model).__name__}).")
     config = build_config(model, fmt=fmt)

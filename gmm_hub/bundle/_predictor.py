@@ -1,8 +1,11 @@
 """The object :func:`gmm_hub.load` returns: a model with its bundle metadata.
 
 Every prediction goes through the stored input schema first
-(:func:`gmm_hub.bundle._schema.validate_input`), so columns are reordered, extras
-dropped with a warning, and missing or uncastable columns refused by name.
+(:func:`gmm_hub.bundle._schema.validate_input`, rules in
+:data:`gmm_hub.bundle.INPUT_POLICY`), so columns are matched by name, extras
+dropped with a warning, and missing or uncastable columns refused by name. An
+error the model raises on input that passed the schema means the model itself is
+inconsistent: it becomes a :class:`~gmm_hub.exceptions.BundleError`.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..exceptions import BundleError, GMMHubError
 from ._schema import json_native, validate_input
 
 __all__ = ["Predictor"]
@@ -82,7 +86,7 @@ class Predictor:
         -------
         y : ndarray of shape (n_rows,)
         """
-        return self.model.predict(self.validate(X))
+        return self._call("predict", self.validate(X))
 
     def predict_proba(self, X: Any) -> Any:
         """Class probabilities for ``X``, columns in :attr:`classes_` order.
@@ -96,7 +100,19 @@ class Predictor:
         -------
         proba : ndarray of shape (n_rows, n_classes)
         """
-        return self.model.predict_proba(self.validate(X))
+        return self._call("predict_proba", self.validate(X))
+
+    def _call(self, method: str, X: Any) -> Any:
+        """Run ``model.<method>(X)``; an error on input that passed the schema means the model is inconsistent."""
+        try:
+            return getattr(self.model, method)(X)
+        except GMMHubError:
+            raise
+        except (ValueError, TypeError, AttributeError, LookupError, ArithmeticError) as err:
+            raise BundleError(
+                f"the model could not {method} input that matches its schema ({type(err).__name__}: "
+                f"{str(err)[:200]}); the bundle may be inconsistent. Check it with `gmm-hub verify` or re-save it."
+            ) from err
 
     def __repr__(self) -> str:
         est = self.config.get("model", {}).get("estimator", type(self.model).__name__)

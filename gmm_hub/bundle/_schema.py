@@ -1,22 +1,12 @@
-"""Input schema of a fitted model, and checking prediction input against it.
+"""Checking prediction input against the schema stored with a model: :data:`INPUT_POLICY`.
 
-The schema is stored in a bundle's ``config.json`` under ``"schema"``::
-
-    {"columns": [{"name": "age", "dtype": "float64", "kind": "numeric",
-                  "categories": null, "nullable": true}, ...],
-     "n_features": 3, "handles_missing": true}
-
-``nullable`` tells whether the model imputes that column (a ``SimpleImputer``
-on its path, or a ``OneHotEncoder`` that ignores unknown values); it is
-derived from the fitted model, as are categories (from the encoders). Data
-types come from the training frame when one is given, else they are
-``float64`` for numeric and the encoder's category dtype for categorical
-columns.
+The schema itself (what :func:`extract_schema` stores in ``config.json``) is
+described in :mod:`._describe`; its functions are re-exported here.
 """
 
 from __future__ import annotations
 
-import math
+import contextlib
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -25,224 +15,34 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import SchemaError
+from ._describe import example_input, extract_schema, json_native
 
-__all__ = ["example_input", "extract_schema", "json_native", "validate_input"]
+__all__ = ["INPUT_POLICY", "UnknownCategoryWarning", "example_input", "extract_schema", "json_native", "validate_input"]
 
-_ENCODERS = ("OneHotEncoder", "OrdinalEncoder", "TargetEncoder")
-
-
-def json_native(value: Any) -> Any:
-    """Convert numpy scalars/arrays (recursively) to JSON-native Python values.
-
-    NaN becomes ``None``; tuples become lists; mapping keys become strings.
-    """
-    if isinstance(value, Mapping):
-        return {str(k): json_native(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray, pd.Index)):
-        return [json_native(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
-
-
-def _steps(transformer: Any) -> list[Any]:
-    """The estimators along one ColumnTransformer branch (a Pipeline is flattened)."""
-    if hasattr(transformer, "steps"):
-        return [step for _, step in transformer.steps]
-    return [transformer]
+#: How prediction input is matched to the stored schema (``Predictor.predict``,
+#: ``gmm-hub predict``), situation -> what happens. Model cards render it.
+INPUT_POLICY: dict[str, str] = {
+    "column order": (
+        "columns are matched by name for every dataframe that has names (pandas, pyarrow, polars and "
+        "any frame narwhals or the dataframe interchange protocol reads); a 2-D array is read in schema order"
+    ),
+    "missing column": "refused: SchemaError naming the missing column(s)",
+    "extra column": "dropped, with a UserWarning naming it",
+    "duplicate column names": "refused: SchemaError naming the duplicated column(s)",
+    "unseen category": (
+        "accepted and treated as the encoder's infrequent/unknown bucket, with an UnknownCategoryWarning "
+        "(a UserWarning) naming the column and the values"
+    ),
+    "non-integral value in an integer column": "refused: SchemaError (integral floats such as 3.0 are accepted)",
+    "missing value (NaN)": (
+        "accepted where the pipeline imputes the column; elsewhere refused: SchemaError naming the column"
+    ),
+    "non-numeric or infinite value in a numeric column": "refused: SchemaError naming the column",
+}
 
 
-def _is_imputer(est: Any) -> bool:
-    return type(est).__name__.endswith("Imputer")
-
-
-def _branch_info(transformer: Any, n_cols: int) -> list[dict[str, Any]]:
-    """kind/categories/nullable for each column fed into one branch."""
-    steps = _steps(transformer)
-    nullable = any(_is_imputer(s) for s in steps)
-    encoder = next((s for s in steps if type(s).__name__ in _ENCODERS), None)
-    if encoder is None:
-        return [{"kind": "numeric", "categories": None, "nullable": nullable}] * n_cols
-    if getattr(encoder, "handle_unknown", "error") in ("ignore", "infrequent_if_exist"):
-        nullable = nullable or type(encoder).__name__ == "OneHotEncoder"
-    cats = list(getattr(encoder, "categories_", [None] * n_cols))
-    return [
-        {"kind": "categorical", "categories": c, "nullable": nullable} for c in cats + [None] * (n_cols - len(cats))
-    ]
-
-
-def _first_step(model: Any) -> Any:
-    return model.steps[0][1] if hasattr(model, "steps") else model
-
-
-def _model_allows_nan(model: Any) -> bool:
-    first = _first_step(model)
-    if _is_imputer(first):
-        return True
-    if hasattr(model, "steps"):  # a Pipeline's tags come from its first step: unreliable
-        return False
-    try:
-        from sklearn.utils import get_tags
-
-        return bool(get_tags(model).input_tags.allow_nan)
-    except Exception:  # pragma: no cover - estimators without tags
-        return False
-
-
-def _feature_names(model: Any) -> list[str] | None:
-    names = getattr(model, "feature_names_in_", None)
-    if names is None:
-        names = getattr(_first_step(model), "feature_names_in_", None)
-    return None if names is None else [str(n) for n in names]
-
-
-def _n_features(model: Any) -> int:
-    n = getattr(model, "n_features_in_", None) or getattr(_first_step(model), "n_features_in_", None)
-    if n is None:
-        raise SchemaError(
-            "cannot read the input schema: the model has no n_features_in_; expected a fitted "
-            "scikit-learn estimator or pipeline. Fit it before saving."
-        )
-    return int(n)
-
-
-def extract_schema(model: Any, X: pd.DataFrame | None = None) -> dict[str, Any]:
-    """Describe the input a fitted model expects.
-
-    Parameters
-    ----------
-    model : estimator or Pipeline
-        A fitted scikit-learn estimator or pipeline (usually
-        ``tabular_pipeline()``), optionally starting with a ColumnTransformer.
-    X : DataFrame, default=None
-        Training features; when given, their dtypes are recorded.
-
-    Returns
-    -------
-    schema : dict
-        ``{"columns": [...], "n_features": int, "handles_missing": bool}``.
-    """
-    names = _feature_names(model)
-    n = len(names) if names is not None else _n_features(model)
-    names = names or [f"x{i}" for i in range(n)]
-    default_nullable = _model_allows_nan(model)
-    info: dict[str, dict[str, Any]] = {
-        name: {"kind": "numeric", "categories": None, "nullable": default_nullable} for name in names
-    }
-    first = _first_step(model)
-    if hasattr(first, "transformers_"):  # a fitted ColumnTransformer
-        for _, transformer, cols in first.transformers_:
-            cols = _resolve_columns(cols, names)
-            if isinstance(transformer, str):  # "drop" / "passthrough"
-                for col in cols:
-                    info[col]["nullable"] = transformer == "drop"
-                continue
-            for col, col_info in zip(cols, _branch_info(transformer, len(cols)), strict=True):
-                info[col] = dict(col_info)
-    columns = []
-    for name in names:
-        spec = info[name]
-        cats = spec["categories"]
-        if X is not None and name in getattr(X, "columns", ()):
-            dtype = str(X[name].dtype)
-        elif cats is not None:
-            dtype = str(np.asarray(cats).dtype)
-        else:
-            dtype = "float64"
-        columns.append(
-            {
-                "name": name,
-                "dtype": dtype,
-                "kind": spec["kind"],
-                "categories": None if cats is None else json_native(cats),
-                "nullable": bool(spec["nullable"]),
-            }
-        )
-    return {
-        "columns": columns,
-        "n_features": n,
-        "handles_missing": all(c["nullable"] for c in columns),
-    }
-
-
-def _resolve_columns(cols: Any, names: list[str]) -> list[str]:
-    if isinstance(cols, (str, int)):
-        cols = [cols]
-    elif isinstance(cols, slice):
-        return names[cols]
-    arr = np.asarray(cols)
-    if arr.dtype == bool:
-        return [n for n, keep in zip(names, arr, strict=True) if keep]
-    return [names[int(c)] if isinstance(c, (int, np.integer)) else str(c) for c in arr]
-
-
-def _scaler_stats(model: Any, names: list[str]) -> dict[str, tuple[float, float]]:
-    """{column: (mean, scale)} from StandardScalers the model applies to raw columns."""
-    first = _first_step(model)
-    if hasattr(first, "transformers_"):
-        branches = [(t, _resolve_columns(c, names)) for _, t, c in first.transformers_]
-    else:
-        branches = [(model, names)]
-    stats = {}
-    for transformer, cols in branches:
-        for step in _steps(transformer) if not isinstance(transformer, str) else []:
-            if type(step).__name__ == "StandardScaler" and getattr(step, "mean_", None) is not None:
-                scale = step.scale_ if step.scale_ is not None else np.ones(len(cols))
-                if len(step.mean_) == len(cols):
-                    stats.update({c: (float(m), float(s)) for c, m, s in zip(cols, step.mean_, scale, strict=True)})
-                break
-            if not (_is_imputer(step) or type(step).__name__ == "StandardScaler"):
-                break  # a step that changes the columns: stop looking
-    return stats
-
-
-def example_input(schema: Mapping[str, Any], X: pd.DataFrame | None = None, n: int = 3, *, model: Any = None) -> dict:
-    """Build ``n`` example rows, column by column, for the Hub widget.
-
-    Values are synthetic so no training record is published: numeric columns
-    get the 25/50/75 % quantiles of ``X``, else mean and +-0.67 standard
-    deviations from the model's StandardScaler, else 0, 1, -1; categorical
-    columns cycle through their first categories.
-
-    Parameters
-    ----------
-    schema : dict
-        As returned by :func:`extract_schema`.
-    X : DataFrame, default=None
-        Training features used for quantiles.
-    n : int, default=3
-        Number of example rows.
-    model : estimator, default=None
-        The fitted model, whose scalers give typical numeric values.
-
-    Returns
-    -------
-    example : dict
-        ``{column: [n JSON-native values]}``.
-    """
-    example = {}
-    stats = _scaler_stats(model, [c["name"] for c in schema["columns"]]) if model is not None else {}
-    z = np.linspace(-0.6745, 0.6745, n) if n > 1 else np.zeros(1)
-    for col in schema["columns"]:
-        name = col["name"]
-        if col["kind"] == "categorical" and col.get("categories"):
-            cats = [c for c in col["categories"] if c is not None] or [None]
-            values = [cats[i % len(cats)] for i in range(n)]
-        elif X is not None and name in getattr(X, "columns", ()):
-            series = pd.to_numeric(X[name], errors="coerce").dropna()
-            qs = np.linspace(0.25, 0.75, n) if n > 1 else [0.5]
-            values = [round(float(series.quantile(q)), 4) for q in qs] if len(series) else [0.0] * n
-        elif name in stats:
-            mean, scale = stats[name]
-            values = [round(mean + float(zi) * scale, 4) for zi in z]
-        else:
-            values = [float((-1) ** (i + 1) * ((i + 1) // 2)) for i in range(n)]
-        example[name] = json_native(values)
-    return example
+class UnknownCategoryWarning(UserWarning):
+    """A categorical column holds values the model never saw in training (see :data:`INPUT_POLICY`)."""
 
 
 def _schema_error(problem: str, cols: list[str], fix: str) -> SchemaError:
@@ -253,6 +53,55 @@ def _iter_columns(schema: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     handles = bool(schema.get("handles_missing", False))
     for col in schema["columns"]:
         yield {**col, "nullable": bool(col.get("nullable", handles))}
+
+
+def _check_unique(names: list[Any]) -> None:
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[str(name)] = counts.get(str(name), 0) + 1
+    dups = sorted(name for name, count in counts.items() if count > 1)
+    if dups:
+        raise _schema_error(
+            "input names column(s) more than once",
+            dups,
+            "Columns are matched by name: rename or drop the duplicates.",
+        )
+
+
+def _as_pandas(X: Any) -> pd.DataFrame | None:
+    """``X`` as a pandas DataFrame when it is a dataframe with column names, else None."""
+    if isinstance(X, pd.DataFrame):
+        _check_unique(list(X.columns))
+        return X
+    if isinstance(X, (np.ndarray, list, tuple)):
+        return None
+    names = getattr(X, "column_names", None) or getattr(X, "columns", None)  # pyarrow / others
+    if names is not None and not isinstance(names, str):
+        with contextlib.suppress(TypeError):
+            _check_unique(list(names))
+    try:
+        import narwhals as nw
+
+        frame = nw.from_native(X, eager_only=True, pass_through=True)
+        if isinstance(frame, nw.DataFrame):
+            _check_unique(list(frame.columns))
+            return frame.to_pandas()
+    except ImportError:  # pragma: no cover - narwhals is a dependency
+        pass
+    if hasattr(X, "__dataframe__"):
+        converted = pd.api.interchange.from_dataframe(X)
+        _check_unique(list(converted.columns))
+        return converted
+    return None
+
+
+def _check_integral(name: str, values: Any, col: Mapping[str, Any], bad: list[str]) -> None:
+    if str(col.get("dtype", "")).lower().lstrip("u").startswith("int"):
+        arr = np.asarray(values, dtype=np.float64)
+        finite = arr[np.isfinite(arr)]
+        if np.any(finite != np.floor(finite)):
+            example = float(finite[finite != np.floor(finite)][0])
+            bad.append(f"{name} (integer column, got {example!r})")
 
 
 def _check_frame(X: pd.DataFrame, schema: Mapping[str, Any]) -> pd.DataFrame:
@@ -274,24 +123,38 @@ def _check_frame(X: pd.DataFrame, schema: Mapping[str, Any]) -> pd.DataFrame:
         )
     X = X[[present[n] for n in names]].copy()
     X.columns = names
-    bad_type, bad_nan = [], []
+    bad_type: list[str] = []
+    bad_nan: list[str] = []
+    bad_int: list[str] = []
+    unseen: list[str] = []
     for col in _iter_columns(schema):
         name, series = col["name"], X[col["name"]]
-        if col["kind"] == "numeric":
+        if col.get("kind", "numeric") == "numeric":
             try:
                 X[name] = pd.to_numeric(series, errors="raise").astype("float64")
             except (ValueError, TypeError):
-                bad_type.append(f"{name} (expected {col['dtype']}, got {series.dtype})")
+                bad_type.append(f"{name} (expected {col.get('dtype')}, got {series.dtype})")
                 continue
+            if np.isinf(X[name].to_numpy()).any():
+                bad_type.append(f"{name} (infinite values)")
+                continue
+            _check_integral(name, X[name], col, bad_int)
         else:
             X[name] = _cast_categorical(series, col.get("categories"))
+            unseen.extend(_unseen(name, X[name], col.get("categories")))
         if not col["nullable"] and X[name].isna().any():
             bad_nan.append(name)
     if bad_type:
         raise _schema_error(
             "cannot convert input column(s) to the type the model was trained on",
             bad_type,
-            "Fix or drop the non-numeric values.",
+            "Fix or drop the non-numeric or infinite values.",
+        )
+    if bad_int:
+        raise _schema_error(
+            "input has non-integral values in integer column(s)",
+            bad_int,
+            "Pass whole numbers (3.0 is accepted) or re-train with the column as float.",
         )
     if bad_nan:
         raise _schema_error(
@@ -299,7 +162,25 @@ def _check_frame(X: pd.DataFrame, schema: Mapping[str, Any]) -> pd.DataFrame:
             bad_nan,
             "Fill or drop those rows, or train with an imputer (tabular_pipeline does).",
         )
+    if unseen:
+        warnings.warn(
+            "categories never seen in training, treated as the encoder's infrequent/unknown bucket: "
+            + "; ".join(unseen),
+            UnknownCategoryWarning,
+            stacklevel=5,
+        )
     return X
+
+
+def _unseen(name: str, series: pd.Series, categories: list[Any] | None) -> list[str]:
+    if not categories:
+        return []
+    known = {c for c in categories if c is not None}
+    values = [v for v in pd.unique(series.dropna()) if v not in known]
+    if not values:
+        return []
+    shown = ", ".join(repr(v)[:40] for v in values[:10]) + (f" (+{len(values) - 10} more)" if len(values) > 10 else "")
+    return [f"{name}: {shown}"]
 
 
 def _cast_categorical(series: pd.Series, categories: list[Any] | None) -> pd.Series:
@@ -322,13 +203,15 @@ def _cast_categorical(series: pd.Series, categories: list[Any] | None) -> pd.Ser
 def validate_input(X: Any, schema: Mapping[str, Any], *, as_frame: bool) -> Any:
     """Check prediction input against ``schema`` and return it ready for the model.
 
-    DataFrame columns are matched by name: reordered, extra columns dropped
-    with a warning. A 2-D array (or list of rows) must have the schema's
+    The rules are :data:`INPUT_POLICY`: dataframe columns (pandas, pyarrow,
+    polars, anything narwhals or the interchange protocol reads) are matched
+    by name, reordered, extras dropped with a warning, duplicates and missing
+    columns refused; a 2-D array (or list of rows) must have the schema's
     width and is read in schema order. Numeric columns are cast to float64.
 
     Parameters
     ----------
-    X : DataFrame, ndarray, list of rows or dict of columns
+    X : DataFrame, pyarrow Table, polars DataFrame, ndarray, list of rows or dict of columns
         Prediction input.
     schema : dict
         As returned by :func:`extract_schema`.
@@ -343,15 +226,23 @@ def validate_input(X: Any, schema: Mapping[str, Any], *, as_frame: bool) -> Any:
     Raises
     ------
     SchemaError
-        Naming the missing columns, the columns that cannot be cast, or the
-        columns holding NaN that the model cannot impute.
+        Naming the missing or duplicated columns, the columns that cannot be
+        cast, the integer columns given fractions, or the columns holding NaN
+        that the model cannot impute.
+
+    Warns
+    -----
+    UserWarning
+        For dropped extra columns; :class:`UnknownCategoryWarning` for unseen categories.
     """
     names = [c["name"] for c in schema["columns"]]
     if isinstance(X, Mapping):
+        _check_unique(list(X))
         X = pd.DataFrame(dict(X))
     if isinstance(X, pd.Series):
         X = X.to_frame().T
-    if not isinstance(X, pd.DataFrame):
+    frame = _as_pandas(X)
+    if frame is None:
         arr = np.asarray(X)
         if arr.ndim != 2 or arr.shape[1] != len(names):
             shape = "x".join(map(str, arr.shape)) or "scalar"
@@ -362,20 +253,33 @@ def validate_input(X: Any, schema: Mapping[str, Any], *, as_frame: bool) -> Any:
             )
         if not as_frame and arr.dtype.kind in "fiub":
             return _check_array(arr.astype(np.float64, copy=False), schema)
-        X = pd.DataFrame(arr, columns=names)
-    elif not as_frame and X.shape[1] == len(names) and not set(names) <= {str(c) for c in X.columns}:
-        X = X.set_axis(names, axis=1)  # model trained on an array: columns by position
-    checked = _check_frame(X, schema)
+        frame = pd.DataFrame(arr, columns=names)
+    elif not as_frame and frame.shape[1] == len(names) and not set(names) <= {str(c) for c in frame.columns}:
+        frame = frame.set_axis(names, axis=1)  # model trained on an array: columns by position
+    checked = _check_frame(frame, schema)
     return checked if as_frame else checked.to_numpy(dtype=np.float64)
 
 
 def _check_array(arr: np.ndarray, schema: Mapping[str, Any]) -> np.ndarray:
+    columns = list(_iter_columns(schema))
     nan_cols = np.isnan(arr).any(axis=0)
-    bad = [c["name"] for c, has in zip(_iter_columns(schema), nan_cols, strict=True) if has and not c["nullable"]]
+    bad = [c["name"] for c, has in zip(columns, nan_cols, strict=True) if has and not c["nullable"]]
     if bad:
         raise _schema_error(
             "input has missing values (NaN) in column(s) the model cannot impute",
             bad,
             "Fill or drop those rows, or train with an imputer (tabular_pipeline does).",
+        )
+    if np.isinf(arr).any():
+        bad_inf = [c["name"] for c, has in zip(columns, np.isinf(arr).any(axis=0), strict=True) if has]
+        raise _schema_error("input has infinite values in column(s)", bad_inf, "Pass finite numbers.")
+    bad_int: list[str] = []
+    for j, col in enumerate(columns):
+        _check_integral(col["name"], arr[:, j], col, bad_int)
+    if bad_int:
+        raise _schema_error(
+            "input has non-integral values in integer column(s)",
+            bad_int,
+            "Pass whole numbers (3.0 is accepted) or re-train with the column as float.",
         )
     return arr

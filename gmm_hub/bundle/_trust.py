@@ -1,122 +1,106 @@
-"""What a bundle must satisfy before anything in it is deserialised.
+"""The trust boundary of ``model.skops``: gmm_hub's own allowlist, checked node by node.
 
-- :func:`read_config` / :func:`safe_member`: ``config.json`` is well formed,
-  its format version is one this gmm_hub understands, and every file it
-  names stays inside the bundle;
-- :func:`check_files`: every listed file has the recorded size and sha256;
-- :func:`check_versions`: a scikit-learn major/minor mismatch is warned about;
-- :func:`audit_skops`: the types in ``model.skops`` are on a fixed allowlist.
+A ``model.skops`` file is a zip archive whose ``schema.json`` describes, node
+by node, everything skops will build. :func:`audit_skops` walks that schema
+itself, before skops reads it, and refuses the file unless every node is
 
-A ``model.skops`` file is a zip archive whose ``schema.json`` names every
-type it will construct. :func:`audit_skops` asks skops which of those types
-it does not trust by default (:func:`skops.io.get_untrusted_types`) and
-refuses the file unless every one of them is on :func:`trusted_types`, a
-list fixed in this module. The names skops reports are never passed back to
-skops as trusted: only the fixed list is.
+- of a loader gmm_hub accepts (objects, dicts, lists, tuples, JSON scalars,
+  numpy arrays and dtypes, types, slices, ``RandomState``): never a function,
+  method, ``functools.partial``, ``operator`` callable, bytes, set, sparse
+  matrix, masked array, tree or anything built from ``__reduce__``;
+- of a type on the fixed lists below (:data:`OBJECT_TYPES` for estimators,
+  :data:`ARRAY_TYPES`, :data:`TYPE_TYPES`): what gmm_hub's pipelines hold and
+  nothing more. skops' own default-trusted types (every scikit-learn
+  estimator, numpy functions) are not trusted unless listed here;
+- well formed: JSON scalars parse to scalars, slices hold integers, no node
+  is its own ancestor, the tree is at most :data:`MAX_DEPTH` deep and
+  :data:`MAX_NODES` large, every array member is read at most once and its
+  ``.npy`` header accounts exactly for its bytes (:mod:`._archive`).
 
-The names are built from the classes themselves
-(``f"{cls.__module__}.{cls.__qualname__}"``), so they are the import paths
-skops writes into a file. Those paths are part of the bundle format: moving
-:class:`~gmm_hub.GMMClassifier` to another module breaks old bundles, which
-is what ``tests/test_io.py`` checks by loading a committed fixture.
+Only then is the file given to :func:`skops.io.loads`, with this list as
+``trusted``; what it builds is checked by :mod:`._validate`. The names are
+built from the classes (``f"{cls.__module__}.{cls.__qualname__}"``): they are
+part of the bundle format, which ``tests/bundle/test_io.py`` checks by
+loading a committed fixture.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib
 import io
 import json
 import logging
-import re
-import warnings
 import zipfile
 from collections.abc import Iterable
-from pathlib import Path, PurePosixPath, PureWindowsPath
 from types import ModuleType
 from typing import Any
 
-from .. import _constants as C
-from ..exceptions import BundleError, GMMHubError, IntegrityError, UntrustedModelError
+from ..exceptions import BundleError, GMMHubError, UntrustedModelError
+from ._archive import check_npy_member, open_archive
 
 __all__ = [
-    "BUNDLE_FORMAT",
+    "ARRAY_TYPES",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "OBJECT_TYPES",
+    "SKOPS_PROTOCOLS",
+    "TYPE_TYPES",
     "audit_skops",
-    "check_files",
     "check_trusted",
-    "check_versions",
     "load_skops",
-    "read_config",
-    "safe_member",
     "trusted_types",
-    "upgrade_legacy_paths",
-    "verify_bundle",
 ]
-
-BUNDLE_FORMAT = "gmm_hub-bundle"
-_MAX_CONFIG_BYTES = 16 * 1024 * 1024
 
 logger = logging.getLogger(__name__)
 
-#: (module to import, attribute) of every class a bundle may legitimately
-#: hold beyond what skops trusts by default. Optional entries that an
-#: installed version lacks are skipped.
-_TRUSTED_CLASSES: tuple[tuple[str, str], ...] = (
-    # gmm_hub's own estimator
+#: skops protocols whose node semantics this audit models.
+SKOPS_PROTOCOLS = (2,)
+MAX_DEPTH = 150
+MAX_NODES = 1_000_000
+_MAX_JSON_CONTENT = 1 << 20
+
+#: Estimators and helpers that may appear as objects (skops ``ObjectNode``).
+OBJECT_TYPES: tuple[tuple[str, str], ...] = (
     ("gmm_hub.model._classifier", "GMMClassifier"),
-    # scikit-learn pieces used by tabular_pipeline and common hand-built pipelines
+    ("sklearn.mixture", "GaussianMixture"),
     ("sklearn.pipeline", "Pipeline"),
     ("sklearn.compose", "ColumnTransformer"),
     ("sklearn.compose", "make_column_selector"),
-    ("sklearn.compose._column_transformer", "_RemainderColsList"),
     ("sklearn.impute", "SimpleImputer"),
-    ("sklearn.impute", "MissingIndicator"),
     ("sklearn.preprocessing", "StandardScaler"),
-    ("sklearn.preprocessing", "RobustScaler"),
-    ("sklearn.preprocessing", "MinMaxScaler"),
-    ("sklearn.preprocessing", "MaxAbsScaler"),
     ("sklearn.preprocessing", "OneHotEncoder"),
-    ("sklearn.preprocessing", "OrdinalEncoder"),
-    ("sklearn.preprocessing", "PowerTransformer"),
     ("sklearn.preprocessing", "QuantileTransformer"),
-    ("sklearn.feature_selection", "VarianceThreshold"),
-    ("sklearn.decomposition", "PCA"),
-    ("sklearn.mixture", "GaussianMixture"),
-    # numpy containers, dtypes and scalars
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("numpy", "number"),  # make_column_selector(dtype_include=np.number)
+    ("sklearn.preprocessing", "PowerTransformer"),
+    ("sklearn.preprocessing", "RobustScaler"),
+)
+_SCALARS: tuple[str, ...] = ("bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+_SCALARS += ("float16", "float32", "float64", "str_")
+#: numpy arrays and scalars (skops ``NdArrayNode``).
+ARRAY_TYPES: tuple[tuple[str, str], ...] = (("numpy", "ndarray"), *(("numpy", s) for s in _SCALARS))
+#: Types stored as values (``dtype=np.float64``, ``dtype_include=np.number``, dict key types).
+TYPE_TYPES: tuple[tuple[str, str], ...] = (
+    ("builtins", "str"),
+    ("builtins", "int"),
+    ("builtins", "float"),
+    ("builtins", "bool"),
+    ("builtins", "object"),
+    ("numpy", "number"),
     ("numpy", "integer"),
     ("numpy", "floating"),
-    ("numpy", "bool_"),
-    ("numpy", "int8"),
-    ("numpy", "int16"),
-    ("numpy", "int32"),
-    ("numpy", "int64"),
-    ("numpy", "uint8"),
-    ("numpy", "uint16"),
-    ("numpy", "uint32"),
-    ("numpy", "uint64"),
-    ("numpy", "float16"),
-    ("numpy", "float32"),
-    ("numpy", "float64"),
-    ("numpy", "str_"),
-    ("numpy", "object_"),
-    ("numpy.random", "RandomState"),
-    ("numpy.random", "Generator"),
-    ("numpy.random", "MT19937"),
-    ("numpy.random", "PCG64"),
-    # scipy sparse containers (a OneHotEncoder's output, if ever stored)
-    ("scipy.sparse", "csr_matrix"),
-    ("scipy.sparse", "csr_array"),
+    *(("numpy", s) for s in _SCALARS),
 )
-
+_JSON_CLASSES = {"builtins.str", "builtins.int", "builtins.float", "builtins.bool", "builtins.NoneType"}
+_CONTAINERS = {"DictNode": "builtins.dict", "ListNode": "builtins.list", "TupleNode": "builtins.tuple"}
+_FIXED = {
+    "SliceNode": "builtins.slice",
+    "DTypeNode": "numpy.dtype",
+    "RandomStateNode": "numpy.random.mtrand.RandomState",
+}
+_KEYS = {"__class__", "__module__", "__loader__", "__id__", "content", "key_types", "type", "file", "shape", "is_json"}
 
 #: Type paths that bundles written by earlier gmm_hub versions record, mapped
 #: to where the class lives now (0.2 moved the modules into subpackages).
-#: skops imports the recorded module, so :func:`load_skops` rewrites these
-#: paths in the file's schema before anything is audited or built.
 LEGACY_TYPES: dict[str, str] = {
     "gmm_hub._classifier.GMMClassifier": "gmm_hub.model._classifier.GMMClassifier",
 }
@@ -127,55 +111,65 @@ def _type_name(cls: type) -> str:
 
 
 @functools.cache
+def _names(entries: tuple[tuple[str, str], ...]) -> frozenset[str]:
+    names = set()
+    for module_name, attr in entries:
+        try:
+            names.add(_type_name(getattr(importlib.import_module(module_name), attr)))
+        except (ImportError, AttributeError):
+            logger.debug("trusted type %s.%s not available here; skipped", module_name, attr)
+    return frozenset(names)
+
+
+@functools.cache
 def trusted_types() -> tuple[str, ...]:
     """Return the sorted, fixed list of type names gmm_hub trusts.
 
     Returns
     -------
     names : tuple of str
-        Qualified names (``module.QualName``) as skops writes them.
+        Qualified names (``module.QualName``) as skops writes them: the
+        estimators of :data:`OBJECT_TYPES`, the numpy arrays, scalars and
+        types, and the containers.
 
     Examples
     --------
     >>> from gmm_hub.bundle._trust import trusted_types
     >>> "gmm_hub.model._classifier.GMMClassifier" in trusted_types()
     True
+    >>> "sklearn.linear_model._logistic.LogisticRegression" in trusted_types()
+    False
     """
-    names = set()
-    for module_name, attr in _TRUSTED_CLASSES:
-        try:
-            cls = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError):
-            logger.debug("trusted type %s.%s not available here; skipped", module_name, attr)
-            continue
-        names.add(_type_name(cls))
+    names = set(_names(OBJECT_TYPES) | _names(ARRAY_TYPES) | _names(TYPE_TYPES))
+    names |= _JSON_CLASSES | set(_CONTAINERS.values()) | set(_FIXED.values())
     names.update(old for old, new in LEGACY_TYPES.items() if new in names)
     return tuple(sorted(names))
 
 
+def _untrusted_error(offending: Iterable[str]) -> UntrustedModelError:
+    found = sorted(set(offending))
+    return UntrustedModelError(
+        f"refusing to load: the model file holds {len(found)} type(s) that gmm_hub "
+        f"does not trust: {', '.join(found)}. Loading them could run arbitrary code. "
+        "gmm_hub trusts only the types on its own fixed list (gmm_hub.bundle.trusted_types(): "
+        "GMMClassifier, GaussianMixture, Pipeline, ColumnTransformer, make_column_selector, "
+        "SimpleImputer, StandardScaler, OneHotEncoder, QuantileTransformer, PowerTransformer, "
+        "RobustScaler and numpy arrays); inspect the file with skops.io.get_untrusted_types and "
+        "load it yourself only if you trust its source."
+    )
+
+
 def check_trusted(found: Iterable[str]) -> None:
     """Raise unless every type name in ``found`` is on :func:`trusted_types`.
-
-    Parameters
-    ----------
-    found : iterable of str
-        Type names reported by :func:`skops.io.get_untrusted_types`.
 
     Raises
     ------
     UntrustedModelError
         Naming every type that is not on the list.
     """
-    allowed = set(trusted_types())
-    offending = sorted(set(found) - allowed)
+    offending = set(found) - set(trusted_types())
     if offending:
-        raise UntrustedModelError(
-            f"refusing to load: the model file holds {len(offending)} type(s) that gmm_hub "
-            f"does not trust: {', '.join(offending)}. Loading them could run arbitrary code. "
-            "Only bundles made of gmm_hub, scikit-learn preprocessing and numpy types are "
-            "loaded; inspect the file with skops.io.get_untrusted_types and load it yourself "
-            "only if you trust its source."
-        )
+        raise _untrusted_error(offending)
 
 
 def _skops_io() -> ModuleType:
@@ -184,16 +178,157 @@ def _skops_io() -> ModuleType:
     return skops.io
 
 
-def _rewrite_modules(node: Any, modules: dict[tuple[str, str], str]) -> int:
-    """Point every ``(__module__, __class__)`` pair in ``modules`` at its new module, in place; count them."""
-    count = 0
-    stack = [node]
-    while stack:  # iterative: a hostile schema may nest deeply
+def _refuse(problem: str) -> BundleError:
+    return BundleError(f"refusing the model file: {problem}. It is damaged or was crafted by hand.")
+
+
+def _json_scalar(content: Any) -> None:
+    if not isinstance(content, str) or len(content) > _MAX_JSON_CONTENT:
+        raise _refuse("a JSON node holds no text, or more than 1 MiB")
+    try:
+        value = json.loads(content)
+    except (ValueError, RecursionError) as err:  # includes ints over Python's digit limit
+        raise _refuse(f"a JSON node does not parse ({str(err)[:80]})") from err
+    if value is not None and not isinstance(value, (bool, int, float, str)):
+        raise _refuse(f"a JSON node holds a {type(value).__name__}, not a scalar")
+
+
+class _Walk:
+    """One pass over a schema in the order skops' ``get_tree`` visits it."""
+
+    def __init__(self, archive: zipfile.ZipFile) -> None:
+        self.archive = archive
+        self.members = set(archive.namelist())
+        self.read: set[str] = set()
+        self.memo: dict[int, bool] = {}  # __id__ -> finished (False while it is an ancestor)
+        self.untrusted: set[str] = set()
+        self.nodes = 0
+        self.shadow = False  # inside a subtree skops replaces by an earlier node with the same __id__
+
+    def run(self, schema: dict[str, Any]) -> None:
+        stack: list[Any] = [(schema, 0, False)]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, int):  # leaving the node with this __id__
+                self.memo[item] = True
+                continue
+            node, depth, shadow = item
+            self.shadow = shadow
+            children = self.visit(node, depth, stack)
+            stack.extend((child, d, shadow or self.shadow) for child, d in reversed(children))
+        if self.untrusted:
+            raise _untrusted_error(self.untrusted)
+
+    def visit(self, node: Any, depth: int, stack: list[Any]) -> list[tuple[Any, int]]:
+        """Check one node; return its children in visiting order."""
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _refuse(f"the schema has more than {MAX_NODES} nodes")
+        if depth > MAX_DEPTH:
+            raise _refuse(f"the schema nests deeper than {MAX_DEPTH} levels")
+        if not isinstance(node, dict):
+            raise _refuse(f"a schema node is a {type(node).__name__}, not an object")
+        loader, module, cls = node.get("__loader__"), node.get("__module__"), node.get("__class__")
+        if not all(isinstance(v, str) for v in (loader, module, cls)):
+            raise _refuse("a schema node lacks __loader__, __module__ or __class__")
+        extra = set(node) - _KEYS - ({"protocol", "_skops_version"} if depth == 0 else set())
+        if extra:
+            raise _refuse(f"a {loader} has unexpected keys {sorted(extra)}")
+        node_id = node.get("__id__")
+        if node_id is not None and (not isinstance(node_id, int) or isinstance(node_id, bool)):
+            raise _refuse("a node's __id__ is not an integer")
+        if node_id and not self.shadow:  # skops memoises every truthy id, returns the first node for a repeat
+            if node_id in self.memo:
+                if not self.memo[node_id]:
+                    raise _refuse("a node refers to one of its own ancestors (a cycle)")
+                self.shadow = True  # never built: its types are checked all the same, its members never read
+            else:
+                self.memo[node_id] = False
+                stack.append(node_id)
+        name = f"{module}.{cls}"
+        child = depth + 1
+        if loader == "ObjectNode":
+            if name not in _names(OBJECT_TYPES):
+                self.untrusted.add(name)  # its children are still walked, to name every untrusted type
+            return [(node["content"], child)] if node.get("content") is not None else []
+        if loader in _CONTAINERS:
+            if name != _CONTAINERS[loader]:
+                self.untrusted.add(name)
+                return []
+            content = node.get("content")
+            if loader == "DictNode":
+                if not isinstance(content, dict) or not isinstance(node.get("key_types"), dict):
+                    raise _refuse("a dict node lacks its content or key types")
+                return [(node["key_types"], child), *((value, child) for value in content.values())]
+            if not isinstance(content, list):
+                raise _refuse(f"a {loader} holds no list")
+            return [(value, child) for value in content]
+        if loader == "JsonNode":
+            if name not in _JSON_CLASSES:
+                self.untrusted.add(name)
+            else:
+                _json_scalar(node.get("content"))
+            return []
+        if loader == "TypeNode":
+            if name not in _names(TYPE_TYPES):
+                self.untrusted.add(name)
+            return []
+        if loader == "NdArrayNode":
+            return self.array(node, name, child)
+        if loader in _FIXED:
+            if name != _FIXED[loader]:
+                self.untrusted.add(name)
+                return []
+            if loader == "SliceNode":
+                content = node.get("content")
+                bounds = [content.get(k) for k in ("start", "stop", "step")] if isinstance(content, dict) else [""]
+                if not all(b is None or (isinstance(b, int) and not isinstance(b, bool)) for b in bounds):
+                    raise _refuse("a slice holds something other than integers")
+                return []
+            if not isinstance(node.get("content"), dict):
+                raise _refuse(f"a {loader} has no content")
+            return [(node["content"], child)]
+        # FunctionNode, MethodNode, PartialNode, OperatorFuncNode, SparseMatrixNode, BytesNode, ...
+        self.untrusted.add(name if loader not in ("MethodNode",) else f"{name} (method)")
+        return []
+
+    def array(self, node: dict[str, Any], name: str, child: int) -> list[tuple[Any, int]]:
+        if name not in _names(ARRAY_TYPES):
+            self.untrusted.add(name)
+            return []
+        kind = node.get("type")
+        if kind == "numpy":
+            member = node.get("file")
+            if not isinstance(member, str) or member not in self.members or member == "schema.json":
+                raise _refuse(f"an array names a member {member!r} the archive does not hold")
+            if self.shadow:
+                return []
+            if member in self.read:
+                raise _refuse(f"member {member!r} is read by more than one array (amplification)")
+            self.read.add(member)
+            check_npy_member(self.archive, member)
+            return []
+        if kind == "json":
+            content, shape = node.get("content"), node.get("shape")
+            if not isinstance(content, list) or not isinstance(shape, dict):
+                raise _refuse("an object array lacks its items or shape")
+            return [*((item, child) for item in content), (shape, child)]
+        raise _refuse(f"an array has an unknown storage type {kind!r}")
+
+
+def _rewrite_legacy(schema: Any) -> int:
+    """Point :data:`LEGACY_TYPES` paths in ``schema`` at today's modules, in place; count them."""
+    legacy: dict[tuple[Any, Any], str] = {}
+    for old, new in LEGACY_TYPES.items():
+        module, cls = old.rsplit(".", 1)
+        legacy[module, cls] = new.rsplit(".", 1)[0]
+    count, stack = 0, [schema]
+    while stack:
         item = stack.pop()
         if isinstance(item, dict):
             key = (item.get("__module__"), item.get("__class__"))
-            if key in modules:
-                item["__module__"] = modules[key]
+            if all(isinstance(k, str) for k in key) and key in legacy:
+                item["__module__"] = legacy[key]
                 count += 1
             stack.extend(item.values())
         elif isinstance(item, list):
@@ -201,314 +336,86 @@ def _rewrite_modules(node: Any, modules: dict[tuple[str, str], str]) -> int:
     return count
 
 
-def upgrade_legacy_paths(data: bytes) -> bytes:
-    """Return ``data`` with the :data:`LEGACY_TYPES` paths in its schema moved to today's modules.
+def _read_schema(archive: zipfile.ZipFile) -> dict[str, Any]:
+    try:
+        schema = json.loads(archive.read("schema.json"))
+    except (ValueError, RecursionError, zipfile.BadZipFile, OSError, EOFError) as err:
+        raise _refuse(f"its schema.json is not readable JSON ({type(err).__name__})") from err
+    if not isinstance(schema, dict):
+        raise _refuse("its schema.json is not an object")
+    protocol = schema.get("protocol")
+    if isinstance(protocol, bool) or protocol not in SKOPS_PROTOCOLS:
+        raise _refuse(f"it uses skops protocol {protocol!r}; gmm_hub reads protocol {SKOPS_PROTOCOLS}")
+    return schema
+
+
+def audit_skops(data: bytes, *, recorded_unpacked: int | None = None) -> bytes:
+    """Check a serialised skops model before anything in it is read by skops or built.
 
     Parameters
     ----------
     data : bytes
         The content of a ``.skops`` file.
+    recorded_unpacked : int, default=None
+        Its total decompressed size as recorded in ``config.json``.
 
     Returns
     -------
     data : bytes
-        ``data`` itself when it names no legacy path, else a rewritten copy.
-    """
-    legacy: dict[tuple[str, str], str] = {}
-    for old, new in LEGACY_TYPES.items():
-        module, cls = old.rsplit(".", 1)
-        legacy[module, cls] = new.rsplit(".", 1)[0]
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as src:
-            schema = json.loads(src.read("schema.json"))
-            if not _rewrite_modules(schema, legacy):
-                return data
-            out = io.BytesIO()
-            with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
-                for info in src.infolist():
-                    body = json.dumps(schema).encode() if info.filename == "schema.json" else src.read(info)
-                    dst.writestr(info.filename, body)
-    except (zipfile.BadZipFile, KeyError, ValueError, RecursionError):
-        return data  # not a readable skops file: audit_skops says so
-    return out.getvalue()
-
-
-def audit_skops(data: bytes) -> None:
-    """Check a serialised skops model before anything in it is constructed.
-
-    Parameters
-    ----------
-    data : bytes
-        The content of a ``.skops`` file.
+        The file to give skops: ``data`` itself, or a copy whose legacy type
+        paths (:data:`LEGACY_TYPES`) point at today's modules.
 
     Raises
     ------
     UntrustedModelError
-        If the file names a type that is not on :func:`trusted_types`.
+        Naming every type that is not on gmm_hub's lists.
     BundleError
-        If ``data`` is not a readable skops file.
+        If the file is not a readable skops file or breaks a bound.
     """
-    sio = _skops_io()
-    try:
-        found = sio.get_untrusted_types(data=data)
-    except Exception as err:  # zip, json or schema errors from a damaged file
-        raise BundleError(
-            f"the model file is not a readable skops file ({type(err).__name__}: {err}); "
-            "expected a zip archive written by skops.io.dump. Re-save the model."
-        ) from err
-    check_trusted(found)
+    with open_archive(data, recorded_unpacked=recorded_unpacked) as archive:
+        schema = _read_schema(archive)
+        legacy = _rewrite_legacy(schema)
+        _Walk(archive).run(schema)
+        if not legacy:
+            return data
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+            for info in archive.infolist():
+                body = json.dumps(schema).encode() if info.filename == "schema.json" else archive.read(info)
+                dst.writestr(info.filename, body)
+    return out.getvalue()
 
 
-def load_skops(data: bytes) -> object:
-    """Audit ``data`` with :func:`audit_skops`, then construct it.
-
-    Parameters
-    ----------
-    data : bytes
-        The content of a ``.skops`` file.
+def load_skops(data: bytes, *, recorded_unpacked: int | None = None) -> object:
+    """Audit ``data`` with :func:`audit_skops`, construct it, and check what was built.
 
     Returns
     -------
     obj : object
-        The deserialised estimator.
+        The deserialised estimator, with side-effect settings reset
+        (:func:`gmm_hub.bundle._validate.validate_model`).
 
     Raises
     ------
     UntrustedModelError, BundleError
-        As :func:`audit_skops`.
+        As :func:`audit_skops`, or if what was built is inconsistent.
     """
-    data = upgrade_legacy_paths(data)
-    audit_skops(data)
+    from ._validate import validate_model
+
+    data = audit_skops(data, recorded_unpacked=recorded_unpacked)
     sio = _skops_io()
     from skops.io.exceptions import UntrustedTypesFoundException
 
     try:
-        return sio.loads(data, trusted=list(trusted_types()))
+        obj = sio.loads(data, trusted=list(trusted_types()))
     except UntrustedTypesFoundException as err:  # defence in depth: skops' own audit
         raise UntrustedModelError(f"refusing to load: {err}") from err
-    except (UntrustedModelError, BundleError):
+    except GMMHubError:
         raise
-    except Exception as err:
+    except Exception as err:  # a well-formed tree that still does not build
         raise BundleError(
-            f"the model file could not be deserialised ({type(err).__name__}: {err}); "
+            f"the model file could not be deserialised ({type(err).__name__}: {str(err)[:200]}); "
             "it may be damaged or written by an incompatible skops version."
         ) from err
-
-
-# ----------------------------------------------------------------------------- bundle checks
-
-
-def safe_member(bundle: Path, name: Any) -> Path:
-    """Return ``bundle / name`` after checking ``name`` stays inside the bundle.
-
-    The check is lexical: ``name`` must be a relative POSIX path without
-    ``..``, drive or backslash. Symlinks are followed when reading (a Hub
-    cache snapshot is made of symlinks into its blob store); what is read
-    is then checked against the recorded sha256.
-
-    Raises
-    ------
-    BundleError
-        If ``name`` is absolute, escapes the bundle or is not a string.
-    """
-    if not isinstance(name, str) or not name or "\\" in name or "\x00" in name:
-        raise BundleError(f"config.json names an invalid file {name!r}; refusing the bundle.")
-    posix, windows = PurePosixPath(name), PureWindowsPath(name)
-    if posix.is_absolute() or windows.is_absolute() or windows.drive or ".." in posix.parts:
-        raise BundleError(
-            f"config.json names {name!r}, a path outside the bundle; refusing to read it. "
-            "Bundle files must be relative paths inside the bundle directory."
-        )
-    return bundle / posix
-
-
-def read_config(bundle: Path) -> dict[str, Any]:
-    """Read and validate ``bundle/config.json``.
-
-    Returns
-    -------
-    config : dict
-
-    Raises
-    ------
-    BundleError
-        If it is missing, unreadable, of another or newer format, or names
-        unsafe paths.
-    """
-    path = bundle / C.CONFIG_FILE
-    if not path.is_file():
-        raise BundleError(f"{bundle} is not a gmm_hub bundle: it has no {C.CONFIG_FILE}.")
-    if path.stat().st_size > _MAX_CONFIG_BYTES:
-        raise BundleError(f"{path} is larger than {_MAX_CONFIG_BYTES} bytes; refusing to read it.")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise BundleError(f"{path} is not valid JSON ({err}); the bundle is damaged.") from err
-    if not isinstance(config, dict) or config.get("format") != BUNDLE_FORMAT:
-        raise BundleError(f'{path} is not a gmm_hub bundle config (expected "format": {BUNDLE_FORMAT!r}).')
-    version = config.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise BundleError(f"{path} has no integer format_version; the bundle is damaged.")
-    if version > C.PROTOCOL:
-        raise BundleError(
-            f"the bundle uses format version {version}, newer than this gmm_hub understands "
-            f"(up to {C.PROTOCOL}); upgrade gmm_hub (pip install -U gmm_hub) to load it."
-        )
-    files, model = config.get("files"), config.get("model")
-    if not isinstance(files, dict) or not isinstance(model, dict):
-        raise BundleError(f'{path} lacks the "files" or "model" section; the bundle is damaged.')
-    for name in files:
-        safe_member(bundle, name)
-        entry = files[name]
-        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
-            raise BundleError(f"{path} has no sha256 for {name!r}; the bundle is damaged.")
-    safe_member(bundle, model.get("file"))
-    if model["file"] not in files:
-        raise BundleError(
-            f"{path} names model file {model['file']!r} but records no hash for it; refusing to "
-            "load an unverified file."
-        )
-    return config
-
-
-def _major_minor(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in re.findall(r"\d+", version)[:2])
-
-
-def check_versions(config: dict[str, Any]) -> str | None:
-    """Warn when the bundle was trained with another scikit-learn major/minor.
-
-    Returns
-    -------
-    message : str or None
-        The warning's text, or None when the versions agree.
-    """
-    import sklearn
-
-    trained = str(config.get("versions", {}).get("sklearn", ""))
-    if not trained or _major_minor(trained) == _major_minor(sklearn.__version__):
-        return None
-    message = (
-        f"the bundle was trained with scikit-learn {trained} but scikit-learn "
-        f"{sklearn.__version__} is installed; predictions may differ. Install "
-        f"scikit-learn=={trained} or re-train and re-save the model."
-    )
-    warnings.warn(message, UserWarning, stacklevel=3)
-    return message
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _mismatch(name: str, entry: dict[str, Any], size: int) -> IntegrityError:
-    expected = entry.get("size")
-    if isinstance(expected, int) and size != expected:
-        what = "truncated" if size < expected else "larger than recorded"
-        detail = f"{what}: {size} bytes, expected {expected}"
-    else:
-        detail = "its sha256 does not match config.json"
-    return IntegrityError(
-        f"{name} failed the integrity check ({detail}); the file was modified or damaged. "
-        "Download or re-save the bundle."
-    )
-
-
-def check_files(bundle: Path, config: dict[str, Any], *, require_all: bool = False) -> bytes:
-    """Check every file listed in ``config["files"]`` and return the model file's bytes.
-
-    The model file is read once, checked, and its bytes returned, so what is
-    deserialised is exactly what was hashed. Other listed files are checked
-    when present; missing ones are an error only with ``require_all``
-    (a Hub cache may hold just the files that were downloaded).
-
-    Raises
-    ------
-    IntegrityError
-        On a size or sha256 mismatch, or a missing model file.
-    """
-    model_file = config["model"]["file"]
-    data = b""
-    for name, entry in config["files"].items():
-        path = safe_member(bundle, name)
-        if name == model_file:
-            if not path.is_file():
-                raise IntegrityError(f"{path} is missing; config.json lists it as the model file.")
-            data = path.read_bytes()
-            if len(data) != entry.get("size", len(data)) or (hashlib.sha256(data).hexdigest() != entry["sha256"]):
-                raise _mismatch(name, entry, len(data))
-        elif path.is_file():
-            if _sha256(path) != entry["sha256"]:
-                raise _mismatch(name, entry, path.stat().st_size)
-        elif require_all:
-            raise IntegrityError(f"{path} is missing; config.json lists it.")
-        else:
-            logger.info("%s listed in config.json is not present; skipped", name)
-    return data
-
-
-def verify_bundle(bundle: Path, *, allow_pickle: bool = False) -> tuple[bool, list[tuple[str, str, str]]]:
-    """Check a bundle without constructing anything from it.
-
-    Parameters
-    ----------
-    bundle : Path
-        The bundle directory.
-    allow_pickle : bool, default=False
-        Accept a pickle-based model whose types cannot be audited.
-
-    Returns
-    -------
-    sound : bool
-    report : list of (check, status, detail)
-        ``status`` is ``"ok"``, ``"warn"`` or ``"FAIL"``.
-    """
-    report: list[tuple[str, str, str]] = []
-    try:
-        config = read_config(bundle)
-    except GMMHubError as err:
-        return False, [("config", "FAIL", str(err))]
-    report.append(("config", "ok", f"{config['format']} v{config['format_version']}, created {config.get('created')}"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mismatch = check_versions(config)
-    trained = config.get("versions", {})
-    report.append(
-        ("versions", "warn", mismatch)
-        if mismatch
-        else (
-            "versions",
-            "ok",
-            (f"scikit-learn {trained.get('sklearn')}, skops {trained.get('skops')}, gmm_hub {trained.get('gmm_hub')}"),
-        )
-    )
-    try:
-        data = check_files(bundle, config, require_all=True)
-    except GMMHubError as err:
-        return False, [*report, ("files", "FAIL", str(err))]
-    listed = sorted(config["files"])
-    unlisted = sorted(
-        p.name for p in bundle.iterdir() if p.is_file() and p.name not in listed and p.name != C.CONFIG_FILE
-    )
-    report.append(
-        (
-            "files",
-            "ok",
-            f"{len(listed)} file(s) match their sha256: {', '.join(listed)}"
-            + (f" (not listed, not checked: {', '.join(unlisted)})" if unlisted else ""),
-        )
-    )
-    if config["model"].get("format", "skops") != "skops":
-        status = "warn" if allow_pickle else "FAIL"
-        report.append(("types", status, "pickle-based model: its types cannot be audited without running it"))
-        return allow_pickle, report
-    try:
-        audit_skops(upgrade_legacy_paths(data))
-    except GMMHubError as err:
-        return False, [*report, ("types", "FAIL", str(err))]
-    report.append(("types", "ok", "every type in the model is on gmm_hub's allowlist"))
-    return True, report
+    validate_model(obj)
+    return obj

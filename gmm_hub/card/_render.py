@@ -27,7 +27,8 @@ from typing import Any
 
 from .._constants import CARD_FILE, CONFIG_FILE, CONFUSION_MATRIX_PNG, PR_CURVE_PNG
 from ..exceptions import BundleError, InvalidInputError
-from ._context import card_data, is_binary, is_finite, template_context
+from ._context import template_context
+from ._metadata import card_data, is_binary, is_finite
 
 __all__ = ["default_template_path", "render_card", "write_card"]
 

@@ -13,13 +13,14 @@ import sys
 
 import click
 
+from .. import __version__
 from ..exceptions import GMMHubError
 
 EXIT_USAGE = 2
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="gmm_hub", prog_name="gmm-hub")
+@click.version_option(version=__version__, prog_name="gmm-hub")
 def app() -> None:
     """Train, bundle, card and share Gaussian-mixture classifiers."""
 

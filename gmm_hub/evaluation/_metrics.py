@@ -1,13 +1,17 @@
 """Metrics for imbalanced classification, as one plain JSON-serialisable dict.
 
 :func:`evaluate` returns the dict described in the shared contract (and stored
-as ``config.json["metrics"]`` in a bundle); :func:`evaluate_model` computes it
-from a fitted classifier. :func:`format_table` renders rows of numbers as a
-Markdown table for the CLI and scripts.
+as ``config.json["metrics"]`` in a bundle), with 95% intervals: a percentile
+bootstrap over the test rows for F1-macro and balanced accuracy, Wilson
+intervals for each class's recall. :func:`evaluate_model` computes it from a
+fitted classifier and adds what needs the features: metrics per group of each
+sensitive attribute and a few held-out example rows for the model card.
+:func:`format_table` renders rows of numbers as a Markdown table.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections.abc import Sequence
@@ -27,13 +31,47 @@ from sklearn.metrics import (
 from sklearn.utils.multiclass import unique_labels
 
 from ..exceptions import InvalidInputError
+from ._uncertainty import (
+    CONFIDENCE_LEVEL,
+    N_RESAMPLES,
+    _balanced_accuracy,
+    _bootstrap_intervals,
+    _codes,
+    _f1_macro,
+    _per_class,
+)
 
-__all__ = ["MAX_CURVE_POINTS", "evaluate", "evaluate_model", "format_table"]
+__all__ = [
+    "CONFIDENCE_LEVEL",
+    "MAX_CURVE_POINTS",
+    "N_RESAMPLES",
+    "SENSITIVE_ATTRIBUTES",
+    "evaluate",
+    "evaluate_model",
+    "format_table",
+    "sensitive_columns",
+]
 
 logger = logging.getLogger(__name__)
 
 #: Largest number of points kept from the precision-recall curve.
 MAX_CURVE_POINTS = 200
+#: Column names treated as sensitive attributes by default (matched ignoring
+#: case, spaces, ``-`` and ``_``).
+SENSITIVE_ATTRIBUTES = (
+    "sex",
+    "gender",
+    "race",
+    "ethnicity",
+    "age",
+    "religion",
+    "native-country",
+    "marital-status",
+)
+#: Groups shown per sensitive attribute; smaller ones are pooled into "other".
+MAX_GROUPS = 8
+#: A numeric sensitive column with more distinct values is cut into quartiles.
+MAX_NUMERIC_LEVELS = 10
 
 
 def _native(value: Any) -> Any:
@@ -81,8 +119,10 @@ def evaluate(
     y_score: Any = None,
     *,
     labels: Sequence[Any] | None = None,
+    n_resamples: int = N_RESAMPLES,
+    random_state: int = 0,
 ) -> dict[str, Any]:
-    """Compute imbalance-aware metrics as a plain, JSON-serialisable dict.
+    """Compute imbalance-aware metrics, with 95% intervals, as a plain JSON-serialisable dict.
 
     Parameters
     ----------
@@ -99,6 +139,11 @@ def evaluate(
         sorted labels found in ``y_true`` and ``y_pred``, like scikit-learn's
         ``classes_``. For binary problems the positive class is ``labels[1]``,
         matching ``predict_proba(X)[:, 1]``.
+    n_resamples : int, default=1000
+        Bootstrap resamples for the F1-macro and balanced-accuracy intervals;
+        0 skips them (no ``"intervals"`` key).
+    random_state : int, default=0
+        Seed of the bootstrap, so the same inputs give the same intervals.
 
     Returns
     -------
@@ -106,7 +151,12 @@ def evaluate(
         ``n_samples``, ``labels`` (JSON-native), ``balanced_accuracy``,
         ``f1_macro``, ``accuracy``, ``confusion_matrix`` (rows true, columns
         predicted, in ``labels`` order) and ``classification_report``
-        (scikit-learn's ``output_dict=True``, ``zero_division=0``). Binary
+        (scikit-learn's ``output_dict=True``, ``zero_division=0``),
+        ``per_class`` (per label: test ``support``, ``predicted`` count,
+        ``recall`` and its Wilson 95% interval ``recall_ci``) and, unless
+        ``n_resamples=0``, ``intervals`` (``{"f1_macro": [low, high],
+        "balanced_accuracy": [low, high], "method": ..., "confidence_level":
+        0.95, "n_resamples": ..., "random_state": ...}``). Binary
         problems add ``pos_label`` and ``mcc`` and, with ``y_score``,
         ``average_precision`` (PR-AUC; ``None`` when ``y_true`` has no
         positive) and ``precision_recall_curve`` (``{"precision": [...],
@@ -135,17 +185,22 @@ def evaluate(
         raise InvalidInputError("evaluate needs at least one sample; got empty y_true and y_pred.")
     labels = list(unique_labels(y_true, y_pred)) if labels is None else list(labels)
     names = [str(_native(label)) for label in labels]
+    matrix = confusion_matrix(y_true, y_pred, labels=labels)
     result: dict[str, Any] = {
         "n_samples": len(y_true),
         "labels": _native(labels),
         "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
         "f1_macro": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
         "accuracy": float(accuracy_score(y_true, y_pred)),
-        "confusion_matrix": _native(confusion_matrix(y_true, y_pred, labels=labels)),
+        "confusion_matrix": _native(matrix),
         "classification_report": _native(
             classification_report(y_true, y_pred, labels=labels, target_names=names, output_dict=True, zero_division=0)
         ),
+        "per_class": _per_class(matrix, names),
     }
+    if n_resamples > 0:
+        t, p = _codes(y_true, labels), _codes(y_pred, labels)
+        result["intervals"] = _bootstrap_intervals(t, p, len(labels), n_resamples, random_state)
     if len(labels) != 2:
         return result
     pos_label = labels[1]
@@ -167,8 +222,113 @@ def evaluate(
     return result
 
 
-def evaluate_model(model: Any, X: Any, y: Any) -> dict[str, Any]:
-    """Evaluate a fitted classifier on ``X, y`` with :func:`evaluate`.
+def _normalise_name(name: Any) -> str:
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+def sensitive_columns(columns: Sequence[Any], attributes: Sequence[str] = SENSITIVE_ATTRIBUTES) -> list[Any]:
+    """Columns whose name is one of ``attributes``, ignoring case, spaces, ``-`` and ``_``.
+
+    Parameters
+    ----------
+    columns : sequence
+        Column names of the input table.
+    attributes : sequence of str, default=SENSITIVE_ATTRIBUTES
+        Names of sensitive attributes.
+
+    Returns
+    -------
+    list
+        The matching columns, in input order.
+
+    Examples
+    --------
+    >>> sensitive_columns(["Age", "native_country", "hours"])
+    ['Age', 'native_country']
+    """
+    wanted = {_normalise_name(a) for a in attributes}
+    return [c for c in columns if _normalise_name(c) in wanted]
+
+
+def _group_keys(column: Any) -> tuple[Any, str]:
+    """(group label per row, how the groups were made) for one sensitive column."""
+    import pandas as pd
+
+    series = pd.Series(column).reset_index(drop=True)
+    if pd.api.types.is_numeric_dtype(series) and series.nunique() > MAX_NUMERIC_LEVELS:
+        codes, edges = pd.qcut(series, 4, labels=False, retbins=True, duplicates="drop")
+        names = [f"{'[' if i == 0 else '('}{lo:g}, {hi:g}]" for i, (lo, hi) in enumerate(itertools.pairwise(edges))]
+        keys = codes.map(lambda c: names[int(c)] if c == c else "missing").astype(object)
+        return keys, "quartiles of the test rows"
+    keys = series.astype(object).where(series.notna(), "missing").map(str)
+    counts = keys.value_counts()
+    if len(counts) > MAX_GROUPS:
+        small = set(counts.index[MAX_GROUPS - 1 :])
+        keys = keys.where(~keys.isin(small), f"other ({len(small)} values)")
+        return keys, f"values; the {len(small)} rarest pooled"
+    return keys, "values"
+
+
+def _group_metrics(X: Any, y_true: np.ndarray, y_pred: np.ndarray, labels: list[Any], columns: list[Any]) -> dict:
+    """Rows, class counts, F1-macro and balanced accuracy per group of each sensitive column."""
+    t, p = _codes(y_true, labels), _codes(y_pred, labels)
+    n_labels = len(labels)
+    out: dict[str, Any] = {}
+    for col in columns:
+        keys, grouping = _group_keys(X[col])
+        groups = []
+        order = keys.value_counts().index
+        if grouping.startswith("quartiles"):  # by lower edge, "missing" last
+            order = sorted(order, key=lambda k: (k == "missing", float(k[1:].split(",")[0]) if k != "missing" else 0))
+        for key in order:
+            rows = (keys == key).to_numpy()
+            present = np.bincount(t[rows][t[rows] >= 0], minlength=n_labels)
+            every_class = bool((present > 0).all())
+            groups.append(
+                {
+                    "group": str(key),
+                    "n": int(rows.sum()),
+                    "class_counts": [int(c) for c in present],
+                    # with a class absent, balanced accuracy is the recall of the others: not comparable
+                    "balanced_accuracy": float(_balanced_accuracy(t[rows], p[rows], n_labels)) if every_class else None,
+                    "f1_macro": float(_f1_macro(t[rows], p[rows], n_labels)),
+                }
+            )
+        out[str(col)] = {"grouping": grouping, "groups": groups}
+    return out
+
+
+def _example_rows(X: Any, y: np.ndarray, n: int) -> dict[str, Any] | None:
+    """``n`` complete held-out rows, one per class first, as ``{"rows": {col: [...]}, "labels": [...]}``."""
+    import pandas as pd
+
+    if n <= 0 or not isinstance(X, pd.DataFrame):
+        return None
+    complete = np.flatnonzero(X.notna().all(axis=1).to_numpy())
+    if len(complete) == 0:
+        return None
+    chosen: list[int] = []
+    for label in pd.unique(y[complete]):  # first complete row of each class, in order of appearance
+        chosen.append(int(complete[np.flatnonzero(y[complete] == label)[0]]))
+    chosen = sorted(chosen[:n] + [int(i) for i in complete if i not in chosen][: max(0, n - len(chosen))])
+    rows = X.iloc[chosen]
+    return {
+        "rows": {str(c): _native(rows[c].tolist()) for c in rows.columns},
+        "labels": _native(y[chosen].tolist()),
+    }
+
+
+def evaluate_model(
+    model: Any,
+    X: Any,
+    y: Any,
+    *,
+    sensitive: Sequence[str] | None = SENSITIVE_ATTRIBUTES,
+    n_examples: int = 3,
+    n_resamples: int = N_RESAMPLES,
+    random_state: int = 0,
+) -> dict[str, Any]:
+    """Evaluate a fitted classifier on ``X, y`` with :func:`evaluate`, plus groups and examples.
 
     Labels come from ``model.classes_``; for binary models the score is
     ``model.predict_proba(X)[:, 1]`` when the model has ``predict_proba``.
@@ -182,19 +342,46 @@ def evaluate_model(model: Any, X: Any, y: Any) -> dict[str, Any]:
         Features.
     y : array-like of shape (n_samples,)
         True labels.
+    sensitive : sequence of str or None, default=SENSITIVE_ATTRIBUTES
+        Names of sensitive attributes. Columns of a DataFrame ``X`` that match
+        one (see :func:`sensitive_columns`) get F1-macro and balanced accuracy
+        per group (per value, or per quartile of a numeric column with many
+        values). ``None`` or empty: no groups.
+    n_examples : int, default=3
+        Complete rows of ``X`` (one of each class first) stored under
+        ``"examples"`` with their true labels; the model card shows them in
+        the Hub widget and its code. They are real held-out rows: pass 0 when
+        the data must not be published.
+    n_resamples, random_state : int
+        Passed to :func:`evaluate`.
 
     Returns
     -------
     dict
-        The :func:`evaluate` dict.
+        The :func:`evaluate` dict, plus ``sensitive`` (``{"attributes":
+        [...], "columns": {column: {"grouping": str, "groups": [{"group",
+        "n", "class_counts", "balanced_accuracy", "f1_macro"}]}}}``) when
+        ``sensitive`` is given and ``X`` is a DataFrame, and ``examples``.
     """
+    import pandas as pd
+
     y_pred = model.predict(X)
     classes = getattr(model, "classes_", None)
     labels = None if classes is None else list(classes)
     y_score = None
     if labels is not None and len(labels) == 2 and hasattr(model, "predict_proba"):
         y_score = np.asarray(model.predict_proba(X))[:, 1]
-    return evaluate(y, y_pred, y_score, labels=labels)
+    result = evaluate(y, y_pred, y_score, labels=labels, n_resamples=n_resamples, random_state=random_state)
+    y_true = np.asarray(y)
+    if sensitive and isinstance(X, pd.DataFrame):
+        columns = sensitive_columns(list(X.columns), sensitive)
+        order = labels if labels is not None else list(unique_labels(y_true, y_pred))
+        groups = _group_metrics(X, y_true, np.asarray(y_pred), order, columns)
+        result["sensitive"] = {"attributes": [str(a) for a in sensitive], "columns": groups}
+    examples = _example_rows(X, y_true, n_examples)
+    if examples is not None:
+        result["examples"] = examples
+    return result
 
 
 def _cell(value: Any, digits: int) -> str:

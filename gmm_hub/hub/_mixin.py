@@ -19,10 +19,10 @@ from typing import Any
 from huggingface_hub import ModelHubMixin
 
 from .. import _constants as C
+from ..bundle._checks import read_config, safe_member
 from ..bundle._config import build_config
-from ..bundle._io import load, save
+from ..bundle._io import load, looks_like_path, save
 from ..bundle._predictor import Predictor
-from ..bundle._trust import read_config, safe_member
 from ..exceptions import InvalidInputError
 from ._transfer import pull, push
 
@@ -114,12 +114,15 @@ class GMMHubModel(
         local_files_only: bool,
         token: str | bool | None,
         allow_pickle: bool = False,
+        trust_remote_pickle: str | None = None,
         **unused: Any,
     ) -> GMMHubModel:
         if unused:
             logger.debug("ignoring config keys %s", sorted(unused))
-        if os.path.isdir(model_id):
+        if os.path.isdir(model_id) or looks_like_path(model_id):  # a path-like id is never looked up on the Hub
             return cls(load(model_id, allow_pickle=allow_pickle))
+        # allow_pickle never applies to a download: only an opt-in that names this repo does
+        remote_pickle = trust_remote_pickle is not None and trust_remote_pickle == model_id
         path = pull(
             model_id,
             revision=revision,
@@ -127,9 +130,9 @@ class GMMHubModel(
             cache_dir=cache_dir,
             force_download=force_download,
             local_files_only=local_files_only,
-            allow_pickle=allow_pickle,
+            allow_pickle=remote_pickle,
         )
-        return cls(load(path, allow_pickle=allow_pickle))
+        return cls(load(path, allow_pickle=remote_pickle))
 
     def push_to_hub(
         self,

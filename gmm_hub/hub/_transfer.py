@@ -7,7 +7,7 @@ land in the standard Hub cache. ``gmm_hub.load("user/repo")`` calls
 :func:`pull` and then loads the snapshot like a local bundle, with the same
 hash and type checks.
 
-- :func:`push` verifies a bundle (:func:`gmm_hub.bundle._trust.verify_bundle`),
+- :func:`push` runs every check of ``load`` (:func:`gmm_hub.bundle._checks.open_bundle`),
   creates the repo if needed and uploads the files ``config.json`` lists,
   plus ``config.json`` itself, in one commit, optionally tagged.
 - :func:`pull` downloads only bundle files (never ``model.joblib`` unless
@@ -36,8 +36,8 @@ from typing import Any, TypeVar
 from huggingface_hub import CommitOperationAdd, HfApi, constants, get_token, snapshot_download
 
 from .. import _constants as C
-from ..bundle._trust import check_files, read_config, safe_member, verify_bundle
-from ..exceptions import HubError, IntegrityError, InvalidInputError, UntrustedModelError
+from ..bundle._checks import check_files, open_bundle, read_config, safe_member
+from ..exceptions import GMMHubError, HubError, IntegrityError, InvalidInputError, UntrustedModelError
 
 __all__ = ["check_out_dir", "copy_bundle", "pull", "push", "use_endpoint"]
 
@@ -103,6 +103,8 @@ def _hub_error(
         )
     elif status == 409:
         message = f"could not {action} {where}: it conflicts with what exists (409: {detail})."
+    elif status == 501:
+        message = f"could not {action} {where}: that server does not implement it (501: {detail})."
     elif isinstance(err, HfHubHTTPError):
         message = (
             f"could not {action} {where}: the Hub answered HTTP {status} ({detail}). "
@@ -164,18 +166,27 @@ def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 # ----------------------------------------------------------------------------- push
 
 
-def _bundle_operations(bundle: Path, config: dict[str, Any]) -> list[CommitOperationAdd]:
-    """One upload per file ``config.json`` lists, plus ``config.json``, from bytes checked against it."""
-    operations = [CommitOperationAdd(path_in_repo=C.CONFIG_FILE, path_or_fileobj=(bundle / C.CONFIG_FILE).read_bytes())]
-    for name, entry in sorted(config["files"].items()):
-        data = safe_member(bundle, name).read_bytes()
-        if hashlib.sha256(data).hexdigest() != entry["sha256"]:  # changed since it was verified
-            raise IntegrityError(f"{bundle / name} changed while it was being pushed; push again.")
+def _bundle_operations(bundle: Path, *, allow_pickle: bool) -> tuple[dict[str, Any], list[CommitOperationAdd]]:
+    """Run every check of :func:`gmm_hub.load` on ``bundle``; one upload per checked file, from the checked bytes.
+
+    What is uploaded is exactly what was verified: ``config.json`` and each
+    file it lists are read once, checked, and handed to the commit as bytes,
+    so a file swapped after the check is never uploaded.
+    """
+    try:
+        checked = open_bundle(bundle, allow_pickle=allow_pickle, unpickle=False, require_all=True)
+    except GMMHubError as err:
+        raise HubError(
+            f"refusing to push {bundle}: it failed verification ({err}). "
+            f"Fix or re-save the bundle (`gmm-hub verify {bundle}` shows every check)."
+        ) from err
+    operations = [CommitOperationAdd(path_in_repo=C.CONFIG_FILE, path_or_fileobj=checked.config_bytes)]
+    for name, data in sorted(checked.files.items()):
         operations.append(CommitOperationAdd(path_in_repo=name, path_or_fileobj=data))
-    unlisted = sorted(p.name for p in bundle.iterdir() if p.name not in config["files"] and p.name != C.CONFIG_FILE)
+    unlisted = sorted(p.name for p in bundle.iterdir() if p.name not in checked.files and p.name != C.CONFIG_FILE)
     if unlisted:
         logger.info("not pushing files config.json does not list: %s", ", ".join(unlisted))
-    return operations
+    return checked.config, operations
 
 
 def push(
@@ -230,18 +241,10 @@ def push(
     bundle = Path(bundle)
     if tag is not None and create_pr:
         raise InvalidInputError("tag cannot be combined with create_pr: tag the commit once the PR is merged.")
-    sound, report = verify_bundle(bundle, allow_pickle=allow_pickle)
-    if not sound:
-        failed = "; ".join(f"{check}: {detail}" for check, status, detail in report if status == "FAIL")
-        raise HubError(
-            f"refusing to push {bundle}: it failed verification ({failed}). "
-            f"Fix or re-save the bundle (`gmm-hub verify {bundle}` shows every check)."
-        )
+    config, operations = _bundle_operations(bundle, allow_pickle=allow_pickle)
     token = token or get_token()
     if not token:
         raise HubError(NO_TOKEN)
-    config = read_config(bundle)
-    operations = _bundle_operations(bundle, config)
     api = HfApi(token=token)
     action = "push to"
     try:
@@ -343,8 +346,9 @@ def pull(
     if config["model"].get("format", "skops") != "skops" and not allow_pickle:
         raise UntrustedModelError(
             f"{repo_id!r} holds a pickle-based {config['model'].get('file')!r}, which can run arbitrary code "
-            "when loaded; it was not downloaded. Pass allow_pickle=True (CLI: --allow-pickle) only if you "
-            "fully trust the repo's author."
+            "when loaded; it was not downloaded. Only if you fully trust the repo's author: pass "
+            f"trust_remote_pickle={repo_id!r} to gmm_hub.load (allow_pickle applies to local files only), "
+            "or allow_pickle=True to pull (CLI: gmm-hub pull --allow-pickle)."
         )
     try:
         check_files(path, config)
@@ -405,8 +409,17 @@ def use_endpoint(url: str, *, hf_home: str | os.PathLike[str] | None = None, tok
     module-level ``HfApi`` with that endpoint, so setting the environment
     is too late inside a running process. This sets both the environment
     (for subprocesses such as ``hf``) and those constants, and restores
-    everything on exit. ``HF_TOKEN`` is replaced by ``token`` (or removed), so
-    a real Hub token is never sent to another endpoint, and offline mode is off.
+    everything on exit. Offline mode is off inside the block, and so is Xet
+    (uploads go through LFS, which is what the local Hub serves).
+
+    A token saved for one endpoint is never sent to another: ``HF_TOKEN`` is
+    replaced by ``token`` (or removed), OIDC exchange (``HF_OIDC_RESOURCE``)
+    is switched off, and without ``hf_home`` the token file huggingface_hub
+    reads (``HF_TOKEN_PATH``, and ``stored_tokens`` beside it) moves to a
+    directory of this endpoint's own, ``$HF_HOME/gmm_hub/endpoints/<sha256 of
+    url>/``: ``hf auth login`` run inside the block saves a token there, for
+    this endpoint only, and the ``hf auth login`` token of huggingface.co stays
+    out of reach.
 
     Parameters
     ----------
@@ -429,17 +442,21 @@ def use_endpoint(url: str, *, hf_home: str | os.PathLike[str] | None = None, tok
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "HF_HUB_DISABLE_UPDATE_CHECK": "1",
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "HF_HUB_DISABLE_XET": "1",  # the local Hub serves LFS; with hf_xet installed the client would ask for Xet
         "HF_TOKEN": token,
         "HUGGING_FACE_HUB_TOKEN": None,
         "HF_HUB_OFFLINE": None,
         "TRANSFORMERS_OFFLINE": None,
         "HUGGINGFACE_CO_STAGING": None,
+        "HF_OIDC_RESOURCE": None,
+        "HF_OIDC_ID_TOKEN": None,
     }
     patched: dict[str, Any] = {
         "ENDPOINT": url,
         "HUGGINGFACE_CO_URL_TEMPLATE": url + "/{repo_id}/resolve/{revision}/{filename}",
         "HF_HUB_OFFLINE": False,
         "HF_HUB_DISABLE_TELEMETRY": True,
+        "HF_HUB_DISABLE_XET": True,
     }
     if hf_home is not None:
         home = Path(hf_home)
@@ -454,6 +471,13 @@ def use_endpoint(url: str, *, hf_home: str | os.PathLike[str] | None = None, tok
                 "HF_TOKEN_PATH": str(home / "token"),
                 "HF_STORED_TOKENS_PATH": str(home / "stored_tokens"),
             }
+        )
+    else:
+        digest = hashlib.sha256(url.rstrip("/").encode()).hexdigest()[:16]
+        token_path = Path(constants.HF_HOME) / "gmm_hub" / "endpoints" / digest / "token"
+        env["HF_TOKEN_PATH"] = str(token_path)
+        patched.update(
+            {"HF_TOKEN_PATH": str(token_path), "HF_STORED_TOKENS_PATH": str(token_path.parent / "stored_tokens")}
         )
     saved_env = {name: os.environ.get(name) for name in env}
     missing = object()

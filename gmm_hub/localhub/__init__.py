@@ -2,7 +2,10 @@
 
 A separate program (``gmm-hub hub serve``), not part of the library's data
 flow: the unmodified ``huggingface_hub`` client talks to it through
-``HF_ENDPOINT``. :class:`LocalHub` runs it in-process.
+``HF_ENDPOINT``, and ``git clone`` works on it. :class:`LocalHub` runs it
+in-process. Repos are bare git repositories (dulwich) with LFS content in a
+store by sha256; the HTTP layer is Starlette routing on uvicorn. Needs the
+``localhub`` extra: ``pip install "gmm-hub[localhub]"``.
 """
 
 from ._server import Fault, LocalHub, RequestRecord

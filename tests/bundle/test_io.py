@@ -13,6 +13,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 import gmm_hub
+import gmm_hub.bundle
 from gmm_hub._constants import PROTOCOL
 from gmm_hub.bundle import _io, _trust
 from gmm_hub.exceptions import BundleError, IntegrityError, InvalidInputError, UntrustedModelError
@@ -164,7 +165,7 @@ def test_load_warns_on_sklearn_version_mismatch(bundle, mixed_model):
 
 def test_load_refuses_newer_format(bundle):
     _edit_config(bundle, format_version=PROTOCOL + 1)
-    with pytest.raises(BundleError, match=r"newer than this gmm_hub understands.*upgrade gmm_hub"):
+    with pytest.raises(BundleError, match=r"newer than this gmm_hub understands.*upgrade gmm-hub"):
         gmm_hub.load(bundle)
 
 
@@ -238,7 +239,7 @@ def test_fixture_bundle_records_the_0_1_class_path_which_is_upgraded():
 
     data = (FIXTURES / "gmm_bundle" / "model.skops").read_bytes()
     assert "gmm_hub._classifier.GMMClassifier" in skops.io.get_untrusted_types(data=data)
-    upgraded = _trust.upgrade_legacy_paths(data)
+    upgraded = _trust.audit_skops(data)
     found = skops.io.get_untrusted_types(data=upgraded)
     assert "gmm_hub.model._classifier.GMMClassifier" in found
     assert "gmm_hub._classifier.GMMClassifier" not in found
@@ -246,6 +247,61 @@ def test_fixture_bundle_records_the_0_1_class_path_which_is_upgraded():
         _trust.trusted_types()
     )
     # a file that names no old path comes back as the same object
-    assert _trust.upgrade_legacy_paths(upgraded) is upgraded
-    ok, report = _trust.verify_bundle(FIXTURES / "gmm_bundle")
+    assert _trust.audit_skops(upgraded) is upgraded
+    ok, report = gmm_hub.bundle.verify_bundle(FIXTURES / "gmm_bundle")
     assert ok, report
+
+
+# --- overwrite only replaces gmm_hub bundles; path-like arguments ------------------------
+
+
+def test_save_overwrite_refuses_a_foreign_folder_with_a_config(tmp_path, mixed_model):
+    folder = tmp_path / "bert"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "bert"}')
+    (folder / "model.safetensors").write_bytes(b"weights")
+    with pytest.raises(BundleError, match="not a gmm_hub bundle"):
+        gmm_hub.save(mixed_model[0], folder, overwrite=True)
+    assert (folder / "model.safetensors").read_bytes() == b"weights"
+
+
+def test_save_overwrite_refuses_unlisted_files_then_replaces_a_clean_bundle(bundle, mixed_model):
+    (bundle / "notes.txt").write_text("mine")
+    with pytest.raises(BundleError, match=r"does not list: notes\.txt"):
+        gmm_hub.save(mixed_model[0], bundle, overwrite=True)
+    assert (bundle / "notes.txt").read_text() == "mine"
+    (bundle / "notes.txt").unlink()
+    gmm_hub.save(mixed_model[0], bundle, overwrite=True)
+    assert sorted(p.name for p in bundle.iterdir()) == ["config.json", "model.skops"]
+
+
+@pytest.mark.parametrize(
+    "text, path_like",
+    [
+        ("alice/fraud", False),
+        ("bundles/fraud", False),
+        ("./fraud", True),
+        ("/srv/fraud", True),
+        ("~/fraud", True),
+        ("a/b/c", True),
+        ("fraud.skops", True),
+        ("alice/fraud.v2", True),
+        ("fraud", True),
+        ("a\\b", True),
+    ],
+)
+def test_looks_like_path(text, path_like):
+    assert _io.looks_like_path(text) is path_like
+
+
+def test_trust_remote_pickle_is_refused_for_a_local_path(bundle):
+    with pytest.raises(InvalidInputError, match="trust_remote_pickle is for Hub repos"):
+        gmm_hub.load(bundle, trust_remote_pickle="alice/fraud")
+
+
+def test_save_records_the_unpacked_size_load_enforces(bundle):
+    import zipfile
+
+    entry = json.loads((bundle / "config.json").read_text())["files"]["model.skops"]
+    with zipfile.ZipFile(bundle / "model.skops") as archive:
+        assert entry["unpacked_size"] == sum(i.file_size for i in archive.infolist())

@@ -126,3 +126,79 @@ def test_validate_input_positional_frame_for_array_model(numeric):
     schema = numeric[0].schema
     out = validate_input(pd.DataFrame(numeric[2]), schema, as_frame=False)
     assert isinstance(out, np.ndarray) and out.dtype == np.float64 and out.shape == numeric[2].shape
+
+
+# --- the input policy (INPUT_POLICY) ---------------------------------------------------
+
+
+def test_input_policy_names_every_rule():
+    from gmm_hub.bundle import INPUT_POLICY
+
+    assert {"missing column", "extra column", "duplicate column names", "unseen category"} <= set(INPUT_POLICY)
+    assert all(isinstance(v, str) and v for v in INPUT_POLICY.values())
+
+
+@pytest.mark.parametrize("kind", ["pyarrow", "polars"])
+def test_predict_matches_arrow_and_polars_columns_by_name(tabular, kind):
+    loaded, model, X = tabular
+    shuffled = X[["channel", "age", "amount"]]
+    if kind == "pyarrow":
+        import pyarrow as pa
+
+        native = pa.Table.from_pandas(shuffled, preserve_index=False)
+    else:
+        import polars as pl
+
+        native = pl.from_pandas(shuffled)
+    np.testing.assert_array_equal(loaded.predict_proba(native), model.predict_proba(X))
+
+
+def test_predict_duplicate_column_names_raise_naming_them(tabular):
+    import pyarrow as pa
+
+    loaded, _, X = tabular
+    with pytest.raises(SchemaError, match=r"more than once: amount"):
+        loaded.predict(X.set_axis(["amount", "age", "amount"], axis=1))
+    table = pa.table([X["amount"], X["age"], X["channel"], X["age"]], names=["amount", "age", "channel", "age"])
+    with pytest.raises(SchemaError, match=r"more than once: age"):
+        loaded.predict(table)
+
+
+def test_predict_unseen_category_warns_naming_column_and_values(tabular):
+    from gmm_hub.bundle import UnknownCategoryWarning
+
+    loaded, model, X = tabular
+    odd = X.head(3).assign(channel=["web", "kiosk", "phone"])
+    with pytest.warns(UnknownCategoryWarning, match=r"channel: 'kiosk', 'phone'"):
+        proba = loaded.predict_proba(odd)
+    np.testing.assert_array_equal(proba, model.predict_proba(odd))
+    assert issubclass(UnknownCategoryWarning, UserWarning)
+
+
+def test_predict_integer_column_refuses_fractions_accepts_integral_floats(tmp_path, mixed_frame):
+    class Frame:
+        def __init__(self, X):
+            self.X = X
+
+        def info(self):
+            return {"name": "ints"}
+
+    X, y = mixed_frame
+    X = X.assign(age=X["age"].astype("int64"))
+    model = gmm_hub.tabular_pipeline(n_components=1, covariance_type="diag", random_state=RND_SEED).fit(X, y)
+    loaded = gmm_hub.load(gmm_hub.save(model, tmp_path / "b", dataset=Frame(X)))
+    assert loaded.schema["columns"][1]["dtype"] == "int64"
+    np.testing.assert_array_equal(loaded.predict(X.assign(age=X["age"].astype(float))), model.predict(X))
+    with pytest.raises(SchemaError, match=r"non-integral values in integer column.*age \(integer column, got 40\.5"):
+        loaded.predict(X.head(2).assign(age=[40.5, 41.0]))
+
+
+def test_predict_infinite_value_is_a_schema_error(tabular, numeric):
+    loaded, _, X = tabular
+    with pytest.raises(SchemaError, match="amount"):
+        loaded.predict(X.head(2).assign(amount=[np.inf, 1.0]))
+    loaded, _, arr = numeric
+    bad = arr[:2].copy()
+    bad[0, 1] = -np.inf
+    with pytest.raises(SchemaError, match="infinite values in column"):
+        loaded.predict(bad)

