@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import tracemalloc
 
 import joblib
 import numpy as np
 import pytest
-from sklearn.mixture import GaussianMixture
 
 import gmm_hub.model._classifier as classifier_module
+import gmm_hub.model._scoring as scoring_module
 from gmm_hub.model._classifier import GMMClassifier
 
 RND_SEED = 0
@@ -37,30 +38,23 @@ def fitted():
 
 def test_predict_chunked_equals_unchunked(fitted, monkeypatch):
     model, X, y = fitted
-    X_big = np.vstack([X, X[::-1]])  # 8,120 rows: several chunks of the minimum 1,024
+    X_big = np.vstack([X, X[::-1]])  # 8,120 rows: many blocks of the minimum 64
     whole = {
         "proba": model.predict_proba(X_big),
         "decision": model.decision_function(X_big),
         "pred": model.predict(X_big),
         "score": model.score(X, y),
     }
-    calls = []
-    original = GaussianMixture.score_samples
-
-    def spy(self, X):
-        calls.append(len(X))
-        return original(self, X)
-
-    monkeypatch.setattr(GaussianMixture, "score_samples", spy)
-    monkeypatch.setattr(classifier_module, "_CHUNK_BYTES", 1)
+    monkeypatch.setattr(scoring_module, "_BLOCK_BYTES", 1)
+    model = copy.deepcopy(model)  # a new estimator gets a new scorer, with the smallest blocks
     chunked = {
         "proba": model.predict_proba(X_big),
         "decision": model.decision_function(X_big),
         "pred": model.predict(X_big),
         "score": model.score(X, y),
     }
-    # the chunking really happened: 1,024-row pieces, each scored by both classes
-    assert max(calls) == 1024 and len(calls) > 2 * len(X_big) // 1024
+    # the chunking really happened: 64-row blocks
+    assert scoring_module.fused_scorer(model).block_rows == 64
     np.testing.assert_allclose(chunked["proba"], whole["proba"], rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(chunked["decision"], whole["decision"], rtol=1e-12)
     np.testing.assert_array_equal(chunked["pred"], whole["pred"])

@@ -1,0 +1,305 @@
+"""Fused, numerically stable scoring of every class's mixture at once.
+
+:class:`FusedScorer` stacks the components of all the classes' mixtures so
+that one matrix product per block of rows gives every component's whitened
+residual ``(x - mean) @ precision_cholesky``, the formula of scikit-learn's
+``GaussianMixture.score_samples``. Full and tied components go through that
+product; diagonal and spherical ones, whose factor is diagonal, through an
+elementwise product of the same shape. Squared norms, log-determinants and
+log weights follow, then a logsumexp over each class's components.
+
+Rows are scored a block at a time (``block_bytes`` of projections, sized to
+stay in cache), so memory does not grow with the batch, and each row's
+result depends only on that row.
+
+Rows whose likelihood underflows for every class (finite inputs of about
+1e154 and more square to infinity) are scored again in a rescaled form: the
+projections are computed on ``x / s`` with a per-row power-of-two ``s``, and
+the Mahalanobis terms are compared term by term, relative to the row's
+nearest component. Such a row's joint log-likelihoods are then shifted by a
+per-row constant, which leaves posteriors, log-odds and predictions exact,
+and the nearest class wins.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import InvalidInputError
+
+__all__ = ["SCORING_DTYPES", "FusedScorer", "check_finite", "fused_scorer"]
+
+SCORING_DTYPES = ("float64", "float32")
+# Projections computed at once; blocks of a few MiB stay in cache, which
+# measured fastest on 1,000,000 x 30 (2 x 5 full components): 2,048-row blocks
+# ran 1.7x the speed of 32,768-row ones.
+_BLOCK_BYTES = 4 * 2**20
+_MIN_BLOCK_ROWS = 64
+_LOG_2PI = math.log(2 * math.pi)
+
+# One scorer per fitted estimator and dtype, outside the estimator so that
+# predict leaves its __dict__ (and so pickles, clones and skops bundles) as it
+# was. Each entry keeps the arrays it was built from and is rebuilt when the
+# estimator's mixtures are replaced (e.g. by a new fit).
+_CACHE: weakref.WeakKeyDictionary[Any, dict[str, tuple[tuple, FusedScorer]]] = weakref.WeakKeyDictionary()
+
+
+def fused_scorer(estimator: Any, dtype: str = "float64") -> FusedScorer:
+    """The cached :class:`FusedScorer` of a fitted GMMClassifier.
+
+    Parameters
+    ----------
+    estimator : GMMClassifier
+        A fitted classifier (``gmms_`` and ``class_prior_`` set).
+    dtype : {"float64", "float32"}, default="float64"
+        Precision of the projections.
+
+    Returns
+    -------
+    FusedScorer
+        Built on first use and kept while the estimator's mixtures and priors
+        are the same objects.
+    """
+    if dtype not in SCORING_DTYPES:
+        raise InvalidInputError(f"scoring_dtype must be one of {list(SCORING_DTYPES)}, got {dtype!r}.")
+    gmms, prior = estimator.gmms_, estimator.class_prior_
+    key = (prior, *(a for g in gmms for a in (g, g.weights_, g.means_, g.precisions_cholesky_)))
+    entries = _CACHE.setdefault(estimator, {})
+    cached = entries.get(dtype)
+    if cached is not None and len(cached[0]) == len(key) and all(a is b for a, b in zip(cached[0], key, strict=True)):
+        return cached[1]
+    scorer = FusedScorer(gmms, np.log(prior), dtype=dtype)
+    entries[dtype] = (key, scorer)
+    return scorer
+
+
+def check_finite(X: np.ndarray, feature_names: Sequence[str] | None = None) -> None:
+    """Raise InvalidInputError naming the rows and columns holding NaN or infinity.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Validated float input.
+    feature_names : sequence of str, optional
+        Column names for the message.
+
+    Raises
+    ------
+    InvalidInputError
+        When any value is NaN or infinite: no likelihood exists for it.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if X.size == 0 or np.isfinite(X.sum()):  # a finite sum means every value is finite
+            return
+    rows, cols = [], set()
+    step = max(1, _BLOCK_BYTES // max(1, X.shape[1]))
+    for start in range(0, X.shape[0], step):
+        bad = ~np.isfinite(X[start : start + step])
+        r, c = np.nonzero(bad)
+        rows.extend(np.unique(r + start).tolist())
+        cols.update(c.tolist())
+    if not rows:  # the sum overflowed, every value is finite
+        return
+    names = [str(feature_names[c]) if feature_names is not None else str(c) for c in sorted(cols)]
+    shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
+    raise InvalidInputError(
+        f"Input X contains NaN or infinity in {len(rows)} row(s) (rows {shown}; "
+        f"column(s) {', '.join(names[:10])}{', ...' if len(names) > 10 else ''}); "
+        "no likelihood exists for them. Impute or drop those values first "
+        "(gmm_hub.tabular_pipeline() imputes missing values)."
+    )
+
+
+class FusedScorer:
+    """Joint log-likelihoods ``log p(x | class) + log prior`` of every class at once.
+
+    Parameters
+    ----------
+    gmms : sequence of GaussianMixture
+        One fitted mixture per class, any covariance types.
+    log_prior : ndarray of shape (n_classes,)
+        Log prior of each class.
+    dtype : {"float64", "float32"}, default="float64"
+        Precision of the projections. ``"float64"`` uses scikit-learn's formula
+        (agreement to about 1e-14 relative); ``"float32"`` centres the rows on
+        the mean of the component means first, then projects in single
+        precision (see the README for the measured tolerance). Rows that
+        overflow in either mode are rescored in float64.
+    block_bytes : int, optional
+        Bytes of working memory per block of rows (default 4 MiB); at least
+        64 rows are scored at once.
+    """
+
+    def __init__(
+        self,
+        gmms: Sequence[Any],
+        log_prior: np.ndarray,
+        *,
+        dtype: str = "float64",
+        block_bytes: int | None = None,
+    ) -> None:
+        self.dtype = np.dtype(dtype)
+        self.block_bytes = int(_BLOCK_BYTES if block_bytes is None else block_bytes)
+        self.n_classes = len(gmms)
+        self.n_features = int(gmms[0].means_.shape[1])
+        d = self.n_features
+        means, factors, diagonal, const, owner = [], [], [], [], []
+        for c, gmm in enumerate(gmms):
+            kind, prec = gmm.covariance_type, np.asarray(gmm.precisions_cholesky_, dtype=np.float64)
+            for k in range(gmm.n_components):
+                if kind == "full":
+                    factor = prec[k]
+                elif kind == "tied":
+                    factor = prec
+                elif kind == "diag":
+                    factor = prec[k]
+                else:  # spherical
+                    factor = np.full(d, prec[k])
+                log_det = np.sum(np.log(np.diagonal(factor) if factor.ndim == 2 else factor))
+                means.append(np.asarray(gmm.means_[k], dtype=np.float64))
+                factors.append(factor)
+                diagonal.append(factor.ndim == 1)
+                const.append(math.log(gmm.weights_[k]) + log_det - 0.5 * d * _LOG_2PI + log_prior[c])
+                owner.append(c)
+        # Internal order: dense factors first, then diagonal ones; within each,
+        # class order, so each class's components are contiguous in ``_order``.
+        dense = [i for i, is_diag in enumerate(diagonal) if not is_diag]
+        diag = [i for i, is_diag in enumerate(diagonal) if is_diag]
+        internal = dense + diag
+        order = np.argsort(np.array(owner)[internal], kind="stable")
+        self._order = order  # internal columns -> class-grouped columns
+        owners = np.array(owner)[internal][order]
+        self._starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+        self._owners = owners
+        self._const = np.array(const)[internal][order]
+        self._means = np.array(means)[internal][order]  # class-grouped, for the rescue
+        self._factors = [np.diag(f) if f.ndim == 1 else f for f in (factors[i] for i in internal)]
+        self._factors = [self._factors[i] for i in order]
+        # float32 projects rows centred on ``centre``: smaller magnitudes, less cancellation
+        centre = np.mean(means, axis=0) if self.dtype == np.float32 else np.zeros(d)
+        self._centre = centre if self.dtype == np.float32 else None
+        # dense part: [x - centre, 1] @ [[P_k], [-(mean_k - centre) @ P_k]] for every k
+        if dense:
+            proj = np.concatenate([factors[i] for i in dense], axis=1)
+            offset = np.concatenate([(means[i] - centre) @ factors[i] for i in dense])
+            self._dense = np.vstack([proj, -offset[None]]).astype(self.dtype)
+        else:
+            self._dense = np.empty((d + 1, 0), dtype=self.dtype)
+        # diagonal part: (x - centre) * p_k - (mean_k - centre) * p_k
+        scale = np.array([factors[i] for i in diag]).reshape(len(diag), d)
+        shift = np.array([(means[i] - centre) * factors[i] for i in diag]).reshape(len(diag), d)
+        self._diag_scale = scale.astype(self.dtype)
+        self._diag_shift = shift.astype(self.dtype)
+        self._n_dense, self._n_diag = len(dense), len(diag)
+        n_comp = len(internal)
+        per_row = self.dtype.itemsize * (n_comp * d + 2 * (d + 1)) + 8 * (4 * n_comp + 2 * self.n_classes)
+        self.block_rows = max(_MIN_BLOCK_ROWS, self.block_bytes // per_row)
+
+    def joint_log_likelihood(self, X: np.ndarray) -> np.ndarray:
+        """Scores of every row, shape (n_samples, n_classes).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Finite float64 input.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            ``log p(x | class) + log prior``; for rows rescued from overflow,
+            shifted by a per-row constant.
+        """
+        out = np.empty((X.shape[0], self.n_classes))
+        for rows, jll in self.blocks(X):
+            out[rows] = jll
+        return out
+
+    def blocks(self, X: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
+        """Yield ``(rows, joint log-likelihoods of those rows)`` a block at a time."""
+        for start in range(0, X.shape[0], self.block_rows):
+            rows = slice(start, min(start + self.block_rows, X.shape[0]))
+            yield rows, self._score_block(X[rows])
+
+    def _score_block(self, x: np.ndarray) -> np.ndarray:
+        if len(x) == 1:  # BLAS takes another path for one row; two keep results batch-independent
+            return self._score_block(np.vstack([x, x]))[:1]
+        n, d = x.shape
+        sq = np.empty((n, self._n_dense + self._n_diag))
+        with np.errstate(over="ignore", invalid="ignore"):
+            xa = np.empty((n, d + 1), dtype=self.dtype)
+            if self._centre is None:
+                xa[:, :d] = x
+            else:
+                xa[:, :d] = x - self._centre
+            xa[:, d] = 1.0
+            if self._n_dense:
+                y = (xa @ self._dense).reshape(n, self._n_dense, d)
+                sq[:, : self._n_dense] = np.einsum("nkd,nkd->nk", y, y)
+            if self._n_diag:
+                y = xa[:, None, :d] * self._diag_scale
+                y -= self._diag_shift
+                sq[:, self._n_dense :] = np.einsum("nkd,nkd->nk", y, y)
+        log_prob = sq[:, self._order]
+        log_prob *= -0.5
+        log_prob += self._const
+        jll = self._class_logsumexp(log_prob)
+        with np.errstate(invalid="ignore"):
+            lost = ~np.isfinite(jll.max(axis=1))
+        if lost.any():
+            jll[lost] = self._rescaled(x[lost])
+        return jll
+
+    def _class_logsumexp(self, log_prob: np.ndarray) -> np.ndarray:
+        top = np.maximum.reduceat(log_prob, self._starts, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            top[~np.isfinite(top)] = 0.0
+            shifted = log_prob - top[:, self._owners]
+            np.exp(shifted, out=shifted)
+            total = np.add.reduceat(shifted, self._starts, axis=1)
+            return np.log(total) + top
+
+    def _rescaled(self, x: np.ndarray) -> np.ndarray:
+        """Scores of rows whose every class underflowed, up to a per-row constant.
+
+        With ``s = 2**e`` (``e >= 0``) at or below the largest magnitude of the
+        row and of the means, ``u = (x / s) @ P`` and ``v = (mean / s) @ P``
+        stay finite, and each Mahalanobis term is ``q = s**2 (|u|^2 - 2 u.v +
+        |v|^2)``. Differences between components are taken term by term, so
+        the linear term still separates components that share a factor, and
+        are measured from the row's nearest component (two passes find it);
+        ``excess = (q - q_min) / 2`` is then formed in log space, infinite only
+        for components whose weight is exactly zero.
+        """
+        if len(x) == 1:  # as in _score_block
+            return self._rescaled(np.vstack([x, x]))[:1]
+        x = np.asarray(x, dtype=np.float64)
+        n, n_comp = x.shape[0], len(self._const)
+        top = np.maximum(np.abs(x).max(axis=1), np.abs(self._means).max())
+        e = np.maximum(np.frexp(top)[1] - 1, 0)[:, None]  # ldexp scales exactly; 2**1024 overflows
+        x_s = np.ldexp(x, -e)
+        terms = np.empty((3, n, n_comp))
+        for k, (mean, factor) in enumerate(zip(self._means, self._factors, strict=True)):
+            u, v = x_s @ factor, np.ldexp(mean, -e) @ factor
+            terms[:, :, k] = np.einsum("nd,nd->n", u, u), np.einsum("nd,nd->n", u, v), np.einsum("nd,nd->n", v, v)
+        rows = np.arange(n)
+        nearest = np.argmin(terms[0], axis=1)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            for _ in range(2):
+                ref = terms[:, rows, nearest][:, :, None]
+                delta = (terms[0] - ref[0]) - 2 * (terms[1] - ref[1]) + (terms[2] - ref[2])
+                nearest = np.argmin(delta, axis=1)
+            excess = np.sign(delta) * np.exp(math.log(0.5) + 2 * math.log(2.0) * e + np.log(np.abs(delta)))
+            jll = self._class_logsumexp(self._const - excess)
+        lost = ~np.isfinite(jll.max(axis=1))
+        if lost.any():  # only for a model whose factors or means are near the float64 limit
+            raise InvalidInputError(
+                f"No finite likelihood exists for {int(lost.sum())} row(s) of X even after "
+                f"rescaling: the model's precisions or means are too large for float64. "
+                "Refit the model on standardised features."
+            )
+        return jll

@@ -1,0 +1,263 @@
+"""Fused scoring: agreement with scikit-learn, float32 tolerance, blocks, huge inputs, caching."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import tracemalloc
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from sklearn.base import clone
+from sklearn.mixture import GaussianMixture
+
+from gmm_hub.exceptions import InvalidInputError
+from gmm_hub.model._classifier import GMMClassifier
+from gmm_hub.model._scoring import FusedScorer, fused_scorer
+
+RND_SEED = 0
+N_FEATURES = 4
+# Documented float32 tolerance (README, GMMClassifier docstring): joint log-likelihoods
+# within 1e-5 relative of float64 on standardised features, posteriors within 1e-4.
+FLOAT32_RTOL = 1e-5
+FLOAT32_PROBA_ATOL = 1e-4
+
+
+def _mixtures(kinds, seed=RND_SEED, n_features=N_FEATURES):
+    """One fitted GaussianMixture per covariance type in ``kinds`` (one per class)."""
+    rng = np.random.default_rng(seed)
+    gmms = []
+    for i, kind in enumerate(kinds):
+        X = rng.normal(size=(400, n_features)) @ rng.normal(size=(n_features, n_features)) * 0.5 + i
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gmms.append(GaussianMixture(3, covariance_type=kind, random_state=seed).fit(X))
+    return gmms
+
+
+def _reference(gmms, log_prior, X):
+    return np.column_stack([g.score_samples(X) for g in gmms]) + log_prior
+
+
+def _rows(n=2000, seed=RND_SEED, n_features=N_FEATURES):
+    return np.random.default_rng(seed + 1).normal(scale=1.5, size=(n, n_features))
+
+
+KINDS = [
+    ("full", "full"),
+    ("tied", "tied", "tied"),
+    ("diag", "diag"),
+    ("spherical", "spherical"),
+    ("full", "tied", "diag", "spherical"),  # covariance_type="auto" can mix them
+]
+
+
+@pytest.mark.parametrize("kinds", KINDS, ids="-".join)
+def test_fused_scorer_equals_score_samples(kinds):
+    gmms = _mixtures(kinds)
+    log_prior = np.log(np.arange(1, len(kinds) + 1) / sum(range(1, len(kinds) + 1)))
+    X = _rows()
+    got = FusedScorer(gmms, log_prior).joint_log_likelihood(X)
+    np.testing.assert_allclose(got, _reference(gmms, log_prior, X), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("kinds", KINDS, ids="-".join)
+def test_fused_scorer_float32_within_documented_tolerance(kinds):
+    gmms = _mixtures(kinds)
+    log_prior = np.log(np.full(len(kinds), 1 / len(kinds)))
+    X = _rows()
+    ref = _reference(gmms, log_prior, X)
+    got = FusedScorer(gmms, log_prior, dtype="float32").joint_log_likelihood(X)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, ref, rtol=FLOAT32_RTOL)
+
+
+def test_fused_scorer_float32_centres_data_far_from_origin():
+    # float32 projects x - centre: an offset of 1e4 on every feature costs no accuracy
+    gmms = _mixtures(("full", "diag"))
+    for g in gmms:
+        g.means_ = g.means_ + 1e4
+    X = _rows() + 1e4
+    ref = _reference(gmms, np.zeros(2), X)
+    got = FusedScorer(gmms, np.zeros(2), dtype="float32").joint_log_likelihood(X)
+    np.testing.assert_allclose(got, ref, rtol=FLOAT32_RTOL)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_fused_scorer_blocks_do_not_change_results(dtype):
+    gmms = _mixtures(("full", "spherical", "tied"))
+    scorer = FusedScorer(gmms, np.zeros(3), dtype=dtype, block_bytes=1)
+    assert scorer.block_rows == 64
+    X = _rows(3 * 64 + 5)
+    whole = FusedScorer(gmms, np.zeros(3), dtype=dtype).joint_log_likelihood(X)
+    one_by_one = np.vstack([scorer.joint_log_likelihood(X[i : i + 1]) for i in range(len(X))])
+    # identical here; the tolerance allows only for BLAS kernels that round edge rows differently
+    rtol = 1e-13 if dtype == "float64" else 1e-6
+    for n in (63, 64, 65, 128, 3 * 64 + 5):  # around and across block boundaries
+        np.testing.assert_allclose(scorer.joint_log_likelihood(X[:n]), whole[:n], rtol=rtol)
+    np.testing.assert_allclose(one_by_one, whole, rtol=rtol)
+    rescued = np.vstack([scorer._rescaled(X[i : i + 1]) for i in range(len(X))])
+    np.testing.assert_allclose(rescued, scorer._rescaled(X), rtol=1e-13)
+
+
+def test_fused_scorer_rescaled_path_agrees_on_ordinary_rows():
+    # the overflow rescue equals the direct path up to a per-row constant
+    gmms = _mixtures(("full", "tied", "diag", "spherical"))
+    scorer = FusedScorer(gmms, np.log([0.1, 0.2, 0.3, 0.4]))
+    X = _rows(500)
+    direct = scorer.joint_log_likelihood(X)
+    rescued = scorer._rescaled(X)
+    direct -= direct.max(axis=1, keepdims=True)
+    rescued -= rescued.max(axis=1, keepdims=True)
+    np.testing.assert_allclose(rescued, direct, rtol=1e-9, atol=1e-9)
+
+
+def _spherical(mean, variance, n_features=2):
+    gmm = GaussianMixture(1, covariance_type="spherical")
+    gmm.weights_ = np.array([1.0])
+    gmm.means_ = np.full((1, n_features), float(mean))
+    gmm.precisions_cholesky_ = np.array([1 / np.sqrt(variance)])
+    return gmm
+
+
+@pytest.mark.parametrize("value", [1e154, 1e200, -1e300, np.finfo(float).max, -np.finfo(float).max])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_fused_scorer_huge_inputs_nearest_class_wins(value, dtype):
+    # same variance: the nearer mean wins; same mean: the wider class wins
+    log_prior = np.log([0.5, 0.5])
+    near = FusedScorer([_spherical(-1, 1), _spherical(1, 1)], log_prior, dtype=dtype)
+    wide = FusedScorer([_spherical(0, 1), _spherical(0, 4)], log_prior, dtype=dtype)
+    x = np.full((1, 2), value)
+    jll = near.joint_log_likelihood(x)
+    assert np.isfinite(jll.max()) and np.argmax(jll) == int(value > 0)
+    jll = wide.joint_log_likelihood(x)
+    assert np.isfinite(jll.max()) and np.argmax(jll) == 1
+
+
+@pytest.fixture(scope="module")
+def binary_model():
+    rng = np.random.default_rng(RND_SEED)
+    X = np.vstack([rng.normal(0, 1, (300, 3)), rng.normal(1.5, 0.6, (40, 3))])
+    y = np.r_[np.zeros(300, int), np.ones(40, int)]
+    return GMMClassifier(max_components=2, threshold=0.3, random_state=RND_SEED).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def multiclass_model():
+    rng = np.random.default_rng(RND_SEED + 1)
+    X = np.vstack([rng.normal(c, 0.5 + 0.3 * c, (120, 3)) for c in range(3)])
+    y = np.repeat(["a", "b", "c"], 120)
+    return GMMClassifier(max_components=2, random_state=RND_SEED).fit(X, y)
+
+
+def _assert_sound(model, X):
+    proba = model.predict_proba(X)
+    assert np.all(np.isfinite(proba)) and np.all((proba >= 0) & (proba <= 1))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-9)
+    log_proba = model.predict_log_proba(X)
+    assert not np.isnan(log_proba).any() and np.all(log_proba <= 0)
+    pred = model.predict(X)
+    decision = model.decision_function(X)
+    assert not np.isnan(decision).any()
+    if len(model.classes_) == 2:
+        np.testing.assert_array_equal(pred, model.classes_[(decision > 0).astype(int)])
+        clear = np.abs(proba[:, 1] - model.threshold_) > 1e-9
+        np.testing.assert_array_equal(pred[clear], model.classes_[(proba[clear, 1] > model.threshold_).astype(int)])
+    else:
+        top2 = np.sort(proba, axis=1)[:, -2:]
+        clear = top2[:, 1] - top2[:, 0] > 1e-12
+        np.testing.assert_array_equal(pred[clear], model.classes_[np.argmax(proba[clear], axis=1)])
+
+
+finite_rows = arrays(
+    np.float64,
+    st.tuples(st.integers(1, 6), st.just(3)),
+    elements=st.floats(allow_nan=False, allow_infinity=False),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(X=finite_rows, dtype=st.sampled_from(["float64", "float32"]))
+def test_predict_any_finite_input_gives_sound_probabilities(binary_model, multiclass_model, X, dtype):
+    for model in (binary_model, multiclass_model):
+        _assert_sound(copy.copy(model).set_params(scoring_dtype=dtype), X)
+
+
+def test_predict_huge_value_does_not_flip_to_class_zero(binary_model):
+    # the attack of issue 14: one huge feature used to give NaN and class 0
+    x = np.array([[0.0, 0.0, 1e200]])
+    proba = binary_model.predict_proba(x)
+    assert np.all(np.isfinite(proba))
+    # far from both classes, the wider one (class 0, unit variance) is the more likely
+    assert binary_model.predict(x)[0] == 0 and proba[0, 0] == 1.0
+    _assert_sound(binary_model, np.array([[1.5, 1.5, 1.5], [1e160, 1e160, 1e160], [-1e308, 1e308, 0]]))
+
+
+def test_predict_refuses_nan_and_infinity_naming_rows_and_columns(binary_model):
+    X = pd.DataFrame(np.random.default_rng(2).normal(size=(40, 3)), columns=["a", "b", "c"])
+    model = clone(binary_model).fit(X, np.arange(40) % 2)
+    bad = X.head(5).copy()
+    bad.iloc[1, 2] = np.nan
+    bad.iloc[4, 0] = np.inf
+    with pytest.raises(InvalidInputError, match=r"NaN or infinity in 2 row\(s\) \(rows 1, 4; column\(s\) a, c\)"):
+        model.predict(bad)
+    with pytest.raises(ValueError, match="Impute or drop"):
+        binary_model.predict_proba(np.array([[0.0, -np.inf, 0.0]]))
+
+
+def test_predict_sums_overflow_but_values_finite_is_accepted(binary_model):
+    X = np.full((4, 3), np.finfo(float).max)  # the sum overflows; every value is finite
+    _assert_sound(binary_model, X)
+
+
+def test_scoring_dtype_set_on_fitted_model(binary_model):
+    X = np.random.default_rng(3).normal(size=(500, 3))
+    fast = copy.deepcopy(binary_model).set_params(scoring_dtype="float32")
+    np.testing.assert_allclose(fast.predict_proba(X), binary_model.predict_proba(X), atol=FLOAT32_PROBA_ATOL)
+    bad = copy.copy(binary_model)
+    bad.scoring_dtype = "float16"
+    with pytest.raises(InvalidInputError, match=r"scoring_dtype must be one of .*float32.*, got 'float16'"):
+        bad.predict(X)
+
+
+def test_scorer_cached_outside_the_estimator_and_rebuilt_after_refit(binary_model):
+    X = np.random.default_rng(4).normal(size=(50, 3))
+    model = copy.deepcopy(binary_model)
+    before = dict(vars(model))
+    model.predict_proba(X)
+    assert vars(model).keys() == before.keys()  # predict adds no attribute: bundles are unchanged
+    assert fused_scorer(model) is fused_scorer(model)
+    first = fused_scorer(model)
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+    rng = np.random.default_rng(5)
+    model.fit(rng.normal(size=(80, 3)), np.r_[np.zeros(60, int), np.ones(20, int)])
+    assert fused_scorer(model) is not first
+    np.testing.assert_allclose(
+        model._joint_log_likelihood(X),
+        _reference(model.gmms_, np.log(model.class_prior_), X),
+        rtol=1e-9,
+    )
+
+
+def test_predict_memory_does_not_grow_with_rows(binary_model):
+    model = copy.deepcopy(binary_model)
+    peaks = []
+    for n in (100_000, 400_000):
+        X = np.random.default_rng(6).normal(size=(n, 3))
+        model.predict(X[:10])  # build the scorer outside the measurement
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            pred = model.predict(X)
+            peaks.append(tracemalloc.get_traced_memory()[1] - base - pred.nbytes)
+        finally:
+            tracemalloc.stop()
+    # a block's working memory (4 MiB) and the label indices, never an (n, n_classes) array
+    assert peaks[1] < 8 * 2**20 + 400_000 * 8
+    assert peaks[1] - peaks[0] <= 300_000 * 8 + 2**20
