@@ -12,23 +12,27 @@ The data flows data -> model -> bundle -> card -> hub -> cli:
 
 The local Hub server (:mod:`gmm_hub.localhub`) is a separate program.
 
-Only the classifier is imported eagerly; everything that pulls in heavier
-libraries (skops, huggingface_hub, matplotlib, datasets) is imported on first
-use, so ``import gmm_hub`` stays cheap.
+Every public name is imported on first use, so ``import gmm_hub`` costs
+almost nothing (the local Hub server, which imports it, stays small) and the
+heavier libraries (scikit-learn, skops, huggingface_hub, matplotlib, datasets)
+load only when something needs them.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .exceptions import GMMHubError
-from .model._classifier import GMMClassifier
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:  # static type checkers see the classifier's real type
+    from .model import GMMClassifier as GMMClassifier
+
+__version__ = "0.2.0"
 
 # public name -> subpackage that defines it, imported on first attribute access
 _LAZY = {
+    "GMMClassifier": ".model",
     "tabular_pipeline": ".model",
     "make_imbalanced": ".data",
     "undersampler": ".data",
@@ -44,7 +48,7 @@ _LAZY = {
     "GMMHubModel": ".hub",
 }
 
-__all__ = ["GMMClassifier", "GMMHubError", "__version__", *sorted(_LAZY)]
+__all__ = ["GMMHubError", "__version__", *sorted(_LAZY)]
 
 
 def __getattr__(name: str) -> Any:
