@@ -28,7 +28,7 @@ from .exceptions import GMMHubError
 if TYPE_CHECKING:  # static type checkers see the classifier's real type
     from .model import GMMClassifier as GMMClassifier
 
-__version__ = "0.2.0"
+__version__ = "0.2.0.dev0"
 
 # public name -> subpackage that defines it, imported on first attribute access
 _LAZY = {
