@@ -11,7 +11,7 @@
 3. :func:`check_files`: every listed file exists, its size is compared with
    the recorded one *before* it is read, then its sha256; the bytes that were
    checked are the bytes returned (what is built and what is pushed);
-4. the skops model is audited and built (:func:`._trust.load_skops`) and its
+4. the skops model is audited and built (:func:`._reader.load_skops`) and its
    classes must be those ``config.json`` records.
 
 :func:`verify_bundle` runs the same steps (building the model from the
@@ -309,8 +309,8 @@ def open_bundle(bundle: Path, *, allow_pickle: bool, unpickle: bool, require_all
     BundleError, IntegrityError, UntrustedModelError
         From the first check that fails.
     """
+    from ._reader import load_skops
     from ._schema import json_native
-    from ._trust import load_skops
 
     config, config_bytes = _read_config(bundle)
     model_file, fmt = config["model"]["file"], config["model"].get("format", "skops")

@@ -346,7 +346,7 @@ def _load_lone_file(path: Path, *, allow_pickle: bool) -> Predictor:
         data = fh.read(MAX_UNPACKED_BYTES + 1)
     logger.info("%s has no config.json beside it: no hash check, schema derived from the model", path)
     if data[:4] == b"PK\x03\x04":
-        from ._trust import load_skops
+        from ._reader import load_skops
 
         model = load_skops(data)
         fmt = "skops"

@@ -17,8 +17,10 @@ itself, before skops reads it, and refuses the file unless every node is
   :data:`MAX_NODES` large, every array member is read at most once and its
   ``.npy`` header accounts exactly for its bytes (:mod:`._archive`).
 
-Only then is the file given to :func:`skops.io.loads`, with this list as
-``trusted``; what it builds is checked by :mod:`._validate`. The names are
+Only then is the file built, by gmm_hub's reader of exactly these nodes
+(:mod:`._reader`, so a cold load needs no ``import skops.io``) or by
+:func:`skops.io.loads` with this list as ``trusted``; what is built is
+checked by :mod:`._validate`. The names are
 built from the classes (``f"{cls.__module__}.{cls.__qualname__}"``): they are
 part of the bundle format, which ``tests/bundle/test_io.py`` checks by
 loading a committed fixture.
@@ -33,10 +35,9 @@ import json
 import logging
 import zipfile
 from collections.abc import Iterable
-from types import ModuleType
 from typing import Any
 
-from ..exceptions import BundleError, GMMHubError, UntrustedModelError
+from ..exceptions import BundleError, UntrustedModelError
 from ._archive import check_npy_member, open_archive
 
 __all__ = [
@@ -46,10 +47,13 @@ __all__ = [
     "OBJECT_TYPES",
     "SKOPS_PROTOCOLS",
     "TYPE_TYPES",
+    "audit_archive",
     "audit_skops",
     "check_trusted",
-    "load_skops",
+    "is_trusted_object",
+    "names_of",
     "trusted_types",
+    "with_schema",
 ]
 
 logger = logging.getLogger(__name__)
@@ -111,7 +115,8 @@ def _type_name(cls: type) -> str:
 
 
 @functools.cache
-def _names(entries: tuple[tuple[str, str], ...]) -> frozenset[str]:
+def names_of(entries: tuple[tuple[str, str], ...]) -> frozenset[str]:
+    """The qualified names of the classes ``entries`` list (those that exist here)."""
     names = set()
     for module_name, attr in entries:
         try:
@@ -119,6 +124,18 @@ def _names(entries: tuple[tuple[str, str], ...]) -> frozenset[str]:
         except (ImportError, AttributeError):
             logger.debug("trusted type %s.%s not available here; skipped", module_name, attr)
     return frozenset(names)
+
+
+@functools.lru_cache(maxsize=256)
+def is_trusted_object(name: str) -> bool:
+    """True if ``name`` (``module.QualName``) is the class of an :data:`OBJECT_TYPES` entry.
+
+    Only the entries of that class name are imported, so checking a bundle
+    of a scaler and a classifier does not import ``sklearn.compose`` or
+    ``sklearn.impute``; the answer is that of ``name in names_of(OBJECT_TYPES)``.
+    """
+    attr = name.rpartition(".")[2]
+    return any(name in names_of(((module, attr),)) for module, cls in OBJECT_TYPES if cls == attr)
 
 
 @functools.cache
@@ -140,7 +157,7 @@ def trusted_types() -> tuple[str, ...]:
     >>> "sklearn.linear_model._logistic.LogisticRegression" in trusted_types()
     False
     """
-    names = set(_names(OBJECT_TYPES) | _names(ARRAY_TYPES) | _names(TYPE_TYPES))
+    names = set(names_of(OBJECT_TYPES) | names_of(ARRAY_TYPES) | names_of(TYPE_TYPES))
     names |= _JSON_CLASSES | set(_CONTAINERS.values()) | set(_FIXED.values())
     names.update(old for old, new in LEGACY_TYPES.items() if new in names)
     return tuple(sorted(names))
@@ -170,12 +187,6 @@ def check_trusted(found: Iterable[str]) -> None:
     offending = set(found) - set(trusted_types())
     if offending:
         raise _untrusted_error(offending)
-
-
-def _skops_io() -> ModuleType:
-    import skops.io
-
-    return skops.io
 
 
 def _refuse(problem: str) -> BundleError:
@@ -248,7 +259,7 @@ class _Walk:
         name = f"{module}.{cls}"
         child = depth + 1
         if loader == "ObjectNode":
-            if name not in _names(OBJECT_TYPES):
+            if not is_trusted_object(name):
                 self.untrusted.add(name)  # its children are still walked, to name every untrusted type
             return [(node["content"], child)] if node.get("content") is not None else []
         if loader in _CONTAINERS:
@@ -270,7 +281,7 @@ class _Walk:
                 _json_scalar(node.get("content"))
             return []
         if loader == "TypeNode":
-            if name not in _names(TYPE_TYPES):
+            if name not in names_of(TYPE_TYPES):
                 self.untrusted.add(name)
             return []
         if loader == "NdArrayNode":
@@ -293,7 +304,7 @@ class _Walk:
         return []
 
     def array(self, node: dict[str, Any], name: str, child: int) -> list[tuple[Any, int]]:
-        if name not in _names(ARRAY_TYPES):
+        if name not in names_of(ARRAY_TYPES):
             self.untrusted.add(name)
             return []
         kind = node.get("type")
@@ -349,6 +360,32 @@ def _read_schema(archive: zipfile.ZipFile) -> dict[str, Any]:
     return schema
 
 
+def audit_archive(archive: zipfile.ZipFile) -> tuple[dict[str, Any], int]:
+    """Read, upgrade (:data:`LEGACY_TYPES`) and walk an open archive's ``schema.json``.
+
+    Returns
+    -------
+    schema : dict
+        The audited schema, legacy paths pointing at today's modules.
+    legacy : int
+        How many legacy paths were rewritten.
+    """
+    schema = _read_schema(archive)
+    legacy = _rewrite_legacy(schema)
+    _Walk(archive).run(schema)
+    return schema, legacy
+
+
+def with_schema(archive: zipfile.ZipFile, schema: dict[str, Any]) -> bytes:
+    """A copy of ``archive`` whose ``schema.json`` is ``schema``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for info in archive.infolist():
+            body = json.dumps(schema).encode() if info.filename == "schema.json" else archive.read(info)
+            dst.writestr(info.filename, body)
+    return out.getvalue()
+
+
 def audit_skops(data: bytes, *, recorded_unpacked: int | None = None) -> bytes:
     """Check a serialised skops model before anything in it is read by skops or built.
 
@@ -373,49 +410,5 @@ def audit_skops(data: bytes, *, recorded_unpacked: int | None = None) -> bytes:
         If the file is not a readable skops file or breaks a bound.
     """
     with open_archive(data, recorded_unpacked=recorded_unpacked) as archive:
-        schema = _read_schema(archive)
-        legacy = _rewrite_legacy(schema)
-        _Walk(archive).run(schema)
-        if not legacy:
-            return data
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
-            for info in archive.infolist():
-                body = json.dumps(schema).encode() if info.filename == "schema.json" else archive.read(info)
-                dst.writestr(info.filename, body)
-    return out.getvalue()
-
-
-def load_skops(data: bytes, *, recorded_unpacked: int | None = None) -> object:
-    """Audit ``data`` with :func:`audit_skops`, construct it, and check what was built.
-
-    Returns
-    -------
-    obj : object
-        The deserialised estimator, with side-effect settings reset
-        (:func:`gmm_hub.bundle._validate.validate_model`).
-
-    Raises
-    ------
-    UntrustedModelError, BundleError
-        As :func:`audit_skops`, or if what was built is inconsistent.
-    """
-    from ._validate import validate_model
-
-    data = audit_skops(data, recorded_unpacked=recorded_unpacked)
-    sio = _skops_io()
-    from skops.io.exceptions import UntrustedTypesFoundException
-
-    try:
-        obj = sio.loads(data, trusted=list(trusted_types()))
-    except UntrustedTypesFoundException as err:  # defence in depth: skops' own audit
-        raise UntrustedModelError(f"refusing to load: {err}") from err
-    except GMMHubError:
-        raise
-    except Exception as err:  # a well-formed tree that still does not build
-        raise BundleError(
-            f"the model file could not be deserialised ({type(err).__name__}: {str(err)[:200]}); "
-            "it may be damaged or written by an incompatible skops version."
-        ) from err
-    validate_model(obj)
-    return obj
+        schema, legacy = audit_archive(archive)
+        return with_schema(archive, schema) if legacy else data
