@@ -9,12 +9,13 @@ path is the do-it-yourself baseline: ``joblib.load`` of a dict holding a
 StandardScaler and one GaussianMixture per class, then ``score_samples``.
 Target (issue 18): gmm_hub at most 1.15x the joblib path in a user's install.
 
-Most of the difference is ``import skops.io``: skops lists every scikit-learn
-estimator at import time, and scikit-learn's listing imports every package it
-walks, including dask.array and pytest when they are installed. So the ratio
-depends on the environment; ``--python`` runs the fresh processes with another
-interpreter, e.g. a venv holding only ``pip install gmm-hub``, and the report
-shows what that import cost and pulled in.
+``import skops.io`` lists every scikit-learn estimator at import time, and
+scikit-learn's listing imports every package it walks, including dask.array and
+pytest when they are installed; it used to be most of the difference. gmm_hub's
+load no longer imports it (its own reader builds the audited nodes), and the
+report still shows what that import costs in the environment. ``--python`` runs
+the fresh processes with another interpreter, e.g. a venv holding only
+``pip install gmm-hub``.
 
     python scripts/bench_load.py [--repeat 7] [--rows 2000] [--features 8] [--python PATH]
 """
