@@ -241,6 +241,50 @@ def side_by_side(work: Path, repeat: int, rows: int, features: int, baseline: st
         print(f"{name}: requests per push {pushed}, per cold pull {pulled}, of a warm load('user/repo') {warm}")
 
 
+def _client_ceiling(big: Path) -> tuple[float, float]:
+    """Seconds the HTTP client (httpx2, as huggingface_hub uses it) alone takes to send and to receive ``big``.
+
+    The other end is a bare socket (``sendfile`` out, ``recv`` into one buffer, no HTTP
+    parsing, no disk), so this is the most any server could give this client.
+    """
+    size = big.stat().st_size
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        for _ in range(2):
+            conn, _ = listener.accept()
+            with conn:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += conn.recv(1 << 16)
+                if head.startswith(b"GET"):
+                    conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n".encode())
+                    with open(big, "rb") as fh:
+                        conn.sendfile(fh)
+                else:
+                    got, buffer = len(head.split(b"\r\n\r\n", 1)[1]), bytearray(1 << 20)
+                    while got < size:
+                        got += conn.recv_into(buffer)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    with httpx2.Client(timeout=120) as client:
+        start = time.perf_counter()
+        with open(big, "rb") as fh:
+            client.put(f"http://127.0.0.1:{port}/", content=fh, headers={"Content-Length": str(size)})
+        up = time.perf_counter() - start
+        start = time.perf_counter()
+        with client.stream("GET", f"http://127.0.0.1:{port}/") as reply:
+            for _ in reply.iter_bytes(10 << 20):  # huggingface_hub's DOWNLOAD_CHUNK_SIZE
+                pass
+        down = time.perf_counter() - start
+    thread.join(10)
+    listener.close()
+    return up, down
+
+
 def round_trip(work: Path, size_mb: int) -> None:
     """A ``size_mb`` MB file up and down through the local Hub, next to a plain copy on the same disk."""
     from gmm_hub.hub._transfer import use_endpoint
@@ -284,6 +328,10 @@ def round_trip(work: Path, size_mb: int) -> None:
         raw_up = time.perf_counter() - start
         del body
     same = hashlib.sha256(Path(path).read_bytes()).hexdigest() == digest
+    ceiling_up, ceiling_down = _client_ceiling(big)
+    start = time.perf_counter()
+    hashlib.sha256(big.read_bytes())
+    hashing = time.perf_counter() - start
     rate = lambda seconds: size_mb / seconds  # noqa: E731
     print(f"\n{size_mb} MB file (upload via {via}); MB/s")
     print(f"{'plain copy on the same disk':<34} {rate(copy):>8.0f}")
@@ -300,6 +348,12 @@ def round_trip(work: Path, size_mb: int) -> None:
         f"{'server only: round trip':<34} {rate(raw_up + raw_down):>8.0f}  = "
         f"{rate(raw_up + raw_down) / rate(copy):.2f}x the plain copy"
     )
+    print(
+        f"{'client ceiling: httpx2 alone':<34} {rate(ceiling_up + ceiling_down):>8.0f}  = "
+        f"{rate(ceiling_up + ceiling_down) / rate(copy):.2f}x the plain copy (up {rate(ceiling_up):.0f}, "
+        f"down {rate(ceiling_down):.0f}; a bare socket at the other end, no disk)"
+    )
+    print(f"{'sha256 of the file (once)':<34} {rate(hashing):>8.0f}  (upload_file hashes it before sending)")
 
 
 def concurrent_commits(work: Path, n: int) -> None:
