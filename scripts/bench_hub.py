@@ -26,7 +26,7 @@ Then, for the server itself (git storage, Starlette on uvicorn; this tree only):
 
     python scripts/bench_hub.py [--repeat 15] [--rows 2000] [--features 8] [--big-mb 200]
                                 [--commits 50] [--clients 30] [--baseline REV | --no-baseline]
-                                [--parts small,big,commits,memory]
+                                [--parts small,big,commits,memory] [--compare REV ...]
 """
 
 from __future__ import annotations
@@ -74,6 +74,13 @@ def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def timed_both(fn: Callable[[], object]) -> tuple[float, float]:
+    """Wall time, and CPU time of the whole process (client and in-process server threads)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 # ----------------------------------------------------------------------------- worker (one per tree)
@@ -130,11 +137,11 @@ def worker(work: Path, rows: int, features: int) -> None:
             for line in sys.stdin:
                 i = int(line.split()[1])
                 times = {
-                    "push": timed(lambda i=i: push(bundle, f"bench/push-{i}", token=token)),
-                    "pull_cold": timed(lambda i=i: pull(f"bench/push-{i}", cache_dir=work / f"c{i}")),
-                    "load_local": timed(lambda: gmm_hub.load(bundle)),
-                    "load_repo": timed(lambda: gmm_hub.load("bench/model")),
-                    "load_sha": timed(lambda: gmm_hub.load("bench/model", revision=sha)),
+                    "push": timed_both(lambda i=i: push(bundle, f"bench/push-{i}", token=token)),
+                    "pull_cold": timed_both(lambda i=i: pull(f"bench/push-{i}", cache_dir=work / f"c{i}")),
+                    "load_local": timed_both(lambda: gmm_hub.load(bundle)),
+                    "load_repo": timed_both(lambda: gmm_hub.load("bench/model")),
+                    "load_sha": timed_both(lambda: gmm_hub.load("bench/model", revision=sha)),
                 }
                 before = len(hub.requests)
                 push(bundle, f"bench/count-{i}", token=token)
@@ -192,20 +199,27 @@ def baseline_tree(rev: str, into: Path) -> Path:
     return into
 
 
-def side_by_side(work: Path, repeat: int, rows: int, features: int, baseline: str | None) -> None:
+def side_by_side(
+    work: Path, repeat: int, rows: int, features: int, baseline: str | None, others: list[str] | None = None
+) -> None:
     trees = {"this tree": REPO}
+    for n, rev in enumerate(others or []):
+        trees[rev] = baseline_tree(rev, work / f"other-src-{n}")
     if baseline:
         trees[f"0.1.0 ({baseline})"] = baseline_tree(baseline, work / "baseline-src")
     workers = {name: Worker(src, work / f"w{n}", rows, features) for n, (name, src) in enumerate(trees.items())}
     times: dict[str, dict[str, list[float]]] = {name: {k: [] for k in LABELS} for name in trees}
+    cpu: dict[str, dict[str, list[float]]] = {name: {k: [] for k in LABELS} for name in trees}
     requests: dict[str, list] = {}
+    load_before = os.getloadavg()[0]
     try:
         for i in range(repeat):
             order = list(workers.items())
             for name, w in order if i % 2 == 0 else reversed(order):  # alternate who goes first
                 answer = w.round(i)
-                for key, seconds in answer["times"].items():
-                    times[name][key].append(seconds)
+                for key, (wall, used) in answer["times"].items():
+                    times[name][key].append(wall)
+                    cpu[name][key].append(used)
                 requests[name] = answer["requests"]
     finally:
         for w in workers.values():
@@ -215,19 +229,28 @@ def side_by_side(work: Path, repeat: int, rows: int, features: int, baseline: st
     for name in names:
         info = workers[name].info
         print(f"{name}: bundle {info['size'] / 1024:.0f} KiB in {info['files']} files")
-    print(f"{repeat} alternating rounds; ms, median (min..max)\n")
-    head = f"{'operation':<34}" + "".join(f" {n[:24]:>26}" for n in names)
-    print(head + (f" {'ratio':>6}  target <= {TARGET_RATIO}x" if len(names) == 2 else ""))
-    for key, label in LABELS.items():
-        row = f"{label:<34}"
-        for name in names:
-            lo, hi = min(times[name][key]) * 1000, max(times[name][key]) * 1000
-            row += f" {f'{med[name][key]:.1f} ({lo:.1f}..{hi:.1f})':>26}"
-        if len(names) == 2:
-            ratio = med[names[0]][key] / med[names[1]][key]
-            verdict = ("PASS" if ratio <= TARGET_RATIO else "FAIL") if key in TARGETED else ""
-            row += f" {ratio:>5.2f}x  {verdict}"
-        print(row)
+    print(
+        f"{repeat} alternating rounds; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
+        "(ratios of medians; both trees saw the same machine)"
+    )
+    for title, table in (("wall time, ms, median (min..max)", times), ("CPU time of the process, ms, median", cpu)):
+        meds = {name: {k: statistics.median(v) * 1000 for k, v in t.items()} for name, t in table.items()}
+        print(f"\n{title}")
+        head = f"{'operation':<34}" + "".join(f" {n[:24]:>26}" for n in names)
+        compared = names[:-1] if baseline else []  # each against 0.1.0, the last column
+        print(head + "".join(f" {'ratio':>6}" for _ in compared) + (f"  target <= {TARGET_RATIO}x" if compared else ""))
+        for key, label in LABELS.items():
+            row = f"{label:<34}"
+            for name in names:
+                lo, hi = min(table[name][key]) * 1000, max(table[name][key]) * 1000
+                row += f" {f'{meds[name][key]:.1f} ({lo:.1f}..{hi:.1f})':>26}"
+            for name in compared:
+                row += f" {meds[name][key] / meds[names[-1]][key]:>5.2f}x"
+            if compared and key in TARGETED and table is times:
+                ratio = meds[names[0]][key] / meds[names[-1]][key]
+                row += f"  {'PASS' if ratio <= TARGET_RATIO else 'FAIL'} (this tree)"
+            print(row)
+    print()
     for name in names:
         m = med[name]
         target = 1.2 * m["load_local"] + 50
@@ -488,13 +511,15 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=30)
     parser.add_argument("--baseline", default="4d190b0^", help="the 0.1.0 commit to compare with (git rev)")
     parser.add_argument("--no-baseline", action="store_true", help="time this tree only")
+    parser.add_argument("--compare", nargs="*", default=[], help="other git revs to time in the same rounds")
     parser.add_argument("--parts", default="small,big,commits,memory", help="comma-separated parts to run")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
 
     if "small" in parts:
         with tempfile.TemporaryDirectory() as tmp:
-            side_by_side(Path(tmp), args.repeat, args.rows, args.features, None if args.no_baseline else args.baseline)
+            baseline = None if args.no_baseline else args.baseline
+            side_by_side(Path(tmp), args.repeat, args.rows, args.features, baseline, args.compare)
     if "big" in parts:
         with tempfile.TemporaryDirectory() as tmp:
             round_trip(Path(tmp), args.big_mb)
