@@ -135,10 +135,10 @@ def _split_message(raw: bytes) -> tuple[str, str]:
 class HubRepo:
     """One repo: a bare git repository plus the Hub's view of it (``private``, ``createdAt``)."""
 
-    def __init__(self, path: Path, repo_type: str, namespace: str, name: str) -> None:
+    def __init__(self, path: Path, repo_type: str, namespace: str, name: str, *, git: Repo | None = None) -> None:
         self.path = path
         self.repo_type, self.namespace, self.name = repo_type, namespace, name
-        self.git = Repo(str(path))
+        self.git = Repo(str(path)) if git is None else git  # ``git``: the repository at ``path``, already open
         # dulwich types refs and ids as NewTypes of bytes; this module passes plain bytes
         self._refs: Any = self.git.refs
         self._objects: Any = self.git.object_store

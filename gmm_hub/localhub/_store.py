@@ -156,11 +156,11 @@ class RepoStore:
         tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".new-{name}-"))
         try:
             git: Any = init_bare(tmp, private=private, created_at=created_at or iso(int(time.time())))
-            repo = HubRepo(tmp, repo_type, namespace, name)
+            repo = HubRepo(tmp, repo_type, namespace, name, git=git)
             changes: list[tuple[bytes, int | None, bytes | None]] = []
             for path, content in sorted((files or {".gitattributes": HUB_GITATTRIBUTES}).items()):
                 blob = Blob.from_string(content)
-                git.object_store.add_object(blob)
+                repo._objects.add_object(blob)
                 changes.append((check_path(path).encode(), stat.S_IFREG | 0o644, blob.id))
             tree = commit_tree_changes(git.object_store, Tree(), cast(Any, changes))
             first = repo._make_commit(tree, [], "initial commit", "", author)
