@@ -113,6 +113,9 @@ class Memo:
 
 
 _FACTS = Memo(100_000)  # blob id -> (size, pointer)
+_PEELED = Memo(100_000)  # commit or tag id -> the commit id it peels to ("" for neither)
+_BLOBS = Memo(64)  # blob id -> content of blobs up to _BLOB_MEMO_BYTES (cards, configs): 16 MiB at most
+_BLOB_MEMO_BYTES = 256 * 1024
 _COMMITS = Memo(10_000)  # commit id -> CommitInfo
 _TREES = Memo(1_000)  # tree id -> {path: Entry} of every file below it
 
@@ -184,12 +187,25 @@ class HubRepo:
 
     # -- reading --------------------------------------------------------------
     def _peel(self, sha: bytes) -> bytes:
-        obj = self._objects[sha]
-        while isinstance(obj, Tag):
-            obj = self._objects[obj.object[1]]
-        if not isinstance(obj, Commit):
+        peeled = _PEELED.get(sha)
+        if peeled is None:
+            obj = self._objects[sha]
+            while isinstance(obj, Tag):
+                obj = self._objects[obj.object[1]]
+            peeled = obj.id if isinstance(obj, Commit) else b""
+            _PEELED.put(sha, peeled)
+        if not peeled:
             raise HubError(400, "The revision does not point to a commit.")
-        return obj.id
+        return cast(bytes, peeled)
+
+    def _is_commit(self, sha: bytes) -> bool:
+        """Whether this repo holds the commit ``sha`` (a full id): a lookup, the object read once per process."""
+        if sha not in self._objects:
+            return False
+        try:
+            return self._peel(sha) == sha  # a tag object peels to another id: not a commit id
+        except HubError:
+            return False
 
     def resolve(self, revision: str) -> str:
         """Map a branch, tag, ``refs/heads/x``, ``refs/tags/x`` or (a prefix of) a commit id to a commit id."""
@@ -203,7 +219,10 @@ class HubRepo:
             except (HubError, KeyError, ValueError):
                 continue
             return self._peel(sha).decode()
-        if _HEX_RE.match(revision):
+        if len(revision) == 40 and _HEX_RE.match(revision):
+            if self._is_commit(revision.encode()):
+                return revision
+        elif _HEX_RE.match(revision):
             found = set()
             for sha in self._objects.iter_prefix(revision.encode()):
                 if isinstance(self._objects[sha], Commit):
@@ -262,7 +281,12 @@ class HubRepo:
         return dict(files)
 
     def read_blob(self, oid: str) -> bytes:
-        return self._objects[oid.encode()].as_raw_string()
+        data = _BLOBS.get(oid)
+        if data is None:
+            data = self._objects[oid.encode()].as_raw_string()
+            if len(data) <= _BLOB_MEMO_BYTES:
+                _BLOBS.put(oid, data)
+        return cast(bytes, data)
 
     def branches(self) -> dict[str, str]:
         refs = self._refs.as_dict(b"refs/heads")
