@@ -50,9 +50,9 @@ class RepoStore:
     """Every repo under ``<root>/repos``.
 
     Open repos are reused between requests while their directory is the same one
-    (same inode, same ``HEAD`` file): a repo deleted, moved or re-created, by this
-    server or another on the same root, is opened afresh. Nothing else is cached
-    across requests: refs are read from disk every time, and objects never change.
+    (same inode, same ``HEAD`` file) and no pack was added: a repo deleted, moved,
+    re-created or pushed to, by this server or another on the same root, is opened
+    afresh. Refs are read from disk every time; objects never change.
     """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -70,7 +70,11 @@ class RepoStore:
             return None
         if not stat.S_ISREG(head.st_mode):
             return None
-        key = (folder.st_dev, folder.st_ino, head.st_ino, head.st_ctime_ns)
+        try:  # a new pack (git push, git gc): a fresh object store, so no thread sees its pack list change
+            packs = os.stat(path / "objects" / "pack").st_mtime_ns
+        except FileNotFoundError:
+            packs = 0
+        key = (folder.st_dev, folder.st_ino, head.st_ino, head.st_ctime_ns, packs)
         with self._lock:
             cached = self._open.get(path)
             if cached is not None and cached[0] == key:
