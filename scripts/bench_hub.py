@@ -1,27 +1,32 @@
 """Hub round trip timings against an embedded local Hub (no account, no network).
 
-Measured in one process, after imports, ``--repeat`` times each (paths alternate):
+Side by side with gmm_hub 0.1.0 (the http.server + JSON-snapshot Hub, ``git archive`` of
+``--baseline``, by default ``4d190b0^``, into a temporary directory): two worker processes,
+one per tree, each with its own server, bundle (built by its own ``gmm_hub.save``) and Hub
+cache, driven in alternating rounds, so both see the same machine load. Each round times:
 
 - push: ``gmm_hub.push(bundle, new repo)`` (create repo + one commit);
 - cold pull: ``gmm_hub.pull(repo)`` into an empty cache;
+- local load: ``gmm_hub.load(bundle_dir)`` of the same bundle;
 - warm load by repo id: ``gmm_hub.load("user/repo")`` with the files cached
-  (resolves ``main`` with one request), and pinned to the commit sha (no request);
-- local load: ``gmm_hub.load(bundle_dir)`` of the same bundle.
+  (resolves ``main`` with one request), and pinned to the commit sha (no request).
 
-Target: warm ``load(repo_id)`` at most 1.2x the local load + 50 ms, and no slower than the
-0.1.0 server's README figures by more than 20% (printed next to them).
+Targets: push, cold pull and warm ``load(repo_id)`` no slower than 0.1.0 by more than 20%
+(ratios of medians, same run), and warm ``load(repo_id)`` at most 1.2x the local load + 50 ms.
 
-Then, for the server itself (git storage, Starlette on uvicorn):
+Then, for the server itself (git storage, Starlette on uvicorn; this tree only):
 
-- a ``--big-mb`` (200) MB file round trip (``upload_file`` + ``hf_hub_download`` into an
-  empty cache) in MB/s, next to a plain copy of the same bytes on the same disk;
+- a ``--big-mb`` (200) MB file round trip (``upload_file`` through the LFS batch API +
+  ``hf_hub_download`` into an empty cache) in MB/s, next to a plain copy of the same bytes on
+  the same disk (aim: at least 0.5x);
 - ``--commits`` (50) concurrent commits to one branch: the time, and whether all are kept;
 - the server's peak memory (a separate process: VmRSS sampled, and VmHWM) while
   ``--clients`` (30) anonymous clients each send a ``--big-mb`` MB commit body: each should
   get its 401 after the server read none of it (the clients count what they sent).
 
     python scripts/bench_hub.py [--repeat 15] [--rows 2000] [--features 8] [--big-mb 200]
-                                [--commits 50] [--clients 30]
+                                [--commits 50] [--clients 30] [--baseline REV | --no-baseline]
+                                [--parts small,big,commits,memory] [--compare REV ...]
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import io
+import json
 import os
 import secrets
 import select
@@ -37,6 +44,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -45,19 +53,60 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx2
-import numpy as np
-import pandas as pd
 from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.utils import disable_progress_bars
 
-import gmm_hub
-from gmm_hub.evaluation import evaluate_model
-from gmm_hub.hub._transfer import pull, push, use_endpoint
-from gmm_hub.localhub._server import LocalHub
+REPO = Path(__file__).resolve().parent.parent
+TARGET_RATIO = 1.2  # no slower than 0.1.0 by more than 20%
+ROUND_TRIP_AIM = 0.5  # of a plain copy
+
+LABELS = {
+    "push": "push (new repo, one commit)",
+    "pull_cold": "pull into an empty cache",
+    "load_local": "load(bundle_dir)",
+    "load_repo": "load('user/repo')  warm cache",
+    "load_sha": "load('user/repo', revision=sha)",
+}
+TARGETED = ("push", "pull_cold", "load_repo")
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def timed_both(fn: Callable[[], object]) -> tuple[float, float]:
+    """Wall time, and CPU time of the whole process (client and in-process server threads)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+# ----------------------------------------------------------------------------- worker (one per tree)
+
+
+def _worker_modules() -> tuple[object, Callable, Callable, Callable, type]:
+    """``gmm_hub`` and its push/pull/use_endpoint/LocalHub, wherever this tree keeps them (0.1.0: flat)."""
+    import gmm_hub
+
+    try:
+        from gmm_hub.hub._transfer import pull, push, use_endpoint
+        from gmm_hub.localhub._server import LocalHub
+    except ImportError:  # 0.1.0's layout
+        from gmm_hub._hub import pull, push, use_endpoint  # type: ignore[no-redef]
+        from gmm_hub._hub_server import LocalHub  # type: ignore[no-redef]
+    return gmm_hub, push, pull, use_endpoint, LocalHub
 
 
 def build(workdir: Path, rows: int, features: int) -> Path:
-    """A bundle with card and plots, like ``gmm-hub train`` writes."""
+    """A bundle with card and plots, like ``gmm-hub train`` writes (by this process's gmm_hub)."""
+    import numpy as np
+    import pandas as pd
+
+    import gmm_hub
+    from gmm_hub.evaluation import evaluate_model
+
     rng = np.random.default_rng(0)
     y = (rng.random(rows) < 0.1).astype(int)
     X = pd.DataFrame(rng.normal(size=(rows, features)) + 1.5 * y[:, None], columns=[f"x{i}" for i in range(features)])
@@ -67,69 +116,203 @@ def build(workdir: Path, rows: int, features: int) -> Path:
     return bundle
 
 
-# README figures of the 0.1.0 server (http.server + JSON snapshots), ms
-README_0_1_0 = {"push": 17.0, "pull_cold": 40.5, "load_local": 14.0, "load_repo": 23.0, "load_sha": 18.0}
+def worker(work: Path, rows: int, features: int) -> None:
+    """Serve rounds on stdin: each line ``round N`` times every operation once and prints JSON."""
+    import logging
 
-LABELS = {
-    "push": "push (new repo, one commit)",
-    "pull_cold": "pull into an empty cache",
-    "load_local": "load(bundle_dir)",
-    "load_repo": "load('user/repo')  warm cache",
-    "load_sha": "load('user/repo', revision=sha)",
-}
-
-
-def timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def measure(work: Path, bundle: Path, repeat: int) -> tuple[dict[str, list[float]], list[str]]:
-    """Time every operation against a fresh local Hub; return the times and a warm load's requests."""
+    logging.disable(logging.WARNING)  # "no local path ..." notes of load(repo_id)
+    gmm_hub, push, pull, use_endpoint, LocalHub = _worker_modules()
+    bundle = build(work, rows, features)
     token = secrets.token_urlsafe(16)
     hub = LocalHub(work / "hub", tokens={"bench": token})
     hub.start()
-    times: dict[str, list[float]] = {k: [] for k in LABELS}
     try:
         with use_endpoint(hub.url, hf_home=work / "hf_home"), disable_progress_bars():
             url = push(bundle, "bench/model", token=token)
             sha = url.rsplit("/", 1)[1]
             gmm_hub.load("bench/model")  # warm the cache
             gmm_hub.load(bundle)  # and the imports / OS file cache
-            for i in range(repeat):
-                times["push"].append(timed(lambda i=i: push(bundle, f"bench/push-{i}", token=token)))
-                times["pull_cold"].append(timed(lambda i=i: pull(f"bench/push-{i}", cache_dir=work / f"c{i}")))
-                times["load_local"].append(timed(lambda: gmm_hub.load(bundle)))
-                times["load_repo"].append(timed(lambda: gmm_hub.load("bench/model")))
-                times["load_sha"].append(timed(lambda: gmm_hub.load("bench/model", revision=sha)))
-            before = len(hub.requests)
-            gmm_hub.load("bench/model")
-            warm_requests = [f"{r.method} {r.path}" for r in hub.requests[before:]]
+            size = sum(p.stat().st_size for p in bundle.iterdir())
+            print(json.dumps({"size": size, "files": len(list(bundle.iterdir()))}), flush=True)
+            for line in sys.stdin:
+                i = int(line.split()[1])
+                times = {
+                    "push": timed_both(lambda i=i: push(bundle, f"bench/push-{i}", token=token)),
+                    "pull_cold": timed_both(lambda i=i: pull(f"bench/push-{i}", cache_dir=work / f"c{i}")),
+                    "load_local": timed_both(lambda: gmm_hub.load(bundle)),
+                    "load_repo": timed_both(lambda: gmm_hub.load("bench/model")),
+                    "load_sha": timed_both(lambda: gmm_hub.load("bench/model", revision=sha)),
+                }
+                before = len(hub.requests)
+                push(bundle, f"bench/count-{i}", token=token)
+                pushed = len(hub.requests) - before
+                pull(f"bench/count-{i}", cache_dir=work / f"d{i}")
+                pulled = len(hub.requests) - before - pushed
+                before = len(hub.requests)
+                gmm_hub.load("bench/model")
+                warm = [f"{r.method} {r.path}" for r in hub.requests[before:]]
+                print(json.dumps({"times": times, "requests": [pushed, pulled, warm]}), flush=True)
     finally:
         hub.stop()
-    return times, warm_requests
 
 
-def report(title: str, times: dict[str, list[float]]) -> None:
-    med = {k: statistics.median(v) * 1000 for k, v in times.items()}
-    print(f"\n{title}")
-    print(f"{'operation':<34} {'median':>8} {'range':>17} {'0.1.0 README':>13} {'ratio':>6}")
-    for key, label in LABELS.items():
-        lo, hi = min(times[key]) * 1000, max(times[key]) * 1000
-        old = README_0_1_0[key]
-        print(f"{label:<34} {med[key]:>8.1f} {f'{lo:.1f}..{hi:.1f}':>17} {old:>13.1f} {med[key] / old:>5.2f}x")
-    target = 1.2 * med["load_local"] + 50
-    for key in ("load_repo", "load_sha"):
-        verdict = "OK" if med[key] <= target else "OVER TARGET"
-        print(
-            f"{LABELS[key]:<34} {med[key] / med['load_local']:.2f}x local, "
-            f"+{med[key] - med['load_local']:.1f} ms; target <= {target:.1f} ms: {verdict}"
+class Worker:
+    """A worker process running ``source``'s gmm_hub (``source`` first on ``sys.path``)."""
+
+    def __init__(self, source: Path, work: Path, rows: int, features: int) -> None:
+        work.mkdir(parents=True)
+        code = (
+            f"import sys; sys.path.insert(0, {str(source)!r}); sys.path.insert(1, {str(Path(__file__).parent)!r})\n"
+            "import pathlib, bench_hub\n"
+            "bench_hub.worker(pathlib.Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))"
         )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code, str(work), str(rows), str(features)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=work,  # not this repo: the source on sys.path decides which gmm_hub is imported
+        )
+        self.info = self._read()
+
+    def _read(self) -> dict:
+        line = self.proc.stdout.readline()  # type: ignore[union-attr]
+        if not line:
+            raise RuntimeError(f"a bench worker died (exit {self.proc.wait()}); see its stderr above")
+        return json.loads(line)
+
+    def round(self, i: int) -> dict:
+        self.proc.stdin.write(f"round {i}\n")  # type: ignore[union-attr]
+        self.proc.stdin.flush()  # type: ignore[union-attr]
+        return self._read()
+
+    def close(self) -> None:
+        self.proc.stdin.close()  # type: ignore[union-attr]
+        self.proc.wait(timeout=60)
+
+
+def baseline_tree(rev: str, into: Path) -> Path:
+    """``gmm_hub/`` of commit ``rev`` of this repo, unpacked under ``into`` (no worktree, nothing left behind)."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", rev, "gmm_hub"], check=True, capture_output=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def side_by_side(
+    work: Path, repeat: int, rows: int, features: int, baseline: str | None, others: list[str] | None = None
+) -> None:
+    trees = {"this tree": REPO}
+    for n, rev in enumerate(others or []):
+        trees[rev] = baseline_tree(rev, work / f"other-src-{n}")
+    if baseline:
+        trees[f"0.1.0 ({baseline})"] = baseline_tree(baseline, work / "baseline-src")
+    workers = {name: Worker(src, work / f"w{n}", rows, features) for n, (name, src) in enumerate(trees.items())}
+    times: dict[str, dict[str, list[float]]] = {name: {k: [] for k in LABELS} for name in trees}
+    cpu: dict[str, dict[str, list[float]]] = {name: {k: [] for k in LABELS} for name in trees}
+    requests: dict[str, list] = {}
+    load_before = os.getloadavg()[0]
+    try:
+        for i in range(repeat):
+            order = list(workers.items())
+            for name, w in order if i % 2 == 0 else reversed(order):  # alternate who goes first
+                answer = w.round(i)
+                for key, (wall, used) in answer["times"].items():
+                    times[name][key].append(wall)
+                    cpu[name][key].append(used)
+                requests[name] = answer["requests"]
+    finally:
+        for w in workers.values():
+            w.close()
+    med = {name: {k: statistics.median(v) * 1000 for k, v in t.items()} for name, t in times.items()}
+    names = list(trees)
+    for name in names:
+        info = workers[name].info
+        print(f"{name}: bundle {info['size'] / 1024:.0f} KiB in {info['files']} files")
+    print(
+        f"{repeat} alternating rounds; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
+        "(ratios of medians; both trees saw the same machine)"
+    )
+    for title, table in (("wall time, ms, median (min..max)", times), ("CPU time of the process, ms, median", cpu)):
+        meds = {name: {k: statistics.median(v) * 1000 for k, v in t.items()} for name, t in table.items()}
+        print(f"\n{title}")
+        head = f"{'operation':<34}" + "".join(f" {n[:24]:>26}" for n in names)
+        compared = names[:-1] if baseline else []  # each against 0.1.0, the last column
+        print(head + "".join(f" {'ratio':>6}" for _ in compared) + (f"  target <= {TARGET_RATIO}x" if compared else ""))
+        for key, label in LABELS.items():
+            row = f"{label:<34}"
+            for name in names:
+                lo, hi = min(table[name][key]) * 1000, max(table[name][key]) * 1000
+                row += f" {f'{meds[name][key]:.1f} ({lo:.1f}..{hi:.1f})':>26}"
+            for name in compared:
+                row += f" {meds[name][key] / meds[names[-1]][key]:>5.2f}x"
+            if compared and key in TARGETED and table is times:
+                ratio = meds[names[0]][key] / meds[names[-1]][key]
+                row += f"  {'PASS' if ratio <= TARGET_RATIO else 'FAIL'} (this tree)"
+            print(row)
+    print()
+    for name in names:
+        m = med[name]
+        target = 1.2 * m["load_local"] + 50
+        verdict = "PASS" if m["load_repo"] <= target else "FAIL"
+        print(
+            f"{name}: warm load('user/repo') {m['load_repo'] / m['load_local']:.2f}x local, "
+            f"+{m['load_repo'] - m['load_local']:.1f} ms; target <= 1.2x local + 50 ms = {target:.1f} ms: {verdict}"
+        )
+    for name in names:
+        pushed, pulled, warm = requests[name]
+        print(f"{name}: requests per push {pushed}, per cold pull {pulled}, of a warm load('user/repo') {warm}")
+
+
+def _client_ceiling(big: Path) -> tuple[float, float]:
+    """Seconds the HTTP client (httpx2, as huggingface_hub uses it) alone takes to send and to receive ``big``.
+
+    The other end is a bare socket (``sendfile`` out, ``recv`` into one buffer, no HTTP
+    parsing, no disk), so this is the most any server could give this client.
+    """
+    size = big.stat().st_size
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        for _ in range(2):
+            conn, _ = listener.accept()
+            with conn:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += conn.recv(1 << 16)
+                if head.startswith(b"GET"):
+                    conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n".encode())
+                    with open(big, "rb") as fh:
+                        conn.sendfile(fh)
+                else:
+                    got, buffer = len(head.split(b"\r\n\r\n", 1)[1]), bytearray(1 << 20)
+                    while got < size:
+                        got += conn.recv_into(buffer)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    with httpx2.Client(timeout=120) as client:
+        start = time.perf_counter()
+        with open(big, "rb") as fh:
+            client.put(f"http://127.0.0.1:{port}/", content=fh, headers={"Content-Length": str(size)})
+        up = time.perf_counter() - start
+        start = time.perf_counter()
+        with client.stream("GET", f"http://127.0.0.1:{port}/") as reply:
+            for _ in reply.iter_bytes(10 << 20):  # huggingface_hub's DOWNLOAD_CHUNK_SIZE
+                pass
+        down = time.perf_counter() - start
+    thread.join(10)
+    listener.close()
+    return up, down
 
 
 def round_trip(work: Path, size_mb: int) -> None:
     """A ``size_mb`` MB file up and down through the local Hub, next to a plain copy on the same disk."""
+    from gmm_hub.hub._transfer import use_endpoint
+    from gmm_hub.localhub._server import LocalHub
+
     big = work / "big.bin"
     with open(big, "wb") as fh:
         for _ in range(size_mb):
@@ -168,6 +351,10 @@ def round_trip(work: Path, size_mb: int) -> None:
         raw_up = time.perf_counter() - start
         del body
     same = hashlib.sha256(Path(path).read_bytes()).hexdigest() == digest
+    ceiling_up, ceiling_down = _client_ceiling(big)
+    start = time.perf_counter()
+    hashlib.sha256(big.read_bytes())
+    hashing = time.perf_counter() - start
     rate = lambda seconds: size_mb / seconds  # noqa: E731
     print(f"\n{size_mb} MB file (upload via {via}); MB/s")
     print(f"{'plain copy on the same disk':<34} {rate(copy):>8.0f}")
@@ -175,7 +362,8 @@ def round_trip(work: Path, size_mb: int) -> None:
     print(f"{'hf_hub_download (empty cache)':<34} {rate(down):>8.0f}")
     print(
         f"{'round trip (up + down)':<34} {rate(up + down):>8.0f}  = {rate(up + down) / rate(copy):.2f}x the plain copy;"
-        f" bytes identical: {same}"
+        f" bytes identical: {same}; aim >= {ROUND_TRIP_AIM}x: "
+        f"{'PASS' if rate(up + down) / rate(copy) >= ROUND_TRIP_AIM else 'FAIL'}"
     )
     print(f"{'server only: raw commit POST':<34} {rate(raw_up):>8.0f}  (the same base64 commit line, status {status})")
     print(f"{'server only: raw streamed GET':<34} {rate(raw_down):>8.0f}  ({got == size_mb * 2**20})")
@@ -183,10 +371,18 @@ def round_trip(work: Path, size_mb: int) -> None:
         f"{'server only: round trip':<34} {rate(raw_up + raw_down):>8.0f}  = "
         f"{rate(raw_up + raw_down) / rate(copy):.2f}x the plain copy"
     )
+    print(
+        f"{'client ceiling: httpx2 alone':<34} {rate(ceiling_up + ceiling_down):>8.0f}  = "
+        f"{rate(ceiling_up + ceiling_down) / rate(copy):.2f}x the plain copy (up {rate(ceiling_up):.0f}, "
+        f"down {rate(ceiling_down):.0f}; a bare socket at the other end, no disk)"
+    )
+    print(f"{'sha256 of the file (once)':<34} {rate(hashing):>8.0f}  (upload_file hashes it before sending)")
 
 
 def concurrent_commits(work: Path, n: int) -> None:
     """``n`` commits to one branch at once (one thread each); all must be kept."""
+    from gmm_hub.localhub._server import LocalHub
+
     token = secrets.token_urlsafe(16)
     with LocalHub(work / "hub-commits", tokens={"bench": token}) as hub, disable_progress_bars():
         api = HfApi(endpoint=hub.url, token=token)
@@ -313,26 +509,27 @@ def main() -> None:
     parser.add_argument("--big-mb", type=int, default=200)
     parser.add_argument("--commits", type=int, default=50)
     parser.add_argument("--clients", type=int, default=30)
+    parser.add_argument("--baseline", default="4d190b0^", help="the 0.1.0 commit to compare with (git rev)")
+    parser.add_argument("--no-baseline", action="store_true", help="time this tree only")
+    parser.add_argument("--compare", nargs="*", default=[], help="other git revs to time in the same rounds")
+    parser.add_argument("--parts", default="small,big,commits,memory", help="comma-separated parts to run")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
 
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        bundle = build(work, args.rows, args.features)
-        size, n_files = sum(p.stat().st_size for p in bundle.iterdir()), len(list(bundle.iterdir()))
-        times, warm_requests = measure(work / "hub", bundle, args.repeat)
-    print(f"bundle: {size / 1024:.0f} KiB in {n_files} files; {args.repeat} runs each; ms, median (min..max)")
-    report("local Hub (127.0.0.1)", times)
-    print(
-        f"\nrequests of a warm load('user/repo'): {warm_requests or 'none'}; "
-        "with revision=<commit sha>: none (huggingface_hub's tree cache)"
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        round_trip(Path(tmp), args.big_mb)
-    with tempfile.TemporaryDirectory() as tmp:
-        concurrent_commits(Path(tmp), args.commits)
-    for mode in ("full", "server-only"):
+    if "small" in parts:
         with tempfile.TemporaryDirectory() as tmp:
-            hostile_memory(Path(tmp), args.clients, args.big_mb, mode)
+            baseline = None if args.no_baseline else args.baseline
+            side_by_side(Path(tmp), args.repeat, args.rows, args.features, baseline, args.compare)
+    if "big" in parts:
+        with tempfile.TemporaryDirectory() as tmp:
+            round_trip(Path(tmp), args.big_mb)
+    if "commits" in parts:
+        with tempfile.TemporaryDirectory() as tmp:
+            concurrent_commits(Path(tmp), args.commits)
+    if "memory" in parts:
+        for mode in ("full", "server-only"):
+            with tempfile.TemporaryDirectory() as tmp:
+                hostile_memory(Path(tmp), args.clients, args.big_mb, mode)
 
 
 if __name__ == "__main__":

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from ..exceptions import BundleError
 
@@ -112,6 +114,36 @@ def open_archive(data: bytes, *, recorded_unpacked: int | None = None) -> Iterat
         yield archive
 
 
+_NPY_PEEK = 256  # numpy pads its version 1.0 header so that the data starts at a multiple of 64
+# The header numpy writes for a plain array (``numpy.lib.format.write_array_header_1_0``):
+# a dict literal with these three keys in this order, padded with spaces and a newline.
+_PLAIN_HEADER = re.compile(
+    rb"\{'descr': '([<>|=]?[biufUS]\d{1,9})', 'fortran_order': (True|False), "
+    rb"'shape': \(((?:\d{1,19}, ?)*(?:\d{1,19})?)\), \} *\n"
+)
+
+
+def _plain_header(head: bytes) -> tuple[tuple[int, ...], Any, int] | None:
+    """``(shape, dtype, header length)`` of a version 1.0 ``.npy`` header as numpy writes it, else None.
+
+    numpy's own reader parses the header with :func:`ast.literal_eval` (compiling it);
+    this reads the one shape numpy writes, and leaves anything else to numpy.
+    """
+    import numpy as np
+
+    if len(head) < 10 or head[:8] != b"\x93NUMPY\x01\x00":
+        return None
+    length = 10 + int.from_bytes(head[8:10], "little")
+    match = _PLAIN_HEADER.fullmatch(head, 10, length) if length <= len(head) else None
+    if match is None:
+        return None
+    descr, _, dims = match.groups()
+    shape = tuple(int(d) for d in dims.replace(b" ", b"").split(b",") if d)
+    if dims and not dims.endswith(b",") and len(shape) == 1:
+        return None  # "(3)" is not a tuple: numpy's parser refuses it
+    return shape, np.dtype(descr.decode()), length
+
+
 def check_npy_member(archive: zipfile.ZipFile, name: str) -> None:
     """Refuse an ``.npy`` member whose header does not describe exactly its own bytes.
 
@@ -129,14 +161,20 @@ def check_npy_member(archive: zipfile.ZipFile, name: str) -> None:
     info = archive.getinfo(name)
     try:
         with archive.open(info) as fh:
-            version = npy.read_magic(fh)
-            if version == (1, 0):
-                shape, _, dtype = npy.read_array_header_1_0(fh, max_header_size=10_000)
-            elif version in ((2, 0), (3, 0)):
-                shape, _, dtype = npy.read_array_header_2_0(fh, max_header_size=10_000)
-            else:
-                raise ValueError(f"npy version {version}")
-            header = fh.tell()
+            head = fh.read(_NPY_PEEK)
+            plain = _plain_header(head)
+            if plain is not None:
+                shape, dtype, header = plain
+            else:  # anything but numpy's usual header: numpy's own parser decides
+                fh.seek(0)
+                version = npy.read_magic(fh)
+                if version == (1, 0):
+                    shape, _, dtype = npy.read_array_header_1_0(fh, max_header_size=10_000)
+                elif version in ((2, 0), (3, 0)):
+                    shape, _, dtype = npy.read_array_header_2_0(fh, max_header_size=10_000)
+                else:
+                    raise ValueError(f"npy version {version}")
+                header = fh.tell()
     except (ValueError, TypeError, SyntaxError, EOFError, OSError, zipfile.BadZipFile) as err:
         raise _refuse(f"array member {name!r} has no valid npy header ({err})") from err
     if (

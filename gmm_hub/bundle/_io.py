@@ -27,7 +27,7 @@ from typing import Any
 from .. import _constants as C
 from ..exceptions import BundleError, InvalidInputError, UntrustedModelError
 from ._archive import unpacked_size
-from ._checks import BUNDLE_FORMAT, PICKLE_RISK, open_bundle
+from ._checks import BUNDLE_FORMAT, PICKLE_RISK, Checked, open_bundle
 from ._config import FORMATS, build_config
 from ._predictor import Predictor
 
@@ -224,10 +224,12 @@ def looks_like_path(text: str) -> bool:
     )
 
 
-def _resolve_repo_id(repo_id: str, *, revision: str | None, token: str | None, allow_pickle: bool) -> Path:
-    """Download a Hub repo into the local cache and return its directory."""
+def _resolve_repo_id(
+    repo_id: str, *, revision: str | None, token: str | None, allow_pickle: bool
+) -> tuple[Path, Checked | None]:
+    """Download a Hub repo into the local cache; return its directory and the files checked there (if known)."""
     try:
-        from ..hub._transfer import pull
+        from ..hub._transfer import pull_checked
     except ImportError as err:
         raise BundleError(
             f"{repo_id!r} is not a local path, and loading from the Hugging Face Hub is not "
@@ -236,7 +238,7 @@ def _resolve_repo_id(repo_id: str, *, revision: str | None, token: str | None, a
     from huggingface_hub import constants
 
     logger.warning("no local path %r: loading the Hub repo %r from %s", repo_id, repo_id, constants.ENDPOINT)
-    return Path(pull(repo_id, revision=revision, token=token, allow_pickle=allow_pickle))
+    return pull_checked(repo_id, revision=revision, token=token, allow_pickle=allow_pickle)
 
 
 def load(
@@ -289,7 +291,6 @@ def load(
     >>> model = gmm_hub.load("alice/fraud-gmm", revision="v1")  # doctest: +SKIP
     """
     path = Path(path_or_repo_id)
-    remote = False
     if not path.exists():
         text = str(path_or_repo_id)
         if looks_like_path(text):
@@ -301,24 +302,27 @@ def load(
             raise InvalidInputError(
                 f"trust_remote_pickle={trust_remote_pickle!r} does not name the repo being loaded ({text!r})."
             )
-        path = _resolve_repo_id(text, revision=revision, token=token, allow_pickle=trust_remote_pickle == text)
-        remote = True
         allow_pickle = trust_remote_pickle == text
-    elif trust_remote_pickle is not None:
+        path, checked = _resolve_repo_id(text, revision=revision, token=token, allow_pickle=allow_pickle)
+        return _load_bundle(path, None, allow_pickle=allow_pickle, remote=True, checked=checked)
+    if trust_remote_pickle is not None:
         raise InvalidInputError(
             f"trust_remote_pickle is for Hub repos, but {str(path_or_repo_id)!r} is a local path; use allow_pickle."
         )
     if path.is_dir():
-        return _load_bundle(path, None, allow_pickle=allow_pickle, remote=remote)
+        return _load_bundle(path, None, allow_pickle=allow_pickle, remote=False)
     if (path.parent / C.CONFIG_FILE).is_file():
-        return _load_bundle(path.parent, path.name, allow_pickle=allow_pickle, remote=remote)
+        return _load_bundle(path.parent, path.name, allow_pickle=allow_pickle, remote=False)
     return _load_lone_file(path, allow_pickle=allow_pickle)
 
 
-def _load_bundle(bundle: Path, requested: str | None, *, allow_pickle: bool, remote: bool) -> Predictor:
-    from ._checks import check_versions, read_config, safe_member
+def _load_bundle(
+    bundle: Path, requested: str | None, *, allow_pickle: bool, remote: bool, checked: Checked | None = None
+) -> Predictor:
+    """Load a bundle directory; ``checked``: its config and files as :func:`pull_checked` just checked them."""
+    from ._checks import check_versions, read_config_raw, safe_member
 
-    config = read_config(bundle)
+    config, raw = (checked.config, checked.config_bytes) if checked is not None else read_config_raw(bundle)
     check_versions(config)
     model_file = config["model"]["file"]
     if requested is not None and requested != model_file:
@@ -331,9 +335,9 @@ def _load_bundle(bundle: Path, requested: str | None, *, allow_pickle: bool, rem
             f"refusing to load the pickle-based model of a Hub repo: {PICKLE_RISK} For a Hub repo, "
             "allow_pickle does not apply: pass trust_remote_pickle='<the repo id>' (CLI: --trust-remote-pickle)."
         )
-    checked = open_bundle(bundle, allow_pickle=allow_pickle, unpickle=True)
+    opened = open_bundle(bundle, allow_pickle=allow_pickle, unpickle=True, config=(config, raw), checked=checked)
     logger.info("loaded bundle %s", bundle)
-    return Predictor(checked.model, checked.config, safe_member(bundle, model_file))
+    return Predictor(opened.model, opened.config, safe_member(bundle, model_file))
 
 
 def _load_lone_file(path: Path, *, allow_pickle: bool) -> Predictor:

@@ -240,11 +240,12 @@ class _Walk:
         if not isinstance(node, dict):
             raise _refuse(f"a schema node is a {type(node).__name__}, not an object")
         loader, module, cls = node.get("__loader__"), node.get("__module__"), node.get("__class__")
-        if not all(isinstance(v, str) for v in (loader, module, cls)):
+        if not (isinstance(loader, str) and isinstance(module, str) and isinstance(cls, str)):
             raise _refuse("a schema node lacks __loader__, __module__ or __class__")
-        extra = set(node) - _KEYS - ({"protocol", "_skops_version"} if depth == 0 else set())
-        if extra:
-            raise _refuse(f"a {loader} has unexpected keys {sorted(extra)}")
+        if not _KEYS.issuperset(node):  # the usual case in one C-level pass, no sets built
+            extra = set(node) - _KEYS - ({"protocol", "_skops_version"} if depth == 0 else set())
+            if extra:
+                raise _refuse(f"a {loader} has unexpected keys {sorted(extra)}")
         node_id = node.get("__id__")
         if node_id is not None and (not isinstance(node_id, int) or isinstance(node_id, bool)):
             raise _refuse("a node's __id__ is not an integer")
@@ -347,9 +348,15 @@ def _rewrite_legacy(schema: Any) -> int:
     return count
 
 
-def _read_schema(archive: zipfile.ZipFile) -> dict[str, Any]:
+def _may_hold_legacy(raw: bytes) -> bool:
+    """Whether a schema's text may name a :data:`LEGACY_TYPES` module (an escape could hide one)."""
+    return b"\\u" in raw or any(old.rsplit(".", 1)[0].encode() in raw for old in LEGACY_TYPES)
+
+
+def _read_schema(archive: zipfile.ZipFile) -> tuple[dict[str, Any], bytes]:
     try:
-        schema = json.loads(archive.read("schema.json"))
+        raw = archive.read("schema.json")
+        schema = json.loads(raw)
     except (ValueError, RecursionError, zipfile.BadZipFile, OSError, EOFError) as err:
         raise _refuse(f"its schema.json is not readable JSON ({type(err).__name__})") from err
     if not isinstance(schema, dict):
@@ -357,7 +364,7 @@ def _read_schema(archive: zipfile.ZipFile) -> dict[str, Any]:
     protocol = schema.get("protocol")
     if isinstance(protocol, bool) or protocol not in SKOPS_PROTOCOLS:
         raise _refuse(f"it uses skops protocol {protocol!r}; gmm_hub reads protocol {SKOPS_PROTOCOLS}")
-    return schema
+    return schema, raw
 
 
 def audit_archive(archive: zipfile.ZipFile) -> tuple[dict[str, Any], int]:
@@ -370,8 +377,8 @@ def audit_archive(archive: zipfile.ZipFile) -> tuple[dict[str, Any], int]:
     legacy : int
         How many legacy paths were rewritten.
     """
-    schema = _read_schema(archive)
-    legacy = _rewrite_legacy(schema)
+    schema, raw = _read_schema(archive)
+    legacy = _rewrite_legacy(schema) if _may_hold_legacy(raw) else 0  # a walk of every node saved
     _Walk(archive).run(schema)
     return schema, legacy
 

@@ -36,10 +36,10 @@ from typing import Any, TypeVar
 from huggingface_hub import CommitOperationAdd, HfApi, constants, get_token, snapshot_download
 
 from .. import _constants as C
-from ..bundle._checks import check_files, open_bundle, read_config, safe_member
+from ..bundle._checks import Checked, open_bundle, read_checked, read_config, read_config_raw, safe_member
 from ..exceptions import GMMHubError, HubError, IntegrityError, InvalidInputError, UntrustedModelError
 
-__all__ = ["check_out_dir", "copy_bundle", "pull", "push", "use_endpoint"]
+__all__ = ["check_out_dir", "copy_bundle", "pull", "pull_checked", "push", "use_endpoint"]
 
 logger = logging.getLogger(__name__)
 
@@ -322,6 +322,32 @@ def pull(
     UntrustedModelError
         If the bundle's model is a pickle and ``allow_pickle`` is False.
     """
+    return pull_checked(
+        repo_id,
+        revision=revision,
+        token=token,
+        cache_dir=cache_dir,
+        force_download=force_download,
+        local_files_only=local_files_only,
+        allow_pickle=allow_pickle,
+    )[0]
+
+
+def pull_checked(
+    repo_id: str,
+    *,
+    revision: str | None = None,
+    token: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    force_download: bool = False,
+    local_files_only: bool = False,
+    allow_pickle: bool = False,
+) -> tuple[Path, Checked]:
+    """:func:`pull`, also returning what was checked: the config and the bytes of each file.
+
+    ``gmm_hub.load("user/repo")`` builds the model from those bytes, so the
+    snapshot is read and hashed once.
+    """
     patterns = [*BUNDLE_PATTERNS, *([C.JOBLIB_FILE] if allow_pickle else [])]
 
     def download(force: bool) -> Path:
@@ -342,7 +368,7 @@ def pull(
             raise _hub_error(err, "download", repo_id, token=token, revision=revision) from err
 
     path = download(force_download)
-    config = read_config(path)
+    config, raw = read_config_raw(path)
     if config["model"].get("format", "skops") != "skops" and not allow_pickle:
         raise UntrustedModelError(
             f"{repo_id!r} holds a pickle-based {config['model'].get('file')!r}, which can run arbitrary code "
@@ -351,14 +377,14 @@ def pull(
             "or allow_pickle=True to pull (CLI: gmm-hub pull --allow-pickle)."
         )
     try:
-        check_files(path, config)
+        checked = read_checked(path, config=(config, raw))
     except IntegrityError:
         if local_files_only or constants.HF_HUB_OFFLINE:
             raise
         logger.warning("a cached file of %s failed its sha256 check; downloading the bundle again", repo_id)
         path = download(True)
-        check_files(path, read_config(path))
-    return path
+        checked = read_checked(path)
+    return path, checked
 
 
 def check_out_dir(out: Path) -> None:

@@ -16,9 +16,12 @@ The repos of a root are created, found and deleted by :class:`gmm_hub.localhub._
 
 from __future__ import annotations
 
+import os
 import re
 import stat
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -32,11 +35,15 @@ from ._errors import HubError, revision_not_found
 from ._lfs import LfsPointer, parse_pointer
 from ._names import check_name, check_path, check_ref, identity, iso
 
-__all__ = ["Addition", "Deletion", "Entry", "HubRepo", "check_name", "check_path", "check_ref", "iso"]
+__all__ = ["Addition", "Deletion", "Entry", "HubRepo", "Memo", "check_name", "check_path", "check_ref", "iso"]
 
 REPO_TYPES = ("model", "dataset")
 _HEX_RE = re.compile(r"^[0-9a-f]{7,40}$")
 _CAS_ATTEMPTS = 200
+#: zlib level of new loose objects. Git's default (6) took about 5 ms per push of a card and a
+#: config of 100 KB each; level 1 is about three times faster, any level reads the same, and
+#: ``git gc`` recompresses into packs anyway.
+LOOSE_COMPRESSION = 1
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,35 @@ class Deletion:
     folder: bool = False
 
 
-_FACTS: dict[bytes, tuple[int, LfsPointer | None]] = {}  # blob id -> (size, pointer): ids never change meaning
+class Memo:
+    """A bounded, thread-safe map for facts about git objects: an id never changes meaning,
+    so what was read once is true in every repo and every process, and nothing is invalidated."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            if len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+_FACTS = Memo(100_000)  # blob id -> (size, pointer)
+_PEELED = Memo(100_000)  # commit or tag id -> the commit id it peels to ("" for neither)
+_BLOBS = Memo(64)  # blob id -> content of blobs up to _BLOB_MEMO_BYTES (cards, configs): 16 MiB at most
+_BLOB_MEMO_BYTES = 256 * 1024
+_COMMITS = Memo(10_000)  # commit id -> CommitInfo
+_TREES = Memo(1_000)  # tree id -> {path: Entry} of every file below it
 
 
 def _blob_facts(objects: Any, oid: bytes) -> tuple[int, LfsPointer | None]:
@@ -90,9 +125,7 @@ def _blob_facts(objects: Any, oid: bytes) -> tuple[int, LfsPointer | None]:
     if facts is None:
         data = objects[oid].as_raw_string()
         facts = (len(data), parse_pointer(data))
-        if len(_FACTS) > 100_000:
-            _FACTS.clear()
-        _FACTS[oid] = facts
+        _FACTS.put(oid, facts)
     return facts
 
 
@@ -105,22 +138,36 @@ def _split_message(raw: bytes) -> tuple[str, str]:
 class HubRepo:
     """One repo: a bare git repository plus the Hub's view of it (``private``, ``createdAt``)."""
 
-    def __init__(self, path: Path, repo_type: str, namespace: str, name: str) -> None:
+    def __init__(self, path: Path, repo_type: str, namespace: str, name: str, *, git: Repo | None = None) -> None:
         self.path = path
         self.repo_type, self.namespace, self.name = repo_type, namespace, name
-        self.git = Repo(str(path))
+        self.git = Repo(str(path)) if git is None else git  # ``git``: the repository at ``path``, already open
         # dulwich types refs and ids as NewTypes of bytes; this module passes plain bytes
         self._refs: Any = self.git.refs
         self._objects: Any = self.git.object_store
+        self._objects.loose_compression_level = LOOSE_COMPRESSION
+        self._config: tuple[tuple[int, int, int], Any] | None = None
 
     @property
     def repo_id(self) -> str:
         return f"{self.namespace}/{self.name}"
 
     # -- settings -------------------------------------------------------------
+    def _read_config(self) -> Any:
+        """The git config, parsed again only when the file changed (another server may write it).
+
+        Every write replaces the file (lock file, then rename), so its inode changes.
+        """
+        info = os.stat(self.path / "config")
+        key = (info.st_ino, info.st_mtime_ns, info.st_size)
+        cached = self._config
+        if cached is None or cached[0] != key:
+            cached = self._config = (key, self.git.get_config())
+        return cached[1]
+
     def setting(self, key: str, default: str = "") -> str:
         try:
-            return self.git.get_config().get((b"hub",), key.encode()).decode()
+            return self._read_config().get((b"hub",), key.encode()).decode()
         except KeyError:
             return default
 
@@ -140,12 +187,25 @@ class HubRepo:
 
     # -- reading --------------------------------------------------------------
     def _peel(self, sha: bytes) -> bytes:
-        obj = self._objects[sha]
-        while isinstance(obj, Tag):
-            obj = self._objects[obj.object[1]]
-        if not isinstance(obj, Commit):
+        peeled = _PEELED.get(sha)
+        if peeled is None:
+            obj = self._objects[sha]
+            while isinstance(obj, Tag):
+                obj = self._objects[obj.object[1]]
+            peeled = obj.id if isinstance(obj, Commit) else b""
+            _PEELED.put(sha, peeled)
+        if not peeled:
             raise HubError(400, "The revision does not point to a commit.")
-        return obj.id
+        return cast(bytes, peeled)
+
+    def _is_commit(self, sha: bytes) -> bool:
+        """Whether this repo holds the commit ``sha`` (a full id): a lookup, the object read once per process."""
+        if sha not in self._objects:
+            return False
+        try:
+            return self._peel(sha) == sha  # a tag object peels to another id: not a commit id
+        except HubError:
+            return False
 
     def resolve(self, revision: str) -> str:
         """Map a branch, tag, ``refs/heads/x``, ``refs/tags/x`` or (a prefix of) a commit id to a commit id."""
@@ -159,7 +219,10 @@ class HubRepo:
             except (HubError, KeyError, ValueError):
                 continue
             return self._peel(sha).decode()
-        if _HEX_RE.match(revision):
+        if len(revision) == 40 and _HEX_RE.match(revision):
+            if self._is_commit(revision.encode()):
+                return revision
+        elif _HEX_RE.match(revision):
             found = set()
             for sha in self._objects.iter_prefix(revision.encode()):
                 if isinstance(self._objects[sha], Commit):
@@ -169,11 +232,14 @@ class HubRepo:
         raise revision_not_found(revision)
 
     def commit_info(self, sha: str) -> CommitInfo:
+        cached = _COMMITS.get(sha)
+        if cached is not None:
+            return cast(CommitInfo, cached)
         obj = self._objects[sha.encode()]
         assert isinstance(obj, Commit)
         title, message = _split_message(obj.message)
         author = obj.author.decode("utf-8", "replace").split(" <", 1)[0]
-        return CommitInfo(
+        info = CommitInfo(
             obj.id.decode(),
             title,
             message,
@@ -182,6 +248,8 @@ class HubRepo:
             tuple(p.decode() for p in obj.parents),
             obj.tree.decode(),
         )
+        _COMMITS.put(sha, info)
+        return info
 
     def history(self, sha: str) -> list[CommitInfo]:
         """Commits reachable from ``sha`` by first parents, newest first."""
@@ -196,6 +264,9 @@ class HubRepo:
     def files(self, sha: str) -> dict[str, Entry]:
         """Every file of the commit ``sha``: ``{path: Entry}``, sorted by path."""
         tree = self.commit_info(sha).tree.encode()
+        cached = _TREES.get(tree)
+        if cached is not None:
+            return dict(cached)  # a copy: callers may change theirs
         out = {}
         for item in iter_tree_contents(self._objects, cast(Any, tree)):
             if item.path is None or item.mode is None or item.sha is None or stat.S_ISDIR(item.mode):
@@ -205,10 +276,17 @@ class HubRepo:
             size, pointer = _blob_facts(self._objects, item.sha)
             path = item.path.decode("utf-8", "replace")
             out[path] = Entry(path, item.mode, item.sha.decode(), size, pointer)
-        return dict(sorted(out.items()))
+        files = dict(sorted(out.items()))
+        _TREES.put(tree, files)
+        return dict(files)
 
     def read_blob(self, oid: str) -> bytes:
-        return self._objects[oid.encode()].as_raw_string()
+        data = _BLOBS.get(oid)
+        if data is None:
+            data = self._objects[oid.encode()].as_raw_string()
+            if len(data) <= _BLOB_MEMO_BYTES:
+                _BLOBS.put(oid, data)
+        return cast(bytes, data)
 
     def branches(self) -> dict[str, str]:
         refs = self._refs.as_dict(b"refs/heads")

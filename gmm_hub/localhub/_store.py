@@ -6,7 +6,9 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -40,13 +42,53 @@ def init_bare(path: Path, *, private: bool, created_at: str) -> Repo:
     return Repo(str(path))
 
 
+#: Repos kept open between requests (opening one parses its config: about 1 ms).
+OPEN_REPOS = 256
+
+
 class RepoStore:
-    """Every repo under ``<root>/repos``."""
+    """Every repo under ``<root>/repos``.
+
+    Open repos are reused between requests while their directory is the same one
+    (same inode, same ``HEAD`` file) and no pack was added: a repo deleted, moved,
+    re-created or pushed to, by this server or another on the same root, is opened
+    afresh. Refs are read from disk every time; objects never change.
+    """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self.repos = self.root / "repos"
         self.repos.mkdir(parents=True, exist_ok=True)
+        self._open: OrderedDict[Path, tuple[tuple[int, ...], HubRepo]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _open_repo(self, path: Path, repo_type: str, namespace: str, name: str) -> HubRepo | None:
+        """The repo at ``path`` (kept open while its directory stays the same one), None if there is none."""
+        try:
+            head, folder = os.stat(path / "HEAD"), os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if not stat.S_ISREG(head.st_mode):
+            return None
+        try:  # a new pack (git push, git gc): a fresh object store, so no thread sees its pack list change
+            packs = os.stat(path / "objects" / "pack").st_mtime_ns
+        except FileNotFoundError:
+            packs = 0
+        key = (folder.st_dev, folder.st_ino, head.st_ino, head.st_ctime_ns, packs)
+        with self._lock:
+            cached = self._open.get(path)
+            if cached is not None and cached[0] == key:
+                self._open.move_to_end(path)
+                return cached[1]
+        try:
+            repo = HubRepo(path, repo_type, namespace, name)
+        except NotGitRepository:
+            return None
+        with self._lock:
+            self._open[path] = (key, repo)
+            if len(self._open) > OPEN_REPOS:
+                self._open.popitem(last=False)
+        return repo
 
     def path(self, repo_type: str, namespace: str, name: str) -> Path:
         if repo_type not in REPO_TYPES:
@@ -58,17 +100,25 @@ class RepoStore:
 
         The repo keeps the spelling it was created with (``alice/PUB`` asked as ``alice/pub``).
         """
-        path = self.path(repo_type, namespace, name)
-        if not (path / "HEAD").is_file():
-            stored = find_casefold(((ns, n) for kind, ns, n in self if kind == repo_type), namespace, name)
-            if stored is None:
-                return None
-            namespace, name = stored
-            path = self.path(repo_type, namespace, name)
-        try:
-            return HubRepo(path, repo_type, namespace, name)
-        except NotGitRepository:
+        repo = self._open_repo(self.path(repo_type, namespace, name), repo_type, namespace, name)
+        if repo is not None:
+            return repo
+        stored = find_casefold(self._named(repo_type, namespace), namespace, name)
+        if stored is None:
             return None
+        namespace, name = stored
+        return self._open_repo(self.path(repo_type, namespace, name), repo_type, namespace, name)
+
+    def _named(self, repo_type: str, namespace: str) -> Iterator[tuple[str, str]]:
+        """``(namespace, name)`` of the repos of namespaces equal to ``namespace`` ignoring case."""
+        base = self.repos / f"{repo_type}s"
+        wanted = namespace.casefold()
+        for folder in sorted(base.iterdir()) if base.is_dir() else ():
+            if folder.name.casefold() != wanted or not folder.is_dir():
+                continue
+            for git_dir in sorted(folder.glob("*.git")):
+                if (git_dir / "HEAD").is_file():
+                    yield folder.name, git_dir.name.removesuffix(".git")
 
     def require(self, repo_type: str, namespace: str, name: str) -> HubRepo:
         repo = self.get(repo_type, namespace, name)
@@ -110,11 +160,11 @@ class RepoStore:
         tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".new-{name}-"))
         try:
             git: Any = init_bare(tmp, private=private, created_at=created_at or iso(int(time.time())))
-            repo = HubRepo(tmp, repo_type, namespace, name)
+            repo = HubRepo(tmp, repo_type, namespace, name, git=git)
             changes: list[tuple[bytes, int | None, bytes | None]] = []
             for path, content in sorted((files or {".gitattributes": HUB_GITATTRIBUTES}).items()):
                 blob = Blob.from_string(content)
-                git.object_store.add_object(blob)
+                repo._objects.add_object(blob)
                 changes.append((check_path(path).encode(), stat.S_IFREG | 0o644, blob.id))
             tree = commit_tree_changes(git.object_store, Tree(), cast(Any, changes))
             first = repo._make_commit(tree, [], "initial commit", "", author)
@@ -127,10 +177,12 @@ class RepoStore:
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
-        return HubRepo(final, repo_type, namespace, name)
+        return self._open_repo(final, repo_type, namespace, name) or HubRepo(final, repo_type, namespace, name)
 
     def delete(self, repo: HubRepo) -> None:
         """Remove a repo at once (renamed away, then deleted); LFS content stays in the shared store."""
         trash = repo.path.with_name(f".deleted-{repo.name}-{os.getpid()}-{time.monotonic_ns()}")
         os.rename(repo.path, trash)
+        with self._lock:
+            self._open.pop(repo.path, None)
         shutil.rmtree(trash, ignore_errors=True)

@@ -215,7 +215,7 @@ def test_load_repo_id_goes_through_resolver(bundle, monkeypatch):
 
     def fake_resolve(repo_id, *, revision, token, allow_pickle=False):
         calls.append((repo_id, revision, token))
-        return bundle
+        return bundle, None  # the directory, and no files checked yet (load checks them)
 
     monkeypatch.setattr(_io, "_resolve_repo_id", fake_resolve)
     loaded = gmm_hub.load("alice/fraud-gmm", revision="v1", token="t")

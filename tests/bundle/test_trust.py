@@ -213,3 +213,46 @@ def test_save_refuses_model_load_would_refuse(tmp_path, fitted):
     with pytest.raises(UntrustedModelError, match="cannot save a bundle"):
         gmm_hub.save(hostile, tmp_path / "b")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.zeros(0),
+        np.arange(8.0),
+        np.float64(1.5).reshape(()),
+        np.zeros((2, 8)),
+        np.zeros((3, 4), order="F"),
+        np.array(["ab", "c"]),
+        np.zeros(5, dtype=">i4"),
+        np.zeros((1, 1, 1), dtype=bool),
+    ],
+)
+def test_plain_npy_header_reads_as_numpy_reads_it(array):
+    from numpy.lib import format as npy
+
+    from gmm_hub.bundle._archive import _plain_header
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    raw = buffer.getvalue()
+    buffer.seek(0)
+    npy.read_magic(buffer)
+    shape, _, dtype = npy.read_array_header_1_0(buffer)
+    assert _plain_header(raw[:256]) == (shape, dtype, buffer.tell())
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"{'descr': '<f8', 'fortran_order': False, 'shape': (3), }",  # not a tuple
+        b"{'descr': '<f8', 'shape': (3,), 'fortran_order': False, }",  # another order: numpy decides
+        b"{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (3,), }",  # fields
+        b"{'descr': '|O', 'fortran_order': False, 'shape': (3,), }",  # objects
+    ],
+)
+def test_plain_npy_header_leaves_anything_else_to_numpy(header):
+    from gmm_hub.bundle._archive import _plain_header
+
+    padded = header + b" " * (118 - len(header)) + b"\n"
+    assert _plain_header(b"\x93NUMPY\x01\x00" + len(padded).to_bytes(2, "little") + padded) is None

@@ -122,3 +122,25 @@ def test_a_gated_repo_serves_its_files_to_its_owner_only(apis, tmp_path):
     with pytest.raises(GatedRepoError, match="you are not in the authorized list"):
         bob.hf_hub_download("alice/gated-files", "weights.txt", cache_dir=tmp_path / "bob")
     assert Path(alice.hf_hub_download("alice/gated-files", "weights.txt", cache_dir=tmp_path / "a")).read_bytes()
+
+
+def test_settings_and_repos_changed_by_another_server_on_the_root_are_seen(local_hub):
+    """Open repos and their parsed config are reused between requests, but never stale."""
+    from gmm_hub.localhub import LocalHub
+
+    alice = HfApi(endpoint=local_hub.url, token=local_hub.tokens["alice"])
+    alice.create_repo("alice/shared")
+    _add(alice, "alice/shared")
+    assert HfApi(endpoint=local_hub.url, token=False).model_info("alice/shared").private is False
+    with LocalHub(local_hub.root, tokens={"alice": local_hub.tokens["alice"]}) as other:
+        there = HfApi(endpoint=other.url, token=local_hub.tokens["alice"])
+        there.update_repo_settings("alice/shared", private=True)
+        with pytest.raises(RepositoryNotFoundError):
+            HfApi(endpoint=local_hub.url, token=False).model_info("alice/shared")
+        there.delete_repo("alice/shared")
+        there.create_repo("alice/shared")  # same path, a new repository
+        fresh = _add(there, "alice/shared", content=b"w2")
+    info = alice.model_info("alice/shared")
+    assert info.sha == fresh and info.private is False
+    history = [c.commit_id for c in alice.list_repo_commits("alice/shared")]
+    assert len(history) == 2 and history[0] == fresh  # the new repo's history, not the old one's

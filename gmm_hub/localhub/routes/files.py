@@ -14,12 +14,13 @@ import re
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .._auth import param, repo_from_path, state
 from .._errors import HubError, entry_not_found, header_safe
 from .._git import Entry, check_path
+from .._stream import FileReply
 from .repos import base_url
 from .settings import check_gate
 
@@ -63,7 +64,7 @@ async def resolve(request: Request) -> Response:
             raise HubError(404, f"The LFS content of {path} is missing from the store.", "EntryNotFound")
         etag = f'"{entry.lfs.oid}"'
         headers.update({"ETag": etag, "X-Linked-Etag": etag, "X-Linked-Size": str(entry.lfs.size)})
-        return FileResponse(store.path(entry.lfs.oid), headers=headers, media_type="application/octet-stream")
+        return FileReply(store.path(entry.lfs.oid), headers=headers, media_type="application/octet-stream")
     headers["ETag"] = f'"{entry.oid}"'
     content = await run_in_threadpool(repo.read_blob, entry.oid)
     return _range_reply(request, content, headers)

@@ -38,13 +38,14 @@ from typing import Any, TypeGuard
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .._auth import param, repo_from_path, state
 from .._body import _chunks, expect_dict, read_json
 from .._errors import HubError
 from .._lfs import check_oid
+from .._stream import FileReply
 from .repos import base_url
 
 ORDER = 45
@@ -247,7 +248,7 @@ def download(request: Request) -> Response:
     store = state(request).lfs
     if not store.has(oid, size):
         raise HubError(404, "Object does not exist on the local Hub.")
-    return FileResponse(store.path(oid), media_type="application/octet-stream", headers={"ETag": f'"{oid}"'})
+    return FileReply(store.path(oid), media_type="application/octet-stream", headers={"ETag": f'"{oid}"'})
 
 
 def xet_token(request: Request) -> Response:

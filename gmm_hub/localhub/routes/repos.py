@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 
 from starlette.concurrency import run_in_threadpool
@@ -13,7 +14,7 @@ from .._access import whoami_payload
 from .._auth import caller, check_write, may_see, param, repo_from_path, require_user, state, token_of
 from .._body import expect_dict, expect_str, read_json
 from .._errors import HubError
-from .._git import REPO_TYPES, HubRepo, check_name
+from .._git import REPO_TYPES, Entry, HubRepo, Memo, check_name
 from .._metadata import card_fields, validation_report
 from .._select import SelectionError, check_expand, project
 
@@ -97,6 +98,20 @@ async def delete_repo(request: Request) -> Response:
     return JSONResponse({})
 
 
+_CARDS = Memo(1_000)  # (README blob id, repo type) -> card_fields: a blob id names one content
+
+
+def _card_fields(repo: HubRepo, readme: Entry | None) -> dict:
+    if readme is None or readme.lfs:
+        return card_fields(None, repo.repo_type)
+    key = (readme.oid, repo.repo_type)
+    fields = _CARDS.get(key)
+    if fields is None:
+        fields = card_fields(repo.read_blob(readme.oid).decode("utf-8", "replace"), repo.repo_type)
+        _CARDS.put(key, fields)
+    return copy.deepcopy(fields)  # each answer its own: nothing downstream may change the cached one
+
+
 def info_json(repo: HubRepo, sha: str) -> dict:
     """The repo's info at commit ``sha``, as ``/api/models/{repo_id}`` answers."""
     commit = repo.commit_info(sha)
@@ -107,8 +122,6 @@ def info_json(repo: HubRepo, sha: str) -> dict:
         if entry.lfs:
             sibling["lfs"] = {"sha256": entry.lfs.oid, "size": entry.lfs.size, "pointerSize": entry.size}
         siblings.append(sibling)
-    readme = files.get("README.md")
-    text = repo.read_blob(readme.oid).decode("utf-8", "replace") if readme and not readme.lfs else None
     gated = repo.setting("gated", "false")
     return {
         "_id": hashlib.sha1(repo.repo_id.encode()).hexdigest()[:24],
@@ -122,7 +135,7 @@ def info_json(repo: HubRepo, sha: str) -> dict:
         "disabled": False,
         "downloads": 0,
         "likes": 0,
-        **card_fields(text, repo.repo_type),
+        **_card_fields(repo, files.get("README.md")),
         "siblings": siblings,
         "usedStorage": sum(e.content_size for e in files.values()),
     }
