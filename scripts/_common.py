@@ -47,14 +47,14 @@ def parse_params(parser: argparse.ArgumentParser, text: str) -> dict[str, Any]:
 
 
 def commit() -> str:
-    """Short commit of the worktree, with ``+dirty`` when it has uncommitted edits."""
+    """Short commit of the worktree, ``+dirty`` when gmm_hub/ or scripts/ have uncommitted edits."""
 
     def git(*args: str) -> str:
         out = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=False)
         return out.stdout.strip()
 
     head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return head + ("+dirty" if git("status", "--porcelain", "--untracked-files=no", "--", "gmm_hub") else "")
+    return head + ("+dirty" if git("status", "--porcelain", "--untracked-files=no", "--", "gmm_hub", "scripts") else "")
 
 
 def header(title: str, params: dict[str, Any], *lines: str) -> str:

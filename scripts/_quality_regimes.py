@@ -138,6 +138,12 @@ def report_a(table: dict, suite: list[str]) -> tuple[list[str], Checks, dict]:
         format_table([r for _, r in sorted(losses, key=lambda x: x[0])[:10]], ["dataset", "gmm_hub - best (BA)"]),
         "",
         "Failed runs (sets): " + (", ".join(f"{m} {n}" for m, n in failures.items()) or "none"),
+        "",
+        "<details><summary>Per data set (BA / F1-macro)</summary>",
+        "",
+        format_table(detail, ["dataset", *models, "gmm_hub - best (BA)"]),
+        "",
+        "</details>",
     ]
     return lines, checks, {"summary": summary, "per_dataset": detail}
 
