@@ -128,6 +128,8 @@ def report_a(table: dict, suite: list[str]) -> tuple[list[str], Checks, dict]:
                 losses.append((gap, row))
         detail.append(row)
     failures = Counter(m for (d, m), r in table.items() if d in suite and m in models and not ok(r))
+    if not summary:
+        return ["no results"], checks, {}
     cols = ["model", "source", "n_datasets", "failed", *METRICS]
     cols += [c for c in summary[-1] if c not in cols]
     lines = [

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import time
 import warnings
 from collections import Counter
@@ -127,24 +128,39 @@ def main() -> None:
         elif selected is None or model in selected:
             todo.append((dataset, model))
     todo.sort(key=lambda pair: -size_of(pair[0], data))  # slow tasks first, not alone at the end
-    with tqdm(total=len(todo), desc="quality", unit="task") as bar:
-        for row in Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
-            delayed(run_task)(d, m, data.get(d), args.seed, args.folds, params) for d, m in todo
-        ):
-            table[row["dataset"], row["model"]] = row
-            cache.add(row)
-            bar.update()
+    done = 0
+    # SIGINT or SIGTERM stops the run but still reports what finished (background
+    # jobs start with SIGINT ignored, hence the explicit handlers)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        with tqdm(total=len(todo), desc="quality", unit="task") as bar:
+            for row in Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
+                delayed(run_task)(d, m, data.get(d), args.seed, args.folds, params) for d, m in todo
+            ):
+                table[row["dataset"], row["model"]] = row
+                cache.add(row)
+                done += 1
+                bar.update()
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: reporting the {done} of {len(todo)} tasks that finished")
     minutes = (time.perf_counter() - start) / 60
-    ran = Counter(m for _, m in todo)
+    ran = Counter(m for d, m in todo if (d, m) in table)
+    missing = len(todo) - done
 
     parts = [
         header(
             "gmm_hub quality benchmark (bench_quality.py)",
             params,
             f"Regimes {','.join(regimes)}; {args.folds}-fold stratified CV (fewer folds when the minority is "
-            f"smaller), seed {args.seed}; {minutes:.1f} min with n_jobs={args.n_jobs}. Ran {len(todo)} tasks "
+            f"smaller), seed {args.seed}; {minutes:.1f} min with n_jobs={args.n_jobs}. Ran {done} tasks "
             f"({', '.join(f'{m}: {n}' for m, n in ran.items()) or 'none'}); {cache.hits} from the cache "
             f"({cache.path.name}). Cells are balanced accuracy (BA) and F1-macro; gmm_hub variants are never cached.",
+            *(
+                [f"**INTERRUPTED: {missing} of {len(todo)} tasks did not run; their cells are empty.**"]
+                if missing
+                else []
+            ),
         ),
         "",
     ]
@@ -162,6 +178,7 @@ def main() -> None:
     write_json(
         args.out / "quality.json",
         {"params": params, "regimes": regimes, "folds": args.folds, "seed": args.seed, "minutes": minutes}
+        | {"tasks_not_run": missing}
         | {"summaries": summaries, "targets": checks, "rows": list(table.values())},
     )
     print(f"written {args.out / 'quality.md'} and quality.json")
