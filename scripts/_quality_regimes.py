@@ -83,7 +83,9 @@ def suite_summary(table: dict, datasets: list[str], models: list[str]) -> list[d
     summary = []
     for model in models:
         ran = [d for d in datasets if ok(table.get((d, model)))]
-        entry: dict[str, Any] = {"model": model, "n_datasets": len(ran), "failed": len(datasets) - len(ran)}
+        entry: dict[str, Any] = {"model": model, "n_datasets": len(ran)}
+        entry["failed"] = sum((d, model) in table and not ok(table[d, model]) for d in datasets)
+        entry["not run"] = sum((d, model) not in table for d in datasets)
         cached = [table[d, model].get("cached", False) for d in datasets if (d, model) in table]
         entry["source"] = "cache" if cached and all(cached) else "run" if not any(cached) else "run+cache"
         for m in METRICS:
@@ -130,7 +132,7 @@ def report_a(table: dict, suite: list[str]) -> tuple[list[str], Checks, dict]:
     failures = Counter(m for (d, m), r in table.items() if d in suite and m in models and not ok(r))
     if not summary:
         return ["no results"], checks, {}
-    cols = ["model", "source", "n_datasets", "failed", *METRICS]
+    cols = ["model", "source", "n_datasets", "failed", "not run", *METRICS]
     cols += [c for c in summary[-1] if c not in cols]
     lines = [
         format_table(summary, cols),
