@@ -1,320 +1,319 @@
-"""Fit and predict at scale: GMMClassifier against the naive BIC search.
+"""Fit speed at scale: GMMClassifier against the naive BIC grid, at every seed of two generators.
 
-The data are a SYNTHETIC stand-in for the credit-card fraud data set of the
-original design (284,807 rows x 30 features, 492 positives = 0.17%): each
-class is a mixture of correlated Gaussians, plus non-Gaussian structure
-(Student-t tails, a squared feature, a periodic "time" and a log-normal
-"amount" column). Fixed seed; no download. The real data set is not used.
+Issue 18 item 1. Data: SYNTHETIC stand-ins for the credit-card fraud data
+(284,807 rows x 30 features, 0.17% positives; see ``scripts/_synthetic.py``):
+the ``fraud`` generator and the ``correlated`` one (the same rows linearly
+mixed, standardised). Per generator and seed, a stratified 70/30 split,
+standardised on the training rows, then side by side in one process:
 
-One run reports, side by side:
+* the naive grid: per class, scikit-learn ``GaussianMixture`` with K = 1..5,
+  full covariance, on all training rows, lowest BIC, every other setting at
+  scikit-learn's defaults; Bayes' rule with balanced priors;
+* ``GMMClassifier(**params)`` (``--params``, default ``{}`` = its defaults).
 
-* fit wall time of the naive search (per class, sequential sklearn
-  ``GaussianMixture`` fits with K = 1..5, full covariance, on all training
-  rows, lowest BIC; same ``reg_covar``/``max_iter``/``tol``/``n_init`` as
-  GMMClassifier) and of ``GMMClassifier()`` as it is (default parameters),
-  ``GMMClassifier(covariance_type="full")`` and ``GMMClassifier(n_jobs=2)``;
-* held-out (30% stratified split) mean log-likelihood of each class under its
-  own mixture, F1-macro and balanced accuracy (naive: Bayes rule with the same
-  balanced priors as GMMClassifier's default);
-* predict throughput (rows/s) and peak extra memory on ``--predict-rows``
-  rows (default 1,000,000), each in a fresh subprocess, against
-  direct per-class ``GaussianMixture.score_samples`` on the whole array.
-  Memory is the peak RSS (sampled every 2 ms) above the RSS after loading the
-  input, and the tracemalloc peak (numpy allocations); the larger is checked.
+Reported per seed: fit seconds, speed-up, held-out mean log-likelihood of each
+class under its own mixture (and how much worse ours is, relative), F1-macro
+and its drop, and where the fit's time went when the model records
+``fit_seconds_``. The targets (>= 5x, log-likelihood within 1%, F1-macro
+within 0.01) are judged on the WORST seed of each generator. The order of
+the two fits alternates between seeds, so drift in machine load spreads over
+both.
 
-BLAS threads are limited to ``--blas-threads`` (default 1) for every
-measurement, naive and GMMClassifier alike: on a shared or oversubscribed
-machine multi-threaded OpenBLAS spins and can make each EM step 10x slower,
-which would flatter whichever side it hurts most. Parallelism then comes only
-from joblib's ``n_jobs``.
+Then ``n_jobs=2`` against ``n_jobs=1`` at the first seed of each generator
+(alternating, median of ``--jobs-repeat``), and whether the two fitted models
+have the same parameters. ``--predict`` adds predict throughput and memory
+(``scripts/bench_predict.py`` is the full prediction benchmark).
 
-    python scripts/bench_fit.py            # full size, a few minutes on 2 cores
-    python scripts/bench_fit.py --quick    # 30,000 rows, 100,000 predict rows
-    python scripts/bench_fit.py --rows 100000 --predict-rows 500000
+BLAS threads are limited to ``--blas-threads`` (default 1) for every fit:
+on a shared machine multi-threaded OpenBLAS spins and can make EM 10x slower,
+which would flatter whichever side it hurts most.
+
+    python scripts/bench_fit.py                      # 2 generators x 5 seeds at full size
+    python scripts/bench_fit.py --quick              # 30,000 rows, seeds 0 and 1
+    python scripts/bench_fit.py --params '{"reg_covar": 1e-3}' --seeds 0,1
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
+import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-import joblib
 import numpy as np
-from sklearn.metrics import balanced_accuracy_score, f1_score
-from sklearn.mixture import GaussianMixture
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
+from _common import add_params_argument, fit_breakdown, header, parse_params, write_json
+from _synthetic import FRAUD_FEATURES, FRAUD_ROWS, GENERATORS, NAIVE, fit_model, fit_naive, split, versus
+from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
-from gmm_hub.model._classifier import GMMClassifier
+from gmm_hub.evaluation import format_table
+from gmm_hub.model import GMMClassifier
 
-FRAUD_ROWS, FRAUD_POSITIVES, FRAUD_FEATURES = 284_807, 492, 30
-TARGETS = {"speedup": 5.0, "loglik_rel": 0.01, "f1_drop": 0.01, "predict_mb": 300.0}
-
-
-def make_fraud_like(
-    n_rows: int = FRAUD_ROWS,
-    n_positive: int = FRAUD_POSITIVES,
-    n_features: int = FRAUD_FEATURES,
-    seed: int = 0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Synthetic fraud-like data: (X, y) with ``n_positive`` rows of class 1.
-
-    Both classes come from fixed mixtures (the structure is drawn from
-    ``seed`` first, so it does not depend on ``n_rows``), the rows from a
-    second stream seeded with ``seed + n_rows``.
-    """
-    shape_rng = np.random.default_rng(seed)
-    d = n_features
-
-    def design(n_comp: int, shift: float, scale: float) -> list:
-        weights = shape_rng.dirichlet(np.full(n_comp, 3.0))
-        parts = [
-            (shift + shape_rng.normal(size=d), shape_rng.normal(scale=scale / np.sqrt(d), size=(d, d)))
-            for _ in range(n_comp)
-        ]
-        return [weights, parts]
-
-    classes = [design(4, 0.0, 1.0), design(2, 1.5, 2.0)]
-    rng = np.random.default_rng(seed + n_rows)
-    counts = [n_rows - n_positive, n_positive]
-    blocks = []
-    for (weights, parts), n in zip(classes, counts, strict=True):
-        comp = rng.choice(len(weights), size=n, p=weights)
-        block = np.empty((n, d))
-        for k, (mean, mix) in enumerate(parts):
-            m = comp == k
-            block[m] = mean + rng.standard_normal((int(m.sum()), d)) @ mix
-        blocks.append(block)
-    X = np.vstack(blocks)
-    y = np.repeat([0, 1], counts)
-    X[:, 1:4] += 0.5 * rng.standard_t(3, size=(n_rows, 3))  # heavy tails
-    X[:, 5] = X[:, 5] ** 2 / 3  # skewed, non-negative
-    X[:, 0] = np.sin(rng.uniform(0, 2 * np.pi, n_rows)) + 0.3 * X[:, 0]  # periodic "time"
-    X[:, -1] = np.log1p(rng.lognormal(3.0 + 0.5 * y, 1.2))  # "amount"
-    order = rng.permutation(n_rows)
-    return X[order], y[order]
+TARGETS = {"speedup": 5.0, "loglik_rel": 0.01, "f1_drop": 0.01}
+# fitted attributes that may differ between runs for reasons other than the fit
+VOLATILE = {"fit_seconds_"}
 
 
-def naive_search(X: np.ndarray, y: np.ndarray, gmm_params: dict, seed: int) -> list:
-    """Per class, fit K = 1..5 full-covariance mixtures on all rows; keep the lowest BIC."""
-    chosen = []
-    for label in np.unique(y):
-        rows = X[y == label]
-        fits = [
-            GaussianMixture(k, covariance_type="full", random_state=seed, **gmm_params).fit(rows) for k in range(1, 6)
-        ]
-        chosen.append(min(fits, key=lambda g: g.bic(rows)))
-    return chosen
+def make_model(params: dict[str, Any], seed: int, **overrides: Any) -> GMMClassifier:
+    return GMMClassifier(**{"random_state": seed, **params, **overrides})
 
 
-def held_out(gmms: list, predict, X: np.ndarray, y: np.ndarray) -> dict:
-    pred = predict(X)
+def run_seed(generator: str, seed: int, rows: int, params: dict, blas_threads: int) -> dict[str, Any]:
+    """Naive grid and GMMClassifier on one data set, timed side by side."""
+    data = split(generator, rows, seed)
+    with threadpool_limits(blas_threads):
+        fits = {
+            "naive": lambda: fit_naive(data, seed),
+            "model": lambda: fit_model(make_model(params, seed), data),
+        }
+        order = ["naive", "model"] if seed % 2 == 0 else ["model", "naive"]
+        out = {name: fits[name]() for name in order}
     return {
-        "loglik": [float(g.score(X[y == c])) for c, g in enumerate(gmms)],
-        "f1_macro": float(f1_score(y, pred, average="macro")),
-        "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
+        "generator": generator,
+        "seed": seed,
+        "train_rows": len(data.y_tr),
+        "test_positives": int(data.y_te.sum()),
+        **out,
+        "speedup": out["naive"]["fit_s"] / out["model"]["fit_s"],
+        **versus(out["naive"], out["model"]),
     }
 
 
-PREDICT_CODE = r"""
-import json, sys, threading, time, tracemalloc
-import numpy as np
-from threadpoolctl import threadpool_limits
-import joblib
-model_path, x_path, how, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-model = joblib.load(model_path)
-X = np.load(x_path)
-def direct(X):
-    s = np.column_stack([g.score_samples(X) for g in model.gmms_]) + np.log(model.class_prior_)
-    return model.classes_[np.argmax(s, axis=1)]
-def rss():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096
-run = {"predict": model.predict, "predict_proba": model.predict_proba, "direct": direct}[how]
-with threadpool_limits(threads):
-    run(X[:2000])  # warm up
-    base, peak, done = rss(), [0], threading.Event()
-    def sample():
-        while not done.is_set():
-            peak[0] = max(peak[0], rss())
-            time.sleep(0.002)
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    start = time.perf_counter()
-    run(X)
-    seconds = time.perf_counter() - start
-    done.set()
-    sampler.join()
-    tracemalloc.start()
-    run(X)
-    traced = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-print(json.dumps({"seconds": seconds, "rss_mb": (peak[0] - base) / 2**20, "traced_mb": traced / 2**20}))
-"""
-
-
-def measure_predict(model_path: Path, x_path: Path, how: str, threads: int, repeat: int) -> dict:
-    """Median time and largest peak-memory rise over ``repeat`` fresh processes.
-
-    Memory is measured twice: the peak of RSS sampled every 2 ms above the RSS
-    after loading the input (what the OS sees), and the tracemalloc peak of a
-    second call (every numpy allocation, exact).
-    """
-    runs = []
-    for _ in range(repeat):
-        out = subprocess.run(
-            [sys.executable, "-c", PREDICT_CODE, str(model_path), str(x_path), how, str(threads)],
-            check=True,
-            capture_output=True,
-            text=True,
+def seed_table(results: list[dict[str, Any]]) -> str:
+    rows = []
+    for r in results:
+        n, m = r["naive"], r["model"]
+        rows.append(
+            {
+                "seed": r["seed"],
+                "naive s": f"{n['fit_s']:.1f}",
+                "ours s": f"{m['fit_s']:.1f}",
+                "speed-up": f"{r['speedup']:.1f}x",
+                "log-lik c0 naive / ours": f"{n['loglik'][0]:.3f} / {m['loglik'][0]:.3f}",
+                "log-lik c1 naive / ours": f"{n['loglik'][1]:.3f} / {m['loglik'][1]:.3f}",
+                "worse c0 / c1 (nats)": " / ".join(f"{g:+.3f}" for g in r["loglik_gap"]),
+                "worse c0 / c1 (rel.)": " / ".join(f"{100 * w:+.2f}%" for w in r["loglik_worse"]),
+                "F1 naive / ours": f"{n['f1_macro']:.4f} / {m['f1_macro']:.4f}",
+                "F1 drop": f"{r['f1_drop']:+.4f}",
+                "components naive / ours": f"{', '.join(n['config'])} / {', '.join(m.get('config', ['?']))}",
+                "ours: where time goes": fit_breakdown(m.get("fit_seconds")),
+            }
         )
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return format_table(rows, list(rows[0]))
+
+
+def worst(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The worst seed for each target (lowest speed-up, largest log-lik and F1 losses)."""
+    slow = min(results, key=lambda r: r["speedup"])
+    lik = max(results, key=lambda r: max(r["loglik_worse"]))
+    f1 = max(results, key=lambda r: r["f1_drop"])
     return {
-        "seconds": float(np.median([r["seconds"] for r in runs])),
-        "rss_mb": float(max(r["rss_mb"] for r in runs)),
-        "traced_mb": float(max(r["traced_mb"] for r in runs)),
+        "speedup": (slow["speedup"], slow["seed"]),
+        "loglik_worse": (max(lik["loglik_worse"]), lik["seed"]),
+        "f1_drop": (f1["f1_drop"], f1["seed"]),
     }
+
+
+def fitted_state(obj: Any, prefix: str = "") -> dict[str, np.ndarray]:
+    """Every fitted numeric attribute (``name_``), recursing into fitted sub-estimators."""
+    out: dict[str, np.ndarray] = {}
+    for name, value in sorted(vars(obj).items()):
+        if not name.endswith("_") or name.startswith("_") or name in VOLATILE:
+            continue
+        key = prefix + name
+        items = value if isinstance(value, (list, tuple)) else None
+        if items and all(hasattr(v, "get_params") for v in items):
+            for i, v in enumerate(items):
+                out.update(fitted_state(v, f"{key}[{i}]."))
+        elif hasattr(value, "get_params"):
+            out.update(fitted_state(value, key + "."))
+        else:
+            try:
+                out[key] = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):  # strings, labels: compared through predictions
+                continue
+    return out
+
+
+def state_difference(a: Any, b: Any) -> tuple[float, list[str]]:
+    """Largest relative difference between two models' fitted numbers, and attributes only one has."""
+    sa, sb = fitted_state(a), fitted_state(b)
+    odd = sorted(set(sa) ^ set(sb)) + [k for k in sa.keys() & sb.keys() if sa[k].shape != sb[k].shape]
+    diff = 0.0
+    for key in sorted(sa.keys() & sb.keys()):
+        x, y = sa[key], sb[key]
+        if x.shape != y.shape or x.size == 0:
+            continue
+        both = np.isfinite(x) & np.isfinite(y)
+        if not np.array_equal(np.isfinite(x), np.isfinite(y)) or not np.array_equal(x[~both], y[~both]):
+            odd.append(key)
+            continue
+        scale = np.maximum(np.abs(x[both]), np.abs(y[both]))
+        gap = np.abs(x[both] - y[both]) / np.where(scale > 0, scale, 1.0)
+        diff = max(diff, float(gap.max(initial=0.0)))
+    return diff, odd
+
+
+def parallel_check(generator: str, seed: int, rows: int, params: dict, blas: int, repeat: int) -> dict[str, Any]:
+    """``n_jobs=2`` against ``n_jobs=1``: alternating fits, median seconds, same parameters?"""
+    X_tr, X_te, y_tr, _, _ = split(generator, rows, seed)
+    times: dict[int, list[float]] = {1: [], 2: []}
+    models: dict[int, GMMClassifier] = {}
+    with threadpool_limits(blas):
+        for i in range(repeat):
+            for jobs in (1, 2) if i % 2 == 0 else (2, 1):
+                model = make_model(params, seed, n_jobs=jobs)
+                start = time.perf_counter()
+                model.fit(X_tr, y_tr)
+                times[jobs].append(time.perf_counter() - start)
+                models[jobs] = model
+    diff, odd = state_difference(models[1], models[2])
+    same_pred = bool(np.array_equal(models[1].predict(X_te), models[2].predict(X_te)))
+    t1, t2 = statistics.median(times[1]), statistics.median(times[2])
+    return {
+        "generator": generator,
+        "seed": seed,
+        "n_jobs=1 s": t1,
+        "n_jobs=2 s": t2,
+        "ratio": t1 / t2,
+        "max_rel_param_diff": diff,
+        "mismatched": odd,
+        "same_predictions": same_pred,
+        "same": not odd and diff <= 1e-9 and same_pred,
+        "times": times,
+    }
+
+
+def parse_seeds(text: str) -> list[int]:
+    if ".." in text:
+        lo, hi = text.split("..")
+        return list(range(int(lo), int(hi) + 1))
+    return [int(s) for s in text.split(",") if s.strip()]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=FRAUD_ROWS, help="rows of synthetic data")
-    parser.add_argument("--positives", type=int, default=None, help="positive rows (default 0.17%%)")
-    parser.add_argument("--predict-rows", type=int, default=1_000_000)
-    parser.add_argument("--quick", action="store_true", help="30,000 rows, 100,000 predict rows")
+    add_params_argument(parser)
+    parser.add_argument("--rows", type=int, default=FRAUD_ROWS, help="rows of synthetic data (default 284,807)")
+    parser.add_argument("--seeds", default="0..4", help="seeds, '0..4' or '0,2,3' (default 0..4)")
+    parser.add_argument("--generators", default=",".join(GENERATORS), help="comma-separated (default: both)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 30,000 rows, seeds 0,1, one n_jobs round")
     parser.add_argument("--blas-threads", type=int, default=1)
+    parser.add_argument(
+        "--n-jobs", type=int, default=1, help="(generator, seed) runs in parallel; timings are only fair with 1"
+    )
+    parser.add_argument("--jobs-repeat", type=int, default=3, help="alternating rounds of the n_jobs comparison")
+    parser.add_argument("--no-parallel-check", action="store_true", help="skip the n_jobs=2 vs n_jobs=1 part")
+    parser.add_argument("--predict", action="store_true", help="also measure predict throughput and memory")
+    parser.add_argument("--predict-rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3, help="predict subprocesses per method")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
+    params = parse_params(parser, args.params)
+    generators = [g.strip() for g in args.generators.split(",") if g.strip()]
+    if unknown := sorted(set(generators) - set(GENERATORS)):
+        parser.error(f"--generators: unknown {unknown}; choose from {sorted(GENERATORS)}")
+    seeds = parse_seeds(args.seeds)
     if args.quick:
-        args.rows, args.predict_rows = 30_000, 100_000
-    positives = args.positives or max(50, round(args.rows * FRAUD_POSITIVES / FRAUD_ROWS))
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        args.rows, args.predict_rows, args.jobs_repeat = 30_000, 100_000, 1
+        seeds = seeds if args.seeds != "0..4" else [0, 1]
+
     print(
-        f"SYNTHETIC fraud-like data (not the real data set): {args.rows:,} rows x "
-        f"{FRAUD_FEATURES} features, {positives} positives ({positives / args.rows:.2%}), "
-        f"seed {args.seed}; 70/30 stratified split. {os.cpu_count()} CPUs, BLAS threads "
-        f"{args.blas_threads}, load average {load:.1f} at start."
-    )
-    X, y = make_fraud_like(args.rows, positives, seed=args.seed)
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, stratify=y, random_state=args.seed)
-    scaler = StandardScaler().fit(X_tr)
-    X_tr, X_te = scaler.transform(X_tr), scaler.transform(X_te)
-
-    default = GMMClassifier()
-    gmm_params = {k: default.get_params()[k] for k in ("reg_covar", "max_iter", "tol", "n_init")}
-    rows = {}
-    with threadpool_limits(args.blas_threads):
-        start = time.perf_counter()
-        naive = naive_search(X_tr, y_tr, gmm_params, args.seed)
-        seconds = time.perf_counter() - start
-
-        def naive_predict(X):
-            return np.argmax(np.column_stack([g.score_samples(X) for g in naive]), axis=1)
-
-        rows["naive K=1..5 full, all rows"] = {
-            "fit_s": seconds,
-            "config": [f"{g.n_components} full" for g in naive],
-            **held_out(naive, naive_predict, X_te, y_te),
-        }
-        models = {
-            "GMMClassifier() default": GMMClassifier(random_state=args.seed),
-            'GMMClassifier(covariance_type="full")': GMMClassifier(covariance_type="full", random_state=args.seed),
-            "GMMClassifier(n_jobs=2)": GMMClassifier(n_jobs=2, random_state=args.seed),
-        }
-        for name, model in models.items():
-            start = time.perf_counter()
-            model.fit(X_tr, y_tr)
-            seconds = time.perf_counter() - start
-            rows[name] = {
-                "fit_s": seconds,
-                "config": [f"{k} {c}" for k, c in zip(model.n_components_, model.covariance_types_, strict=True)],
-                **held_out(model.gmms_, model.predict, X_te, y_te),
-            }
-
-    ref = rows["naive K=1..5 full, all rows"]
-    print(f"\nFit on {len(y_tr):,} training rows; held-out {len(y_te):,} rows ({int(y_te.sum())} positives).")
-    header = (
-        f"{'model':40} {'fit s':>8} {'speedup':>8} {'loglik c0':>10} {'loglik c1':>10} "
-        f"{'F1-macro':>9} {'bal.acc':>8}  chosen (class 0 | class 1)"
-    )
-    print(header)
-    print("-" * len(header))
-    verdicts = {}
-    for name, r in rows.items():
-        r["speedup"] = ref["fit_s"] / r["fit_s"]
-        print(
-            f"{name:40} {r['fit_s']:8.1f} {r['speedup']:7.1f}x {r['loglik'][0]:10.3f} "
-            f"{r['loglik'][1]:10.3f} {r['f1_macro']:9.4f} {r['balanced_accuracy']:8.4f}  "
-            f"{' | '.join(r['config'])}"
+        header(
+            "Fit benchmark (bench_fit.py)",
+            params,
+            f"{args.rows:,} rows x {FRAUD_FEATURES} (synthetic), generators {generators}, seeds {seeds}; "
+            f"BLAS threads {args.blas_threads}; {args.n_jobs} run(s) at a time"
+            + ("  (timings NOT comparable: runs share the cores)" if args.n_jobs > 1 else ""),
         )
-        if r is ref:
-            continue
-        rel = [(a - b) / abs(a) for a, b in zip(ref["loglik"], r["loglik"], strict=True)]  # > 0: worse
-        verdicts[name] = {
-            f"fit >= {TARGETS['speedup']:g}x faster": r["speedup"] >= TARGETS["speedup"],
-            "held-out loglik within 1% (each class)": max(rel) <= TARGETS["loglik_rel"],
-            "F1-macro >= naive - 0.01": r["f1_macro"] >= ref["f1_macro"] - TARGETS["f1_drop"],
-        }
-        r["loglik_rel_worse"] = rel
-
-    print(
-        "Naive and n_jobs=None rows use one core (BLAS threads as above). The n_jobs=2 row includes\n"
-        "starting joblib's loky worker processes, a one-off cost per Python session (a few seconds)."
     )
-
-    # predict throughput and memory, each in a fresh process
-    with tempfile.TemporaryDirectory() as tmp:
-        model_path, x_path = Path(tmp) / "model.joblib", Path(tmp) / "X.npy"
-        joblib.dump(models["GMMClassifier() default"], model_path)
-        X_big = scaler.transform(make_fraud_like(args.predict_rows, max(1, args.predict_rows // 580), seed=1)[0])
-        np.save(x_path, X_big)
-        input_mb = X_big.nbytes / 2**20
-        del X_big
-        pred = {
-            how: measure_predict(model_path, x_path, how, args.blas_threads, args.repeat)
-            for how in ("direct", "predict", "predict_proba")
-        }
-    print(
-        f"\nPredict on {args.predict_rows:,} rows x {FRAUD_FEATURES} ({input_mb:.0f} MB input), "
-        f"default model, median of {args.repeat} fresh processes:"
-    )
-    print(f"{'method':52} {'rows/s':>12} {'peak RSS +MB':>13} {'traced peak MB':>15}")
-    for how, label in (
-        ("direct", "direct: per-class GaussianMixture.score_samples"),
-        ("predict", "GMMClassifier.predict (chunked)"),
-        ("predict_proba", "GMMClassifier.predict_proba (chunked)"),
+    if args.rows != FRAUD_ROWS:
+        print("(the targets are set for 284,807 rows; smaller runs are smoke tests)")
+    tasks = [(g, s) for g in generators for s in seeds]
+    results = []
+    for r in Parallel(n_jobs=args.n_jobs, return_as="generator")(
+        delayed(run_seed)(g, s, args.rows, params, args.blas_threads) for g, s in tasks
     ):
-        p = pred[how]
-        p["rows_per_s"] = args.predict_rows / p["seconds"]
-        print(f"{label:52} {p['rows_per_s']:12,.0f} {p['rss_mb']:13.1f} {p['traced_mb']:15.1f}")
+        results.append(r)
+        print(  # progress, so a long run shows where it is
+            f"  {r['generator']} seed {r['seed']}: naive {r['naive']['fit_s']:.1f}s, ours {r['model']['fit_s']:.1f}s",
+            flush=True,
+        )
 
-    def extra(how):  # the larger of the two memory measures
-        return max(pred[how]["rss_mb"], pred[how]["traced_mb"])
+    verdicts: dict[str, dict[str, bool]] = {}
+    worst_seeds = {}
+    for g in generators:
+        mine = [r for r in results if r["generator"] == g]
+        w = worst_seeds[g] = worst(mine)
+        print(
+            f"\n## {g}: {mine[0]['train_rows']:,} training rows, "
+            f"{mine[0]['test_positives']} held-out positives per seed"
+            f"\n\n{NAIVE} vs GMMClassifier(**params). 'worse' > 0: ours has the lower held-out log-likelihood.\n"
+        )
+        print(seed_table(mine))
+        print(
+            f"\nWorst seed: speed-up {w['speedup'][0]:.1f}x (seed {w['speedup'][1]}), log-lik "
+            f"{100 * w['loglik_worse'][0]:+.2f}% (seed {w['loglik_worse'][1]}), F1 drop {w['f1_drop'][0]:+.4f} "
+            f"(seed {w['f1_drop'][1]})"
+        )
+        verdicts[g] = {
+            f"fit >= {TARGETS['speedup']:g}x the naive grid at every seed": w["speedup"][0] >= TARGETS["speedup"],
+            "held-out log-lik within 1% of naive (each class, every seed)": w["loglik_worse"][0]
+            <= TARGETS["loglik_rel"],
+            "F1-macro >= naive - 0.01 at every seed": w["f1_drop"][0] <= TARGETS["f1_drop"],
+        }
 
-    verdicts["predict"] = {
-        f"predict extra memory < 300 MB ({args.predict_rows:,} rows)": extra("predict") < TARGETS["predict_mb"],
-        f"predict_proba extra memory < 300 MB ({args.predict_rows:,} rows)": extra("predict_proba")
-        < TARGETS["predict_mb"],
-        "predict throughput >= direct score_samples": pred["predict"]["rows_per_s"] >= pred["direct"]["rows_per_s"],
-    }
+    parallel = []
+    if not args.no_parallel_check:
+        print(f"\n## n_jobs=2 vs n_jobs=1 (seed {seeds[0]}, median of {args.jobs_repeat}, alternating)\n")
+        for g in generators:
+            p = parallel_check(g, seeds[0], args.rows, params, args.blas_threads, args.jobs_repeat)
+            parallel.append(p)
+            verdicts[f"{g} n_jobs"] = {
+                "n_jobs=2 faster than n_jobs=1": p["ratio"] > 1.0,
+                "n_jobs=2 model has n_jobs=1's parameters and predictions": p["same"],
+            }
+        table = [
+            {
+                "generator": p["generator"],
+                "n_jobs=1 s": f"{p['n_jobs=1 s']:.1f}",
+                "n_jobs=2 s": f"{p['n_jobs=2 s']:.1f}",
+                "n_jobs=1 / n_jobs=2": f"{p['ratio']:.2f}x",
+                "max rel. param diff": f"{p['max_rel_param_diff']:.1e}",
+                "same predictions": p["same_predictions"],
+                "attrs differing": ", ".join(p["mismatched"]) or "none",
+            }
+            for p in parallel
+        ]
+        print(format_table(table, list(table[0])))
+        print("n_jobs=2 times include starting joblib's worker processes when the pool is cold.")
 
-    print("\nTargets:")
-    if args.rows != FRAUD_ROWS or args.predict_rows != 1_000_000:
-        print("  (set for 284,807 rows and 1,000,000 predict rows; smaller runs are smoke tests)")
+    pred = None
+    if args.predict:
+        from _predict_probe import predict_report
+        from _synthetic import make_fraud_like
+
+        model = make_model(params, seeds[0])
+        X_tr, _, y_tr, _, _ = split(generators[0], args.rows, seeds[0])
+        with threadpool_limits(args.blas_threads):
+            model.fit(X_tr, y_tr)
+        X_big = make_fraud_like(args.predict_rows, max(1, args.predict_rows // 580), seed=1)[0]
+        X_big = (X_big - X_big.mean(axis=0)) / X_big.std(axis=0)
+        pred, verdicts["predict"] = predict_report(model, X_big, args.blas_threads, args.repeat)
+
+    print("\n## Targets\n")
     for name, checks in verdicts.items():
         for check, ok in checks.items():
             print(f"  {'PASS' if ok else 'FAIL'}  {name}: {check}")
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "predict": pred, "verdicts": verdicts}, indent=2))
+        write_json(
+            args.json,
+            {"params": params, "rows": args.rows, "seeds": results, "worst": worst_seeds, "parallel": parallel}
+            | {"predict": pred, "verdicts": verdicts},
+        )
+        print(f"\nwritten {args.json}")
     return 0
 
 

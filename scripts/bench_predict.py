@@ -42,7 +42,7 @@ from pathlib import Path
 
 import joblib
 import numpy as np
-from bench_fit import make_fraud_like
+from _synthetic import make_fraud_like
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
