@@ -37,14 +37,14 @@ def _imbalanced(seed=RND_SEED, n_major=600, n_minor=25, d=5):
 # --------------------------------------------------------------------- units
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_rescaling_features_leaves_predictions_unchanged(seed):
+@pytest.mark.parametrize(("seed", "prior_rows"), [(0, 0.0), (1, 0.0), (2, "auto"), (3, "auto")])
+def test_rescaling_features_leaves_predictions_unchanged(seed, prior_rows):
     X, y = _imbalanced(seed)
     factors = 10.0 ** np.random.default_rng(seed + 10).uniform(-3, 3, X.shape[1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        a = GMMClassifier(random_state=RND_SEED).fit(X, y)
-        b = GMMClassifier(random_state=RND_SEED).fit(X * factors, y)
+        a = GMMClassifier(prior_rows=prior_rows, random_state=RND_SEED).fit(X, y)
+        b = GMMClassifier(prior_rows=prior_rows, random_state=RND_SEED).fit(X * factors, y)
     assert a.n_components_ == b.n_components_ and a.covariance_types_ == b.covariance_types_
     np.testing.assert_allclose(a.prior_rows_, b.prior_rows_, rtol=1e-6)
     assert np.mean(a.predict(X) == b.predict(X * factors)) >= 0.99
@@ -153,10 +153,10 @@ def test_one_hot_column_constant_within_a_class_keeps_its_spacing_variance():
     X[y == 1, 1] = 0.0  # the category never occurs in the minority
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = GMMClassifier(covariance_type="full", random_state=RND_SEED).fit(X, y)
+        m = GMMClassifier(prior_rows="auto", covariance_type="full", random_state=RND_SEED).fit(X, y)
     variances = np.concatenate([np.diagonal(g.covariances_, axis1=1, axis2=2)[:, 1] for g in m.gmms_])
     assert variances.min() >= 1 / 12 * (1 - 1e-9)
-    np.testing.assert_allclose(m.variance_floor_[1], 1 / 12 + 1e-6 * X[:, 1].var(), rtol=1e-9)
+    np.testing.assert_allclose(m.variance_floor_[:, 1], 1 / 12 + 1e-6 * X[:, 1].var(), rtol=1e-9)
     assert np.all(np.isfinite(m.predict_proba(X)))
 
 
@@ -164,7 +164,7 @@ def test_prior_rows_zero_is_maximum_likelihood_and_a_number_is_used_for_every_cl
     X, y = _imbalanced()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ml = GMMClassifier(prior_rows=0, covariance_type="full", n_components=1).fit(X, y)
+        ml = GMMClassifier(prior_rows=0, reg_covar=0.0, covariance_type="full", n_components=1).fit(X, y)
         fixed = GMMClassifier(prior_rows=12.5, covariance_type="full", n_components=1).fit(X, y)
     np.testing.assert_array_equal(ml.prior_rows_, [0.0, 0.0])
     np.testing.assert_allclose(ml.gmms_[0].covariances_[0], np.cov(X[y == 0], rowvar=False, bias=True), rtol=1e-4)
@@ -176,3 +176,14 @@ def test_prior_rows_bad_value_is_refused(bad):
     X, y = _imbalanced()
     with pytest.raises(ValueError, match="prior_rows must be"):
         GMMClassifier(prior_rows=bad).fit(X, y)
+
+
+def test_default_floor_is_relative_and_fades_only_with_the_n_features_part():
+    X, y = _imbalanced()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = GMMClassifier(random_state=RND_SEED).fit(X * 1e3, y)
+    d, counts = X.shape[1], np.bincount(y)
+    expected = 0.15 * (1 + d / counts)[:, None] * (X * 1e3).var(axis=0)
+    np.testing.assert_allclose(m.variance_floor_, expected, rtol=1e-9)
+    np.testing.assert_array_equal(m.prior_rows_, [0.0, 0.0])
