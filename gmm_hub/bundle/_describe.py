@@ -33,7 +33,8 @@ _ENCODERS = ("OneHotEncoder", "OrdinalEncoder", "TargetEncoder")
 def json_native(value: Any) -> Any:
     """Convert numpy scalars/arrays (recursively) to JSON-native Python values.
 
-    NaN becomes ``None``; tuples become lists; mapping keys become strings.
+    NaN and infinities become ``None`` (strict JSON has neither); tuples
+    become lists; mapping keys become strings.
     """
     if isinstance(value, Mapping):
         return {str(k): json_native(v) for k, v in value.items()}
@@ -41,7 +42,7 @@ def json_native(value: Any) -> Any:
         return [json_native(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and math.isnan(value):
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     if value is None or isinstance(value, (bool, int, float, str)):
         return value

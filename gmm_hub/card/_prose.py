@@ -125,11 +125,16 @@ def model_description(config: dict[str, Any], pos_label: Any) -> tuple[list[str]
             first += f" with {n} component(s) and {_code(cov)} covariances for every class"
     lines = [first + "."]
     prior_rows = fitted.get("prior_rows")
-    if _finite(prior_rows) and prior_rows > 0:
+    rows = prior_rows if isinstance(prior_rows, list) else [prior_rows]
+    if rows and all(_finite(r) or r is None for r in rows) and any(_finite(r) and r > 0 for r in rows):
         cited.add("rda")
+        shown = ", ".join("all" if r is None else f"{r:.3g}" for r in rows)
         lines.append(
-            "Covariances are shrunk toward the pooled within-class covariance by a prior worth "
-            f"{prior_rows:g} pseudo-rows, which matters most for small classes (Friedman, 1989)."
+            "Fitting is done on standardised features, so the model does not depend on their units. "
+            "Each component's covariance is shrunk toward the other classes' pooled covariance by a "
+            "conjugate prior whose strength was chosen per class by held-out likelihood, worth "
+            f"{shown} pseudo-rows (in class order); its pull fades as a class's rows grow, so it "
+            "matters most for small classes (Friedman, 1989)."
         )
     lines.append("A row goes to a class by Bayes' rule: class log-density plus log prior.")
     priors = _priors_sentence(config)

@@ -13,12 +13,14 @@ import contextlib
 import logging
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.mixture import GaussianMixture
+
+from ._prior import CovariancePrior, MAPGaussianMixture, prior_weight
 
 logger = logging.getLogger(__name__)
 
@@ -100,18 +102,8 @@ class _Fit:
     seconds: float
 
 
-# reg_covar values tried, in order, after a fit fails on a singular covariance
-_REG_COVAR_LADDER = (1e-6, 1e-4, 1e-2, 1.0)
-
-
-def class_reg_covar(reg_covar: float, n_features: int, n_rows: int) -> float:
-    """Covariance floor of one class: ``reg_covar * (1 + n_features / n_rows)``.
-
-    Like a prior worth ``n_features`` pseudo-rows of unit variance, it fades
-    on large classes and holds a small class's covariance away from the
-    few points it has (the minority of an imbalanced problem).
-    """
-    return float(reg_covar) * (1.0 + n_features / max(n_rows, 1))
+# Variance floors tried, in order (standardised units), after a fit fails on a singular covariance
+_FLOOR_LADDER = (1e-6, 1e-4, 1e-2, 1.0)
 
 
 def at_least_two_rows(X: np.ndarray) -> np.ndarray:
@@ -125,44 +117,94 @@ def _fit_one(
     candidate: Candidate,
     params: dict[str, Any],
     init: dict[str, Any],
-    label: Any,
+    prior: CovariancePrior,
 ) -> _Fit:
-    """Fit one mixture, recording its warnings so that workers can hand them back.
+    """Fit one MAP mixture, recording its warnings so that workers can hand them back.
 
-    A covariance that EM cannot factorise (a feature constant within the class,
-    duplicated rows, ``reg_covar=0``) is retried with a larger ``reg_covar``
-    and a warning, rather than ending the whole fit with a ``ValueError``.
+    A covariance that EM cannot factorise (duplicated rows, ``reg_covar=0``)
+    is retried with a larger variance floor and a warning, rather than ending
+    the whole fit with an error.
     """
     start = time.perf_counter()
     X = at_least_two_rows(X)
-    reg = params.get("reg_covar", 1e-6)
-    ladder = [reg, *(r for r in _REG_COVAR_LADDER if r > reg)]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        for attempt, reg_covar in enumerate(ladder):
-            gmm = GaussianMixture(
-                n_components=candidate.n_components,
-                covariance_type=candidate.covariance_type,
-                **{**params, "reg_covar": reg_covar, **init},
+        base = float(prior.floor.min()) if prior.floor.size else 0.0
+        ladder = [0.0, *(r for r in _FLOOR_LADDER if r > base)]
+        for attempt, extra in enumerate(ladder):
+            gmm = MAPGaussianMixture(
+                n_components=candidate.n_components, covariance_type=candidate.covariance_type, **{**params, **init}
             )
+            gmm.prior = replace(prior, floor=prior.floor + extra) if extra else prior
             try:
                 gmm.fit(X)
                 break
-            except ValueError as err:
-                if "ill-defined empirical covariance" not in str(err) or attempt + 1 == len(ladder):
+            except (ValueError, np.linalg.LinAlgError) as err:
+                singular = isinstance(err, np.linalg.LinAlgError) or "ill-defined empirical covariance" in str(err)
+                if not singular or attempt + 1 == len(ladder):
                     raise
-        if reg_covar != reg:
+        if extra:
             warnings.warn(
                 f"the {candidate.n_components}-component {candidate.covariance_type} "
-                f"mixture had a singular covariance with reg_covar={reg:g} (a feature "
-                f"constant within the class, or duplicated rows?); it was fitted with "
-                f"reg_covar={reg_covar:g} instead. Standardise the features, drop "
-                "constant columns or raise reg_covar.",
+                f"mixture had a singular covariance (duplicated rows?); it was fitted with "
+                f"an extra variance floor of {extra:g} (in units of each feature's variance). "
+                "Drop duplicated rows or constant columns, or raise reg_covar.",
                 UserWarning,
                 stacklevel=2,
             )
-    bic = float(gmm.bic(X)) if not init else float("nan")
+    bic = bic_score(gmm, X) if not init else float("nan")
     return _Fit(gmm, bic, list(caught), time.perf_counter() - start)
+
+
+def bic_score(gmm: MAPGaussianMixture, X: np.ndarray) -> float:
+    """BIC with the covariance parameters counted at their effective number.
+
+    Under the prior, a component's covariance moves only ``N_j / (N_j + rows)``
+    of the way from the prior's target to its data, so its ``d(d+1)/2``
+    parameters count for that fraction (the degrees of freedom of a ridge-like
+    shrinkage estimator); with no prior, this is the usual BIC.
+    """
+    n, d = X.shape
+    k = gmm.n_components
+    kind = gmm.covariance_type
+    if kind == "tied":
+        cov = float(1 - prior_weight(n, gmm.prior.rows)) * d * (d + 1) / 2
+    else:
+        per = {"full": d * (d + 1) / 2, "diag": d, "spherical": 1}[kind]
+        cov = float(np.sum(1 - prior_weight(gmm.weights_ * n, gmm.prior.rows))) * per
+    n_params = cov + k * d + k - 1
+    return float(-2 * gmm.score(X) * n + n_params * np.log(n))
+
+
+#: Share of a class's selection rows held out to check that its prior helps its mixture.
+_CHECK_SHARE = 0.2
+
+
+def _prior_helps(X: np.ndarray, gmm: MAPGaussianMixture, params: dict[str, Any], prior: CovariancePrior, rng) -> bool:
+    """Whether the class's prior improves its chosen mixture on held-out rows.
+
+    The prior's strength was chosen for a single Gaussian; a mixture's
+    components can be much thinner than the class in some directions, where a
+    prior centred on the other classes' covariance adds variance the data do
+    not have. So the chosen configuration is refitted, from its solution, on
+    80% of the selection rows with and without the prior, and the prior is
+    kept unless dropping it gives the higher log-likelihood on the other 20%.
+    A single full component is the model the strength was chosen on: kept.
+    """
+    if prior.rows == 0 or (gmm.n_components == 1 and gmm.covariance_type == "full"):
+        return True
+    held = rng.random_sample(len(X)) < _CHECK_SHARE
+    if held.sum() < 2 or (~held).sum() < 2 * gmm.n_components:
+        return True
+    candidate = Candidate(gmm.n_components, gmm.covariance_type)
+    scores = []
+    for p in (prior, replace(prior, rows=0.0)):
+        try:
+            fit = _fit_one(X[~held], candidate, params, _warm_start(gmm), p)
+        except (ValueError, np.linalg.LinAlgError):
+            return True
+        scores.append(fit.gmm.score(X[held]))
+    return bool(scores[0] >= scores[1])
 
 
 def _warm_start(gmm: GaussianMixture) -> dict[str, Any]:
@@ -173,7 +215,6 @@ def _warm_start(gmm: GaussianMixture) -> dict[str, Any]:
         "precisions_init": gmm.precisions_,
         "n_init": 1,
         "init_params": "random_from_data",
-        "reg_covar": gmm.reg_covar,
     }
 
 
@@ -214,6 +255,32 @@ def _n_init(gmm_params: dict[str, Any], subsets: list[np.ndarray], i: int) -> in
     return n_init
 
 
+#: Expected excess held-out loss, in nats per row, that a refit on a subsample may add.
+REFIT_EXCESS_NATS = 0.01
+
+
+def n_parameters(gmm: GaussianMixture) -> int:
+    """Free parameters of a fitted mixture (weights, means, covariances)."""
+    k, d = gmm.means_.shape
+    cov = {"full": k * d * (d + 1) // 2, "tied": d * (d + 1) // 2, "diag": k * d, "spherical": k}
+    return cov[gmm.covariance_type] + k * d + k - 1
+
+
+def _refit_rows(idx: np.ndarray, gmm: GaussianMixture, rng) -> np.ndarray:
+    """Rows of a large class on which its chosen mixture is refitted.
+
+    A maximum-likelihood estimate of ``p`` parameters from ``m`` rows loses
+    about ``p / (2 m)`` nats per row of expected held-out log-likelihood
+    (the optimism AIC corrects for; Akaike, 1974), whatever the units. So
+    ``p / (2 * REFIT_EXCESS_NATS)`` rows bring the loss under
+    :data:`REFIT_EXCESS_NATS`, and refitting on more rows only costs time.
+    """
+    need = int(np.ceil(n_parameters(gmm) / (2 * REFIT_EXCESS_NATS)))
+    if len(idx) <= need:
+        return idx
+    return np.sort(rng.choice(idx, size=need, replace=False))
+
+
 def _progress(total: int, verbose: int):
     """A tqdm bar when ``verbose`` is set, else a stand-in that does nothing."""
     if verbose:
@@ -243,8 +310,10 @@ def fit_class_mixtures(
     gmm_params: dict[str, Any],
     rng: np.random.RandomState,
     n_jobs: int | None,
+    priors: list[CovariancePrior],
     verbose: int = 0,
-) -> list[GaussianMixture]:
+    timings: dict[str, float] | None = None,
+) -> list[MAPGaussianMixture]:
     """Select by BIC and fit one mixture per class.
 
     Parameters
@@ -263,6 +332,8 @@ def fit_class_mixtures(
         Keyword arguments shared by every ``GaussianMixture``.
     rng : RandomState
         Source of the per-class seeds and subsamples.
+    priors : list of CovariancePrior
+        The covariance prior of each class.
     n_jobs : int or None
         Parallel jobs over all (class, candidate) pairs, through joblib: the
         active backend is used, so ``joblib.parallel_config(backend="dask")``
@@ -270,6 +341,8 @@ def fit_class_mixtures(
     verbose : int, default=0
         Show a tqdm progress bar when positive (kept on screen when > 1).
         Progress is also logged at INFO level on this module's logger.
+    timings : dict, optional
+        Filled with the seconds spent in ``"selection"`` and ``"refit"``.
 
     Returns
     -------
@@ -291,7 +364,6 @@ def fit_class_mixtures(
     params = [
         {
             **gmm_params,
-            "reg_covar": class_reg_covar(gmm_params["reg_covar"], n_features, len(rows[i])),
             "random_state": seeds[i],
             "n_init": _n_init(gmm_params, subsets, i),
         }
@@ -303,11 +375,12 @@ def fit_class_mixtures(
         key=lambda job: -len(subsets[job[0]]) * job[1].n_components,
     )
     refit = [i for i in range(len(labels)) if len(subsets[i]) < len(rows[i])]
+    start = time.perf_counter()
 
     best: dict[int, tuple[float, _Fit]] = {}
     with _progress(len(jobs) + len(refit), verbose) as bar:
         results = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_fit_one)(parts[i], cand, params[i], {}, names[i]) for i, cand in jobs
+            delayed(_fit_one)(parts[i], cand, params[i], {}, priors[i]) for i, cand in jobs
         )
         for n_done, (fit, (i, cand)) in enumerate(zip(results, jobs, strict=True), start=1):
             logger.info(
@@ -320,27 +393,38 @@ def fit_class_mixtures(
             if i not in best or fit.bic < best[i][0]:
                 best[i] = (fit.bic, fit)
         del parts
+        priors = list(priors)
+        for i in range(len(labels)):
+            if not _prior_helps(X[subsets[i]], best[i][1].gmm, params[i], priors[i], rng):
+                logger.info("class %r: the prior does not help its mixture on held-out rows; dropped", names[i])
+                priors[i] = replace(priors[i], rows=0.0)
+                refit = sorted({*refit, i})
+        if timings is not None:
+            timings["selection"] = time.perf_counter() - start
+        refit_rows = {i: _refit_rows(rows[i], best[i][1].gmm, rng) for i in refit}
 
         results = Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(_fit_one)(
-                X[rows[i]],
+                X[refit_rows[i]],
                 Candidate(best[i][1].gmm.n_components, best[i][1].gmm.covariance_type),
                 params[i],
                 _warm_start(best[i][1].gmm),
-                names[i],
+                priors[i],
             )
             for i in refit
         )
         for fit, i in zip(results, refit, strict=True):
             logger.info(
-                "class %r: refitted %d %s component(s) on all %d rows from the "
+                "class %r: refitted %d %s component(s) on %d of %d rows from the "
                 "subsample's solution: %d EM iteration(s), %.2fs",
-                names[i], fit.gmm.n_components, fit.gmm.covariance_type, len(rows[i]),
-                fit.gmm.n_iter_, fit.seconds,
+                names[i], fit.gmm.n_components, fit.gmm.covariance_type, len(refit_rows[i]),
+                len(rows[i]), fit.gmm.n_iter_, fit.seconds,
             )  # fmt: skip
             bar.update()
             best[i] = (best[i][0], fit)
 
+    if timings is not None:
+        timings["refit"] = time.perf_counter() - start - timings["selection"]
     mixtures = []
     for i, name in enumerate(names):
         fit = best[i][1]

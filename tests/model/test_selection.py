@@ -11,6 +11,9 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from gmm_hub.model._classifier import GMMClassifier
+from gmm_hub.model._prior import (
+    CovariancePrior,
+)
 from gmm_hub.model._selection import (
     Candidate,
     _fit_one,
@@ -119,19 +122,19 @@ def test_fit_selection_size_subsamples_large_class_only(caplog):
 # ------------------------------------------------------------- singular / converge
 
 
-def test_fit_one_singular_covariance_retries_with_larger_reg_covar():
+def _no_prior(d: int) -> CovariancePrior:
+    return CovariancePrior(target=np.zeros((d, d)), rows=0.0, floor=np.zeros(d))
+
+
+def test_fit_one_singular_covariance_retries_with_larger_floor():
     rng = np.random.default_rng(RND_SEED)
     X = np.column_stack([rng.normal(size=200), np.zeros(200)])  # constant feature
-    params = {"reg_covar": 0.0, "random_state": 0}
-    with pytest.raises(ValueError, match="ill-defined empirical covariance"):
-        from sklearn.mixture import GaussianMixture
-
-        GaussianMixture(1, covariance_type="full", **params).fit(X)
-    fit = _fit_one(X, Candidate(1, "full"), params, {}, "x")
-    assert fit.gmm.reg_covar == 1e-6
+    params = {"random_state": 0}
+    fit = _fit_one(X, Candidate(1, "full"), params, {}, _no_prior(2))
+    np.testing.assert_allclose(fit.gmm.covariances_[0, 1, 1], 1e-6)
     assert np.isfinite(fit.bic)
     messages = [str(w.message) for w in fit.caught]
-    assert any("singular covariance with reg_covar=0" in m and "reg_covar=1e-06" in m for m in messages)
+    assert any("singular covariance" in m and "extra variance floor of 1e-06" in m for m in messages)
 
 
 def test_fit_fewer_rows_than_features_full_covariance_falls_back_not_crash():
@@ -191,7 +194,8 @@ def test_fit_class_mixtures_n_jobs_2_equals_n_jobs_1():
         "max_components": 3,
         "covariance_type": "auto",
         "selection_size": 500,
-        "gmm_params": {"reg_covar": 1e-2, "n_init": 1, "max_iter": 100, "tol": 1e-3},
+        "gmm_params": {"n_init": 1, "max_iter": 100, "tol": 1e-3},
+        "priors": [CovariancePrior(target=np.eye(X.shape[1]), rows=5.0, floor=np.full(X.shape[1], 1e-2))] * 2,
     }
     one = fit_class_mixtures(X, y, np.array([0, 1]), rng=np.random.RandomState(3), n_jobs=1, **kwargs)
     two = fit_class_mixtures(X, y, np.array([0, 1]), rng=np.random.RandomState(3), n_jobs=2, **kwargs)
