@@ -104,6 +104,29 @@ def _priors_sentence(config: dict[str, Any]) -> str | None:
     return None
 
 
+def _regularisation_sentence(params: dict[str, Any], fitted: dict[str, Any]) -> str:
+    """How the covariances were regularised: the MAP prior, or the fixed relative floor."""
+    units = "Fitting is done on standardised features, so the model does not depend on their units. "
+    prior_rows = fitted.get("prior_rows")
+    rows = prior_rows if isinstance(prior_rows, list) else [prior_rows]
+    if any(r is None or (_finite(r) and r > 0) for r in rows) and prior_rows is not None:
+        shown = ", ".join("all" if r is None else f"{r:.3g}" for r in rows)
+        return (
+            units + "Each component's covariance is shrunk toward the other classes' pooled covariance by a "
+            "conjugate prior whose strength was chosen per class by held-out likelihood, worth "
+            f"{shown} pseudo-rows (in class order); its pull fades as a class's rows grow, so it "
+            "matters most for small classes (Friedman, 1989)."
+        )
+    reg = params.get("reg_covar", "auto")
+    reg = 0.15 if reg == "auto" else reg
+    if not _finite(reg):
+        return units.strip()
+    return (
+        units + f"Each class's covariances get a floor of {reg:g} x (1 + features / class rows) of each "
+        "feature's variance, which keeps a small class from collapsing onto its few rows."
+    )
+
+
 def model_description(config: dict[str, Any], pos_label: Any) -> tuple[list[str], set[str]]:
     """Sentences describing the classifier, and the reference keys they cite."""
     model = config.get("model") or {}
@@ -124,18 +147,9 @@ def model_description(config: dict[str, Any], pos_label: Any) -> tuple[list[str]
         if n is not None and cov is not None:
             first += f" with {n} component(s) and {_code(cov)} covariances for every class"
     lines = [first + "."]
-    prior_rows = fitted.get("prior_rows")
-    rows = prior_rows if isinstance(prior_rows, list) else [prior_rows]
-    if rows and all(_finite(r) or r is None for r in rows) and any(_finite(r) and r > 0 for r in rows):
+    lines.append(_regularisation_sentence(params, fitted))
+    if "(Friedman, 1989)" in lines[-1]:
         cited.add("rda")
-        shown = ", ".join("all" if r is None else f"{r:.3g}" for r in rows)
-        lines.append(
-            "Fitting is done on standardised features, so the model does not depend on their units. "
-            "Each component's covariance is shrunk toward the other classes' pooled covariance by a "
-            "conjugate prior whose strength was chosen per class by held-out likelihood, worth "
-            f"{shown} pseudo-rows (in class order); its pull fades as a class's rows grow, so it "
-            "matters most for small classes (Friedman, 1989)."
-        )
     lines.append("A row goes to a class by Bayes' rule: class log-density plus log prior.")
     priors = _priors_sentence(config)
     if priors:
