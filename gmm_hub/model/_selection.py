@@ -118,6 +118,7 @@ def _fit_one(
     params: dict[str, Any],
     init: dict[str, Any],
     prior: CovariancePrior,
+    n_total: int | None = None,
 ) -> _Fit:
     """Fit one MAP mixture, recording its warnings so that workers can hand them back.
 
@@ -152,19 +153,28 @@ def _fit_one(
                 UserWarning,
                 stacklevel=2,
             )
-    bic = bic_score(gmm, X) if not init else float("nan")
+    bic = bic_score(gmm, X, n_total) if not init else float("nan")
     return _Fit(gmm, bic, list(caught), time.perf_counter() - start)
 
 
-def bic_score(gmm: MAPGaussianMixture, X: np.ndarray) -> float:
-    """BIC with the covariance parameters counted at their effective number.
+def bic_score(gmm: MAPGaussianMixture, X: np.ndarray, n_total: int | None = None) -> float:
+    """BIC of the class's whole data, estimated from the rows ``X`` fitted on.
 
     Under the prior, a component's covariance moves only ``N_j / (N_j + rows)``
     of the way from the prior's target to its data, so its ``d(d+1)/2``
     parameters count for that fraction (the degrees of freedom of a ridge-like
-    shrinkage estimator); with no prior, this is the usual BIC.
+    shrinkage estimator); with no prior they count in full.
+
+    When ``X`` is a subsample of ``n`` of the class's ``n_total`` rows, BIC on
+    the subsample would charge each parameter ``log(n) / n`` per row, far more
+    than the whole class's ``log(n_total) / n_total``, and pick too few
+    components. Instead the maximised log-likelihood on all rows is estimated
+    as ``n_total * mean_loglik - p * (n_total / n - 1) / 2`` (the subsample's
+    mean is optimistic by about ``p / 2n`` per row, the bias AIC corrects),
+    and charged ``p * log(n_total)``.
     """
     n, d = X.shape
+    total = n if n_total is None or n_total <= n else n_total
     k = gmm.n_components
     kind = gmm.covariance_type
     if kind == "tied":
@@ -173,7 +183,8 @@ def bic_score(gmm: MAPGaussianMixture, X: np.ndarray) -> float:
         per = {"full": d * (d + 1) / 2, "diag": d, "spherical": 1}[kind]
         cov = float(np.sum(1 - prior_weight(gmm.weights_ * n, gmm.prior.rows))) * per
     n_params = cov + k * d + k - 1
-    return float(-2 * gmm.score(X) * n + n_params * np.log(n))
+    loglik = total * gmm.score(X) - n_params * (total / n - 1) / 2
+    return float(-2 * loglik + n_params * np.log(total))
 
 
 #: Share of a class's selection rows held out to check that its prior helps its mixture.
@@ -380,7 +391,7 @@ def fit_class_mixtures(
     best: dict[int, tuple[float, _Fit]] = {}
     with _progress(len(jobs) + len(refit), verbose) as bar:
         results = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_fit_one)(parts[i], cand, params[i], {}, priors[i]) for i, cand in jobs
+            delayed(_fit_one)(parts[i], cand, params[i], {}, priors[i], len(rows[i])) for i, cand in jobs
         )
         for n_done, (fit, (i, cand)) in enumerate(zip(results, jobs, strict=True), start=1):
             logger.info(

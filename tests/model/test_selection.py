@@ -18,6 +18,7 @@ from gmm_hub.model._selection import (
     Candidate,
     _fit_one,
     _selection_rows,
+    bic_score,
     candidates_for,
     fit_class_mixtures,
 )
@@ -203,3 +204,24 @@ def test_fit_class_mixtures_n_jobs_2_equals_n_jobs_1():
         assert (a.n_components, a.covariance_type) == (b.n_components, b.covariance_type)
         np.testing.assert_allclose(a.means_, b.means_, rtol=1e-6, atol=1e-8)
         np.testing.assert_allclose(a.weights_, b.weights_, rtol=1e-6, atol=1e-8)
+
+
+# ------------------------------------------------------------------ criterion
+
+
+def test_bic_score_without_prior_or_subsample_is_scikit_learns_bic():
+    X, _ = _two_classes()
+    for kind in ("full", "tied", "diag", "spherical"):
+        fit = _fit_one(X, Candidate(2, kind), {"random_state": 0}, {}, _no_prior(X.shape[1]))
+        np.testing.assert_allclose(fit.bic, fit.gmm.bic(X), rtol=1e-10)
+
+
+def test_bic_score_on_a_subsample_estimates_the_whole_class_criterion():
+    # the same mixture scored as a subsample of 10x the rows: the log-likelihood scales up, less its optimism
+    X, _ = _two_classes()
+    fit = _fit_one(X, Candidate(2, "full"), {"random_state": 0}, {}, _no_prior(X.shape[1]))
+    n, d = X.shape
+    p = 2 * d * (d + 1) / 2 + 2 * d + 1
+    expected = -2 * (10 * n * fit.gmm.score(X) - p * 9 / 2) + p * np.log(10 * n)
+    np.testing.assert_allclose(bic_score(fit.gmm, X, 10 * n), expected, rtol=1e-12)
+    assert bic_score(fit.gmm, X, n) == pytest.approx(fit.gmm.bic(X), rel=1e-10)
