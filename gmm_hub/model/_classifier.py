@@ -210,7 +210,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     # repr() working (their fitted mixtures, and so their predictions, are kept).
     verbose = 0
     scoring_dtype = "float64"
-    prior_rows = 0.0
+    prior_rows: float | str = 0.0
 
     def __init__(
         self,
