@@ -51,9 +51,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     features standardised.
 
     By default (``prior_rows=0``) class ``k`` adds ``0.15 * (1 + n_features /
-    n_k)`` of each feature's scale to the diagonal of its covariances (its
-    variance, or the square of the gap between its values when that is larger,
-    as for a one-hot column): a
+    n_k)`` of each feature's variance to the diagonal of its covariances: a
     floor that keeps a minority class of a few rows from collapsing, the
     setting of 0.1 that the benchmark suite supports, but one that does not
     fade on large classes. ``prior_rows="auto"`` replaces it with a
@@ -106,8 +104,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         pseudo-rows for every class.
     reg_covar : float or "auto", default="auto"
         Variance added to every covariance's diagonal, in units of each
-        feature's scale (its variance, or its squared spacing when larger).
-        ``"auto"``: the fixed floor ``0.15 * (1 + n_features / n_k)`` when
+        feature's variance. ``"auto"``: the fixed floor ``0.15 * (1 + n_features / n_k)`` when
         ``prior_rows=0``, and ``1e-6`` of each feature's variance (numerical
         safety) under the prior. A number ``r``: ``r * (1 + n_features /
         n_k)`` without the prior, ``r`` with it.
@@ -310,13 +307,10 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         reg = (1e-6 if adaptive else 0.15) if self.reg_covar == "auto" else float(self.reg_covar)
         counts = np.bincount(y_index, minlength=len(self.classes_))
         quantum = dequantisation_floor(Z)
-        # A feature's scale is its spread, or its spacing when that is larger: a one-hot
-        # column's values are a whole unit apart however rare the category.
-        unit = np.maximum(1.0, 12 * quantum)
         priors = []
         for k in range(len(self.classes_)):
             # the fixed floor is a prior of n_features pseudo-rows; under the MAP prior it is numerical only
-            floor = reg + quantum if adaptive else reg * (1 + d / counts[k]) * unit
+            floor = reg + quantum if adaptive else np.full(d, reg * (1 + d / counts[k]))
             others = y_index != k
             target = pooled_covariance(Z[others], y_index[others], len(self.classes_))
             if self.prior_rows != "auto":

@@ -187,18 +187,3 @@ def test_default_floor_is_relative_and_fades_only_with_the_n_features_part():
     expected = 0.15 * (1 + d / counts)[:, None] * (X * 1e3).var(axis=0)
     np.testing.assert_allclose(m.variance_floor_, expected, rtol=1e-9)
     np.testing.assert_array_equal(m.prior_rows_, [0.0, 0.0])
-
-
-def test_default_floor_of_a_one_hot_column_is_set_by_its_spacing_in_any_units():
-    rng = np.random.default_rng(RND_SEED)
-    n = 500
-    X = np.column_stack([rng.normal(size=n), (rng.random(n) < 0.1).astype(float)])
-    y = np.r_[np.zeros(n - 40, int), np.ones(40, int)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        m = GMMClassifier(covariance_type="diag", random_state=RND_SEED).fit(X, y)
-        m10 = GMMClassifier(covariance_type="diag", random_state=RND_SEED).fit(X * [1.0, 10.0], y)
-    fade = 0.15 * (1 + 2 / np.bincount(y))
-    np.testing.assert_allclose(m.variance_floor_[:, 1], fade * 1.0, rtol=1e-9)  # gap 1, not var 0.09
-    np.testing.assert_allclose(m10.variance_floor_[:, 1], fade * 100.0, rtol=1e-9)
-    np.testing.assert_allclose(m.variance_floor_[:, 0], fade * X[:, 0].var(), rtol=1e-9)
