@@ -133,6 +133,11 @@ def _check_classifier(clf: Any) -> None:
     threshold = getattr(clf, "threshold_", None)
     if threshold is not None and not (isinstance(threshold, (float, int, np.floating)) and 0 <= threshold <= 1):
         raise _bad(clf, f"threshold_ is {threshold!r}, expected None or a number in [0, 1]")
+    if getattr(clf, "power_lambdas_", None) is not None:  # the Yeo-Johnson transform of each feature
+        for name in ("power_lambdas_", "power_center_", "power_scale_"):
+            _array(clf, name, (d,))
+        if np.any(clf.power_scale_ <= 0):
+            raise _bad(clf, "power_scale_ holds a scale that is not positive")
     names = getattr(clf, "feature_names_in_", None)
     if names is not None and (not isinstance(names, np.ndarray) or names.shape != (d,)):
         raise _bad(clf, f"feature_names_in_ does not name its {d} features")

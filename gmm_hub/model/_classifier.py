@@ -24,9 +24,10 @@ from ._prior import (
     pooled_covariance,
     to_input_units,
 )
-from ._scoring import check_finite, fused_scorer
+from ._scoring import check_finite, fused_scorer, power_transform
 from ._selection import COVARIANCE_TYPES, at_least_two_rows, fit_class_mixtures
 from ._threshold import TUNING_METRICS, best_cut
+from ._transform import fit_lambdas, log_jacobian, yeo_johnson
 
 # Rows scored at once are sized so each chunk's temporaries stay near this many bytes.
 _CHUNK_BYTES = 64 * 2**20
@@ -45,10 +46,19 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     decision threshold can be tuned on out-of-fold scores of the training data.
 
     Fitting is invariant to the units of each feature: the mixtures are fitted
-    on standardised features and stored in the input units, and every
-    regularisation amount is relative to each feature's own variance, so
-    ``GMMClassifier()`` on raw features gives the model it gives on the same
-    features standardised.
+    on standardised features, and every regularisation amount is relative to
+    each feature's own variance, so ``GMMClassifier()`` on raw features gives
+    the model it gives on the same features standardised.
+
+    By default each skewed feature is first bent toward a Gaussian shape by a
+    Yeo-Johnson transform (Yeo & Johnson, 2000) of the standardised feature,
+    its parameter estimated per feature by maximum likelihood; features with
+    fewer than three distinct values, or with one value in half the rows or
+    more (a point mass no transform can spread), are left as they are. A
+    mixture of a few Gaussians then spends its components on the classes'
+    structure rather than on heavy tails. The transform is smooth and monotone
+    on the whole real line, so values beyond the training range stay extreme
+    (a quantile transform would clip them).
 
     By default (``prior_rows=0``) class ``k`` adds ``0.15 * (1 + n_features /
     n_k)`` of each feature's variance to the diagonal of its covariances: a
@@ -92,6 +102,10 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     cv : int, default=5
         Folds used to tune the threshold (lowered when the smallest class has
         fewer rows).
+    feature_transform : "yeo-johnson" or None, default="yeo-johnson"
+        ``"yeo-johnson"`` transforms the features as above (parameters
+        estimated on at most ``selection_size`` rows); ``None`` fits the
+        mixtures on the standardised features as they are.
     prior_rows : float or "auto", default=0.0
         Pseudo-rows of the covariance prior, per component (see above); ``0``
         uses the fixed floor instead. ``"auto"`` chooses them per class by
@@ -157,7 +171,17 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     gmms_ : list of GaussianMixture
-        The fitted mixture of each class, aligned with ``classes_``.
+        The fitted mixture of each class, aligned with ``classes_``, in the
+        input units, or, when features are transformed, in the units of the
+        transformed features (``yeo_johnson((X - power_center_) /
+        power_scale_)``); :meth:`class_log_likelihood` gives densities of
+        ``X`` itself either way.
+    power_lambdas_ : ndarray of shape (n_features_in_,) or None
+        Yeo-Johnson parameter of each feature (``1.0``: left as it is);
+        ``None`` when no feature is transformed.
+    power_center_, power_scale_ : ndarray of shape (n_features_in_,)
+        Standardisation applied before the transform (set only when
+        ``power_lambdas_`` is not None).
     class_prior_ : ndarray of shape (n_classes,)
         Prior probability of each class.
     class_counts_ : ndarray of shape (n_classes,)
@@ -171,15 +195,16 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     prior_rows_ : ndarray of shape (n_classes,)
         Pseudo-rows of each class's covariance prior (see ``prior_rows``).
     variance_floor_ : ndarray of shape (n_classes, n_features_in_)
-        Variance added to the diagonal of each class's covariances, in input
-        units (see ``reg_covar``; under the prior it includes each feature's
+        Variance added to the diagonal of each class's covariances, in the
+        units of ``gmms_`` (see ``reg_covar``; under the prior it includes each feature's
         dequantisation variance ``gap**2 / 12``).
     n_iter_ : ndarray of shape (n_classes,)
         EM iterations of each class's final fit.
     converged_ : ndarray of shape (n_classes,)
         Whether each class's final fit converged.
     fit_seconds_ : dict
-        Where the fit's time went: ``"prior"`` (choosing each class's prior
+        Where the fit's time went: ``"transform"`` (standardising and
+        estimating the feature transforms), ``"prior"`` (choosing each class's prior
         strength), ``"selection"`` (comparing candidates), ``"refit"``
         (refitting the winners of subsampled classes) and ``"threshold"``.
     threshold_ : float or None
@@ -208,6 +233,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     verbose = 0
     scoring_dtype = "float64"
     prior_rows: float | str = 0.0
+    feature_transform: str | None = None
 
     def __init__(
         self,
@@ -219,6 +245,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         threshold: float | str = 0.5,
         cv: int = 5,
         prior_rows: float | str = 0.0,
+        feature_transform: str | None = "yeo-johnson",
         reg_covar: float | str = "auto",
         selection_size: int | None = 10_000,
         n_init: int = 1,
@@ -236,6 +263,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         self.threshold = threshold
         self.cv = cv
         self.prior_rows = prior_rows
+        self.feature_transform = feature_transform
         self.reg_covar = reg_covar
         self.selection_size = selection_size
         self.n_init = n_init
@@ -275,11 +303,20 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         self.class_counts_ = np.bincount(y_index)
         self.class_prior_ = self._resolve_priors()
         rng = check_random_state(self.random_state)
+        start = time.perf_counter()
         center, scale = feature_scale(X)
         Z = (X - center) / scale
+        self.power_lambdas_ = self._power_lambdas(Z, rng)
+        if self.power_lambdas_ is not None:
+            # the mixtures live in the transformed units: standardise those in turn
+            self.power_center_, self.power_scale_ = center, scale
+            U = yeo_johnson(Z, self.power_lambdas_)
+            center, scale = feature_scale(U)
+            Z = (U - center) / scale
+        timings = {"transform": time.perf_counter() - start}
         start = time.perf_counter()
         priors = self._covariance_priors(Z, y_index, rng)
-        timings = {"prior": time.perf_counter() - start}
+        timings["prior"] = time.perf_counter() - start
         mixtures = self._fit_mixtures(Z, y_index, rng, priors, timings)
         self.gmms_ = [to_input_units(g, center, scale) for g in mixtures]
         priors = [g.prior for g in mixtures]  # a prior that did not help a class's mixture is dropped
@@ -293,6 +330,24 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         self.threshold_ = self._resolve_threshold(Z, y_index, rng, mixtures, priors)
         self.fit_seconds_ = {**timings, "threshold": time.perf_counter() - start}
         return self
+
+    def _power_lambdas(self, Z: np.ndarray, rng) -> np.ndarray | None:
+        """Each feature's Yeo-Johnson parameter, or None when no feature is transformed.
+
+        One parameter per feature is estimated well from a few thousand rows,
+        so large data is subsampled to ``selection_size`` rows.
+        """
+        if self.feature_transform is None:
+            return None
+        size = self.selection_size
+        rows = Z if size is None or len(Z) <= size else Z[np.sort(rng.choice(len(Z), size=size, replace=False))]
+        lambdas = fit_lambdas(rows)
+        return None if np.all(lambdas == 1.0) else lambdas
+
+    def _to_model_units(self, X: np.ndarray) -> np.ndarray:
+        """Input rows in the units of ``gmms_`` (the identity unless features are transformed)."""
+        transform = power_transform(self)
+        return X if transform is None else transform(X)
 
     def _covariance_priors(self, Z: np.ndarray, y_index: np.ndarray, rng) -> list[CovariancePrior]:
         """Each class's prior (standardised units).
@@ -364,6 +419,8 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         p = self.prior_rows
         if not (p == "auto" or (_is_real(p) and p >= 0 and np.isfinite(p))):
             raise bad("prior_rows", 'a non-negative float or "auto"')
+        if self.feature_transform not in ("yeo-johnson", None):
+            raise bad("feature_transform", '"yeo-johnson" or None')
         r = self.reg_covar
         if not (r == "auto" or (_is_real(r) and r >= 0 and np.isfinite(r))):
             raise bad("reg_covar", 'a non-negative float or "auto"')
@@ -455,7 +512,33 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = _numeric(lambda: validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite=False))
         check_finite(X, getattr(self, "feature_names_in_", None))
-        return fused_scorer(self, self.scoring_dtype), X
+        return fused_scorer(self, self.scoring_dtype), X  # the scorer transforms features a block at a time
+
+    def class_log_likelihood(self, X: Any) -> np.ndarray:
+        """Log density of each row under each class's model, in the input units.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            ``log p(x | class)``, columns in the order of ``classes_``. When
+            features are transformed, the log-determinant of the transform's
+            Jacobian is included, so these are densities of ``X`` itself and
+            can be compared with any other density model of the same data.
+        """
+        check_is_fitted(self)
+        X = _numeric(lambda: validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite=False))
+        check_finite(X, getattr(self, "feature_names_in_", None))
+        out = np.column_stack([g.score_samples(self._to_model_units(X)) for g in self.gmms_])
+        lambdas = getattr(self, "power_lambdas_", None)
+        if lambdas is not None:
+            Z = (X - self.power_center_) / self.power_scale_
+            out += (log_jacobian(Z, lambdas) - np.log(self.power_scale_).sum())[:, None]
+        return out
 
     def _joint_log_likelihood(self, X: Any) -> np.ndarray:
         """log p(x | class) + log prior, shape (n_samples, n_classes), in blocks.

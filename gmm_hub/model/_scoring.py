@@ -23,14 +23,16 @@ and the nearest class wins.
 
 from __future__ import annotations
 
+import functools
 import math
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..exceptions import InvalidInputError
+from ._transform import standardised_yeo_johnson
 
 __all__ = ["SCORING_DTYPES", "FusedScorer", "check_finite", "fused_scorer"]
 
@@ -47,6 +49,18 @@ _LOG_2PI = math.log(2 * math.pi)
 # was. Each entry keeps the arrays it was built from and is rebuilt when the
 # estimator's mixtures are replaced (e.g. by a new fit).
 _CACHE: weakref.WeakKeyDictionary[Any, dict[str, tuple[tuple, FusedScorer]]] = weakref.WeakKeyDictionary()
+
+
+def power_transform(estimator: Any) -> functools.partial | None:
+    """The fitted feature transform of a classifier as a function of input rows (None: the identity).
+
+    A partial of plain arrays, not a method, so the scorer cache holds no
+    reference back to the estimator.
+    """
+    lambdas = getattr(estimator, "power_lambdas_", None)
+    if lambdas is None:
+        return None
+    return functools.partial(standardised_yeo_johnson, estimator.power_center_, estimator.power_scale_, lambdas)
 
 
 def fused_scorer(estimator: Any, dtype: str = "float64") -> FusedScorer:
@@ -68,12 +82,14 @@ def fused_scorer(estimator: Any, dtype: str = "float64") -> FusedScorer:
     if dtype not in SCORING_DTYPES:
         raise InvalidInputError(f"scoring_dtype must be one of {list(SCORING_DTYPES)}, got {dtype!r}.")
     gmms, prior = estimator.gmms_, estimator.class_prior_
+    power = power_transform(estimator)
     key = (prior, *(a for g in gmms for a in (g, g.weights_, g.means_, g.precisions_cholesky_)))
+    key += () if power is None else tuple(power.args)
     entries = _CACHE.setdefault(estimator, {})
     cached = entries.get(dtype)
     if cached is not None and len(cached[0]) == len(key) and all(a is b for a, b in zip(cached[0], key, strict=True)):
         return cached[1]
-    scorer = FusedScorer(gmms, np.log(prior), dtype=dtype)
+    scorer = FusedScorer(gmms, np.log(prior), dtype=dtype, transform=power)
     entries[dtype] = (key, scorer)
     return scorer
 
@@ -133,6 +149,9 @@ class FusedScorer:
     block_bytes : int, optional
         Bytes of working memory per block of rows (default 4 MiB); at least
         64 rows are scored at once.
+    transform : callable, optional
+        Maps a block of input rows to the units of ``gmms`` (the classifier's
+        feature transform), applied a block at a time so memory stays bounded.
     """
 
     def __init__(
@@ -142,7 +161,9 @@ class FusedScorer:
         *,
         dtype: str = "float64",
         block_bytes: int | None = None,
+        transform: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
+        self.transform = transform
         self.dtype = np.dtype(dtype)
         self.block_bytes = int(_BLOCK_BYTES if block_bytes is None else block_bytes)
         self.n_classes = len(gmms)
@@ -223,7 +244,8 @@ class FusedScorer:
         """Yield ``(rows, joint log-likelihoods of those rows)`` a block at a time."""
         for start in range(0, X.shape[0], self.block_rows):
             rows = slice(start, min(start + self.block_rows, X.shape[0]))
-            yield rows, self._score_block(X[rows])
+            block = X[rows] if self.transform is None else self.transform(X[rows])
+            yield rows, self._score_block(block)
 
     def _score_block(self, x: np.ndarray) -> np.ndarray:
         if len(x) == 1:  # BLAS takes another path for one row; two keep results batch-independent

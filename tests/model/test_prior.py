@@ -153,7 +153,9 @@ def test_one_hot_column_constant_within_a_class_keeps_its_spacing_variance():
     X[y == 1, 1] = 0.0  # the category never occurs in the minority
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = GMMClassifier(prior_rows="auto", covariance_type="full", random_state=RND_SEED).fit(X, y)
+        m = GMMClassifier(feature_transform=None, prior_rows="auto", covariance_type="full", random_state=RND_SEED).fit(
+            X, y
+        )
     variances = np.concatenate([np.diagonal(g.covariances_, axis1=1, axis2=2)[:, 1] for g in m.gmms_])
     assert variances.min() >= 1 / 12 * (1 - 1e-9)
     np.testing.assert_allclose(m.variance_floor_[:, 1], 1 / 12 + 1e-6 * X[:, 1].var(), rtol=1e-9)
@@ -164,8 +166,10 @@ def test_prior_rows_zero_is_maximum_likelihood_and_a_number_is_used_for_every_cl
     X, y = _imbalanced()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ml = GMMClassifier(prior_rows=0, reg_covar=0.0, covariance_type="full", n_components=1).fit(X, y)
-        fixed = GMMClassifier(prior_rows=12.5, covariance_type="full", n_components=1).fit(X, y)
+        ml = GMMClassifier(
+            feature_transform=None, prior_rows=0, reg_covar=0.0, covariance_type="full", n_components=1
+        ).fit(X, y)
+        fixed = GMMClassifier(feature_transform=None, prior_rows=12.5, covariance_type="full", n_components=1).fit(X, y)
     np.testing.assert_array_equal(ml.prior_rows_, [0.0, 0.0])
     np.testing.assert_allclose(ml.gmms_[0].covariances_[0], np.cov(X[y == 0], rowvar=False, bias=True), rtol=1e-4)
     np.testing.assert_array_equal(fixed.prior_rows_, [12.5, 12.5])
@@ -182,7 +186,7 @@ def test_default_floor_is_relative_and_fades_only_with_the_n_features_part():
     X, y = _imbalanced()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = GMMClassifier(random_state=RND_SEED).fit(X * 1e3, y)
+        m = GMMClassifier(feature_transform=None, random_state=RND_SEED).fit(X * 1e3, y)
     d, counts = X.shape[1], np.bincount(y)
     expected = 0.15 * (1 + d / counts)[:, None] * (X * 1e3).var(axis=0)
     np.testing.assert_allclose(m.variance_floor_, expected, rtol=1e-9)

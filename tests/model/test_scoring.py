@@ -240,7 +240,7 @@ def test_scorer_cached_outside_the_estimator_and_rebuilt_after_refit(binary_mode
     assert fused_scorer(model) is not first
     np.testing.assert_allclose(
         model._joint_log_likelihood(X),
-        _reference(model.gmms_, np.log(model.class_prior_), X),
+        _reference(model.gmms_, np.log(model.class_prior_), model._to_model_units(X)),
         rtol=1e-9,
     )
 

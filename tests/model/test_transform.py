@@ -1,0 +1,94 @@
+"""The per-feature Yeo-Johnson transform and the classifier's use of it."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+from scipy.integrate import trapezoid
+
+from gmm_hub import GMMClassifier
+from gmm_hub.model._transform import fit_lambdas, log_jacobian, yeo_johnson
+
+RND_SEED = 0
+
+
+@given(lam=st.sampled_from([-1.5, 0.0, 0.3, 1.0, 2.0, 2.7]), seed=st.integers(0, 2**16))
+@settings(max_examples=30, deadline=None)
+def test_yeo_johnson_matches_scipy_including_the_log_limits(lam, seed):
+    z = np.random.default_rng(seed).normal(scale=3, size=200)
+    ours = yeo_johnson(z[:, None], np.array([lam]))[:, 0]
+    np.testing.assert_allclose(ours, stats.yeojohnson(z, lam), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("lam", [-0.8, 0.0, 0.5, 1.7, 2.0])
+def test_log_jacobian_is_the_log_derivative(lam):
+    z = np.linspace(-4, 4, 81)
+    h = 1e-6
+    lambdas = np.array([lam])
+    numeric = (yeo_johnson((z + h)[:, None], lambdas) - yeo_johnson((z - h)[:, None], lambdas))[:, 0] / (2 * h)
+    np.testing.assert_allclose(log_jacobian(z[:, None], lambdas), np.log(numeric), atol=1e-6)
+
+
+def test_fit_lambdas_leaves_binary_and_point_mass_features_alone_and_bends_skewed_ones():
+    rng = np.random.default_rng(RND_SEED)
+    n = 2000
+    binary = (rng.random(n) < 0.1).astype(float)
+    point_mass = np.where(rng.random(n) < 0.6, 0.0, rng.exponential(size=n))
+    skewed = rng.lognormal(sigma=1.0, size=n)
+    Z = np.column_stack([binary, point_mass, skewed])
+    Z = (Z - Z.mean(axis=0)) / Z.std(axis=0)
+    lambdas = fit_lambdas(Z)
+    assert lambdas[0] == 1.0 and lambdas[1] == 1.0
+    assert lambdas[2] < 0.8  # a right tail is pulled in
+    assert abs(stats.skew(yeo_johnson(Z, lambdas)[:, 2])) < 0.5 * abs(stats.skew(Z[:, 2]))
+
+
+def test_transformed_class_density_integrates_to_one_in_input_units():
+    rng = np.random.default_rng(RND_SEED)
+    x = np.r_[rng.lognormal(sigma=0.6, size=600), 3 + rng.lognormal(sigma=0.6, size=200)] * 1000
+    y = np.r_[np.zeros(600, int), np.ones(200, int)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GMMClassifier(random_state=RND_SEED).fit(x[:, None], y)
+    assert model.power_lambdas_ is not None and model.power_lambdas_[0] != 1.0
+    grid = np.linspace(x.min() - 3000, x.max() + 20000, 400_001)
+    density = np.exp(model.class_log_likelihood(grid[:, None]))
+    np.testing.assert_allclose(trapezoid(density, grid, axis=0), [1.0, 1.0], atol=2e-3)
+
+
+def test_untransformed_class_log_likelihood_is_the_mixtures_own():
+    rng = np.random.default_rng(RND_SEED)
+    X = rng.normal(size=(300, 3)) * [1, 10, 100]
+    y = np.r_[np.zeros(250, int), np.ones(50, int)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GMMClassifier(feature_transform=None, random_state=RND_SEED).fit(X, y)
+    assert model.power_lambdas_ is None
+    expected = np.column_stack([g.score_samples(X) for g in model.gmms_])
+    np.testing.assert_allclose(model.class_log_likelihood(X), expected, rtol=1e-12)
+
+
+def test_extreme_finite_inputs_keep_finite_probabilities_under_the_transform():
+    rng = np.random.default_rng(RND_SEED)
+    X = rng.lognormal(size=(400, 2))
+    y = np.r_[np.zeros(350, int), np.ones(50, int)]
+    X[y == 1] += 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GMMClassifier(random_state=RND_SEED).fit(X, y)
+    extreme = np.array([[1e300, 1e300], [-1e300, 1e300], [1e-300, -1e300], [0.0, 0.0]])
+    proba = model.predict_proba(extreme)
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_feature_transform_bad_value_is_refused():
+    X = np.random.default_rng(RND_SEED).normal(size=(40, 2))
+    y = np.r_[np.zeros(30, int), np.ones(10, int)]
+    with pytest.raises(ValueError, match="feature_transform must be"):
+        GMMClassifier(feature_transform="quantile").fit(X, y)
