@@ -74,6 +74,8 @@ OBJECT_TYPES: tuple[tuple[str, str], ...] = (
     ("sklearn.impute", "SimpleImputer"),
     ("sklearn.preprocessing", "StandardScaler"),
     ("sklearn.preprocessing", "OneHotEncoder"),
+    ("sklearn.preprocessing", "TargetEncoder"),
+    ("sklearn.model_selection", "StratifiedKFold"),  # the target encoder's cross-fitting folds
     ("sklearn.preprocessing", "QuantileTransformer"),
     ("sklearn.preprocessing", "PowerTransformer"),
     ("sklearn.preprocessing", "RobustScaler"),
@@ -170,8 +172,9 @@ def _untrusted_error(offending: Iterable[str]) -> UntrustedModelError:
         f"does not trust: {', '.join(found)}. Loading them could run arbitrary code. "
         "gmm_hub trusts only the types on its own fixed list (gmm_hub.bundle.trusted_types(): "
         "GMMClassifier, GaussianMixture, Pipeline, ColumnTransformer, make_column_selector, "
-        "SimpleImputer, StandardScaler, OneHotEncoder, QuantileTransformer, PowerTransformer, "
-        "RobustScaler and numpy arrays); inspect the file with skops.io.get_untrusted_types and "
+        "SimpleImputer, StandardScaler, OneHotEncoder, TargetEncoder (and its StratifiedKFold), "
+        "QuantileTransformer, PowerTransformer, RobustScaler and numpy arrays); inspect the file with "
+        "skops.io.get_untrusted_types and "
         "load it yourself only if you trust its source."
     )
 

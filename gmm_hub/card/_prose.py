@@ -35,6 +35,8 @@ REFERENCES = {
     "https://doi.org/10.1214/aos/1176344136",
     "rda": "Friedman, J. H. (1989). Regularized discriminant analysis. *Journal of the American Statistical "
     "Association*, 84(405), 165-175. https://doi.org/10.1080/01621459.1989.10478752",
+    "yeojohnson": "Yeo, I.-K. and Johnson, R. A. (2000). A new family of power transformations to improve "
+    "normality or symmetry. *Biometrika*, 87(4), 954-959. https://doi.org/10.1093/biomet/87.4.954",
     "wilson": "Wilson, E. B. (1927). Probable inference, the law of succession, and statistical inference. "
     "*Journal of the American Statistical Association*, 22(158), 209-212. https://doi.org/10.1080/01621459.1927.10502953",
     "bootstrap": "Efron, B. and Tibshirani, R. J. (1993). *An Introduction to the Bootstrap*. Chapman & Hall.",
@@ -127,6 +129,19 @@ def _regularisation_sentence(params: dict[str, Any], fitted: dict[str, Any]) -> 
     )
 
 
+def _transform_sentence(fitted: dict[str, Any]) -> str | None:
+    """Which features the classifier bent toward a Gaussian before fitting (None: none)."""
+    lambdas = fitted.get("power_lambdas")
+    if not isinstance(lambdas, list):
+        return None
+    bent = sum(1 for lam in lambdas if lam != 1.0)
+    return (
+        f"Before fitting, {bent} of the {len(lambdas)} features were bent toward a Gaussian shape by a "
+        "Yeo-Johnson transform (Yeo & Johnson, 2000), its parameter estimated per feature by maximum "
+        "likelihood; features with fewer than three values or one value in half the rows are left as they are."
+    )
+
+
 def model_description(config: dict[str, Any], pos_label: Any) -> tuple[list[str], set[str]]:
     """Sentences describing the classifier, and the reference keys they cite."""
     model = config.get("model") or {}
@@ -147,6 +162,10 @@ def model_description(config: dict[str, Any], pos_label: Any) -> tuple[list[str]
         if n is not None and cov is not None:
             first += f" with {n} component(s) and {_code(cov)} covariances for every class"
     lines = [first + "."]
+    transform = _transform_sentence(fitted)
+    if transform:
+        cited.add("yeojohnson")
+        lines.append(transform)
     lines.append(_regularisation_sentence(params, fitted))
     if "(Friedman, 1989)" in lines[-1]:
         cited.add("rda")
@@ -181,6 +200,11 @@ def _step_words(step: dict[str, Any]) -> str | None:
             if on
         ]
         return "standardised (" + ", ".join(parts) + ")" if parts else "StandardScaler (identity)"
+    if kind == "TargetEncoder":
+        return (
+            "target encoded: each category replaced by the mean of the target within it, shrunk toward the "
+            "overall mean (cross-fitted while training); a category not seen in training gets the overall mean"
+        )
     if kind == "OneHotEncoder":
         text = "one-hot encoded"
         frequency = step.get("min_frequency")

@@ -269,7 +269,7 @@ def test_card_categorical_and_sensitive_synthetic(tmp_path):
     assert "model-index" not in meta and "datasets" not in meta
     assert text.lstrip("-").split("\n# ", 1)[1].startswith("gmm-hub-people-csv")
     assert "hold integers: a float with a fractional part there is an error" in text  # Age is int64
-    assert "one-hot encoded" in _section(text, "Model")
+    assert "target encoded" in _section(text, "Model")
     # the behaviour the card states, on what the Predictor does today
     predictor = gmm_hub.load(bundle)
     with pytest.warns(UserWarning, match="dropping 1 input column"):

@@ -58,9 +58,31 @@ def test_tabular_pipeline_raw_mixed_frame_with_missing_values():
     assert isinstance(model.named_steps["gmm"], GMMClassifier)
 
 
-def test_tabular_pipeline_unknown_category_at_predict_is_ignored():
+def test_tabular_pipeline_unknown_category_gets_the_overall_target_mean():
     X, y = _mixed_frame()
     model = tabular_pipeline(random_state=RND_SEED, max_components=2).fit(X, y)
+    unseen = X.iloc[[0]].assign(job="astronaut")
+    encoded = model.named_steps["preprocess"].transform(unseen)
+    names = list(model.named_steps["preprocess"].get_feature_names_out())
+    encoder = model.named_steps["preprocess"].named_transformers_["categorical"].named_steps["encode"]
+    assert encoded[0, names.index("job")] == pytest.approx(encoder.target_mean_)
+    assert model.predict(unseen)[0] in model.classes_
+    assert np.isfinite(model.predict_proba(unseen)).all()
+
+
+def test_tabular_pipeline_target_encoding_orders_categories_by_target_rate():
+    X, y = _mixed_frame()
+    model = tabular_pipeline(random_state=RND_SEED, max_components=2).fit(X, y)
+    encoded = model.named_steps["preprocess"].transform(X)
+    job = encoded[:, list(model.named_steps["preprocess"].get_feature_names_out()).index("job")]
+    codes = pd.Series(job).groupby(X["job"].fillna(X["job"].mode()[0]).to_numpy()).first()
+    # "exec" occurs only in the positive class, "clerk" and "labour" only in the negative one
+    assert codes["exec"] > codes["sales"] > max(codes["clerk"], codes["labour"])
+
+
+def test_tabular_pipeline_onehot_unknown_category_at_predict_is_ignored():
+    X, y = _mixed_frame()
+    model = tabular_pipeline(categorical="onehot", random_state=RND_SEED, max_components=2).fit(X, y)
     row = X.iloc[[0]].copy()
     unseen = row.assign(job="astronaut")
     encoded = model.named_steps["preprocess"].transform(unseen)
@@ -74,7 +96,7 @@ def test_tabular_pipeline_unknown_category_at_predict_is_ignored():
 def test_tabular_pipeline_rare_categories_pooled():
     X, y = _mixed_frame()
     X.loc[X.index[:2], "job"] = "rare_job"  # 0.5% of rows: below the 1% floor
-    pre = tabular_preprocessor().fit(X, y)
+    pre = tabular_preprocessor("onehot").fit(X, y)
     names = list(pre.get_feature_names_out())
     assert "job_rare_job" not in names
     assert "job_infrequent_sklearn" in names
