@@ -120,12 +120,19 @@ def _regularisation_sentence(params: dict[str, Any], fitted: dict[str, Any]) -> 
             "matters most for small classes (Friedman, 1989)."
         )
     reg = params.get("reg_covar", "auto")
-    reg = 0.15 if reg == "auto" else reg
+    chosen = reg == "auto" and _finite(fitted.get("floor_scale"))
+    reg = fitted["floor_scale"] if chosen else 0.15 if reg == "auto" else reg  # 0.1 bundles: the fixed 0.15
     if not _finite(reg):
         return units.strip()
+    how = (
+        " (the multiplier chosen from 1e-06 to 0.5 by 3-fold cross-validated balanced log-loss, as "
+        "regularised discriminant analysis chooses its regularisation; Friedman, 1989)"
+        if chosen
+        else ""
+    )
     return (
         units + f"Each class's covariances get a floor of {reg:g} x (1 + features / class rows) of each "
-        "feature's variance, which keeps a small class from collapsing onto its few rows."
+        f"feature's variance{how}, which keeps a small class from collapsing onto its few rows."
     )
 
 
@@ -167,7 +174,7 @@ def model_description(config: dict[str, Any], pos_label: Any) -> tuple[list[str]
         cited.add("yeojohnson")
         lines.append(transform)
     lines.append(_regularisation_sentence(params, fitted))
-    if "(Friedman, 1989)" in lines[-1]:
+    if "Friedman, 1989" in lines[-1]:
         cited.add("rda")
     lines.append("A row goes to a class by Bayes' rule: class log-density plus log prior.")
     priors = _priors_sentence(config)

@@ -211,14 +211,14 @@ def _prior_helps(X: np.ndarray, gmm: MAPGaussianMixture, params: dict[str, Any],
     scores = []
     for p in (prior, replace(prior, rows=0.0)):
         try:
-            fit = _fit_one(X[~held], candidate, params, _warm_start(gmm), p)
+            fit = _fit_one(X[~held], candidate, params, warm_start(gmm), p)
         except (ValueError, np.linalg.LinAlgError):
             return True
         scores.append(fit.gmm.score(X[held]))
     return bool(scores[0] >= scores[1])
 
 
-def _warm_start(gmm: GaussianMixture) -> dict[str, Any]:
+def warm_start(gmm: GaussianMixture) -> dict[str, Any]:
     """Start EM from a fitted mixture (k-means on all rows would be wasted work)."""
     return {
         "weights_init": gmm.weights_,
@@ -419,7 +419,7 @@ def fit_class_mixtures(
                 X[refit_rows[i]],
                 Candidate(best[i][1].gmm.n_components, best[i][1].gmm.covariance_type),
                 params[i],
-                _warm_start(best[i][1].gmm),
+                warm_start(best[i][1].gmm),
                 priors[i],
             )
             for i in refit

@@ -182,12 +182,12 @@ def test_prior_rows_bad_value_is_refused(bad):
         GMMClassifier(prior_rows=bad).fit(X, y)
 
 
-def test_default_floor_is_relative_and_fades_only_with_the_n_features_part():
+def test_default_floor_is_relative_with_its_cross_validated_multiplier():
     X, y = _imbalanced()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m = GMMClassifier(feature_transform=None, random_state=RND_SEED).fit(X * 1e3, y)
     d, counts = X.shape[1], np.bincount(y)
-    expected = 0.15 * (1 + d / counts)[:, None] * (X * 1e3).var(axis=0)
+    expected = m.floor_scale_ * (1 + d / counts)[:, None] * (X * 1e3).var(axis=0)
     np.testing.assert_allclose(m.variance_floor_, expected, rtol=1e-9)
     np.testing.assert_array_equal(m.prior_rows_, [0.0, 0.0])
