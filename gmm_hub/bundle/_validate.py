@@ -138,9 +138,8 @@ def _check_classifier(clf: Any) -> None:
             _array(clf, name, (d,))
         if np.any(clf.power_scale_ <= 0):
             raise _bad(clf, "power_scale_ holds a scale that is not positive")
-    scale = getattr(clf, "floor_scale_", None)
-    if scale is not None and not (isinstance(scale, (float, int, np.floating)) and 0 <= scale < np.inf):
-        raise _bad(clf, f"floor_scale_ is {scale!r}, expected a non-negative number")
+    if getattr(clf, "floor_scale_", None) is not None and np.any(_array(clf, "floor_scale_", (n,)) < 0):
+        raise _bad(clf, "floor_scale_ holds a negative floor multiplier")
     names = getattr(clf, "feature_names_in_", None)
     if names is not None and (not isinstance(names, np.ndarray) or names.shape != (d,)):
         raise _bad(clf, f"feature_names_in_ does not name its {d} features")

@@ -64,15 +64,18 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     By default (``prior_rows=0``) class ``k`` adds ``c * (1 + n_features /
     n_k)`` of each feature's variance to the diagonal of its covariances: a
     floor that keeps a minority class of a few rows from collapsing. How much
-    smoothing classifies best depends on the data, so the multiplier ``c`` is
-    chosen, as regularised discriminant analysis chooses its regularisation
-    (Friedman, 1989), by cross-validation: each of ``1e-6, 1e-3, 0.01, 0.05,
-    0.15, 0.5`` is scored by the 3-fold out-of-fold balanced log-loss (the
-    mean over classes of the negative log posterior of the true class), with
-    each class's configuration (selected with ``c = 0.15``) refitted per fold
-    on at most ``selection_size`` of its rows; the best is kept, and each
-    class's mixture refitted with it. Where the data support little
-    smoothing, as large well-sampled classes do, the floor chosen is small.
+    smoothing classifies best depends on the data, so each class's
+    multiplier ``c`` is chosen, as regularised discriminant analysis chooses
+    its regularisation (Friedman, 1989), by cross-validation: each class's
+    configuration (selected with ``c = 0.15``) is refitted on 3 folds of at
+    most ``selection_size`` of its rows with each of ``1e-6, 1e-3, 0.01,
+    0.05, 0.15, 0.5``, and the combination of per-class multipliers with the
+    lowest out-of-fold balanced log-loss (the mean over classes of the
+    negative log posterior of the true class) wins; each mixture is then
+    refitted with its own. A class whose smoothing does not help the
+    decisions, like a large well-sampled majority, gets the weakest floor
+    that classifies as well, so the floor fades where evidence makes it
+    unnecessary.
     ``prior_rows="auto"`` replaces it with a
     data-adaptive prior: each component's covariance is the maximum a
     posteriori estimate under a conjugate (inverse-Wishart) prior centred on
@@ -208,12 +211,13 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         Variance added to the diagonal of each class's covariances, in the
         units of ``gmms_`` (see ``reg_covar``; under the prior it includes each feature's
         dequantisation variance ``gap**2 / 12``).
-    floor_scale_ : float
-        The floor multiplier used (``c`` above; under the prior, its
+    floor_scale_ : ndarray of shape (n_classes,)
+        Each class's floor multiplier (``c`` above; under the prior, its
         numerical ``1e-6``).
     floor_losses_ : ndarray of shape (6,) or None
-        Out-of-fold balanced log-loss of each multiplier tried, when the
-        floor was cross-validated.
+        When the floor was cross-validated: the out-of-fold balanced
+        log-loss of each multiplier shared by all classes (the per-class
+        choice is at least as good as the best of them).
     n_iter_ : ndarray of shape (n_classes,)
         EM iterations of each class's final fit.
     converged_ : ndarray of shape (n_classes,)
@@ -336,8 +340,9 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         priors = self._covariance_priors(Z, y_index, rng, FLOOR_START)
         timings["prior"] = time.perf_counter() - start
         mixtures = self._fit_mixtures(Z, y_index, rng, priors, timings)
-        self.floor_scale_, self.floor_losses_ = self._floor_scale(), None
-        if self.floor_scale_ is None:  # reg_covar="auto" without the prior: cross-validate the floor
+        fixed, self.floor_losses_ = self._floor_scale(), None
+        self.floor_scale_ = np.full(len(self.classes_), FLOOR_START if fixed is None else fixed)
+        if fixed is None:  # reg_covar="auto" without the prior: cross-validate the floor
             start = time.perf_counter()
             self.floor_scale_, self.floor_losses_ = cross_validated_floor(
                 Z,
@@ -348,9 +353,10 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
                 self.selection_size,
                 rng,
             )
-            if self.floor_scale_ != FLOOR_START:
+            if np.any(self.floor_scale_ != FLOOR_START):
                 priors = self._covariance_priors(Z, y_index, rng, self.floor_scale_)
-                mixtures = refit_with_floor(Z, y_index, self.classes_, mixtures, priors, rng)
+                changed = self.floor_scale_ != FLOOR_START
+                mixtures = refit_with_floor(Z, y_index, self.classes_, mixtures, priors, changed, rng)
             timings["floor"] = time.perf_counter() - start
         self.gmms_ = [to_input_units(g, center, scale) for g in mixtures]
         priors = [g.prior for g in mixtures]  # a prior that did not help a class's mixture is dropped
@@ -394,7 +400,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         Z: np.ndarray,
         y_index: np.ndarray,
         rng,
-        floor_scale: float,
+        floor_scale: float | np.ndarray,
         counts: np.ndarray | None = None,
     ) -> list[CovariancePrior]:
         """Each class's prior (standardised units).
@@ -407,14 +413,14 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         d = Z.shape[1]
         adaptive = self.prior_rows != 0
         fixed = self._floor_scale()
-        reg = floor_scale if fixed is None else fixed
+        reg = np.broadcast_to(floor_scale if fixed is None else fixed, len(self.classes_))
         if counts is None:
             counts = np.bincount(y_index, minlength=len(self.classes_))
         quantum = dequantisation_floor(Z) if adaptive else None
         priors = []
         for k in range(len(self.classes_)):
             # the fixed floor is a prior of n_features pseudo-rows; under the MAP prior it is numerical only
-            floor = reg + quantum if quantum is not None else class_floor(reg, d, counts[k])
+            floor = reg[k] + quantum if quantum is not None else class_floor(reg[k], d, counts[k])
             if not adaptive:  # a prior of no rows: its target is never used
                 priors.append(CovariancePrior(target=np.zeros((d, d)), rows=0.0, floor=floor))
                 continue
