@@ -30,6 +30,7 @@ model_path, x_path, how, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sy
 model = joblib.load(model_path)
 X = np.load(x_path)
 def direct(X):
+    X = model._to_model_units(X)  # the feature transform, as a scikit-learn user would apply it too
     s = np.column_stack([g.score_samples(X) for g in model.gmms_]) + np.log(model.class_prior_)
     return model.classes_[np.argmax(s, axis=1)]
 def rss():
