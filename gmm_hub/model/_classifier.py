@@ -565,11 +565,16 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
 
     # -------------------------------------------------------------- predict
 
-    def _scorer(self, X: Any):
-        """Validated float64 ``X`` and the cached fused scorer (see ``_scoring``)."""
+    def _validated(self, X: Any) -> np.ndarray:
+        """``X`` as finite float64 of the fitted shape, or a clear error."""
         check_is_fitted(self)
         X = _numeric(lambda: validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite=False))
         check_finite(X, getattr(self, "feature_names_in_", None))
+        return X
+
+    def _scorer(self, X: Any):
+        """Validated float64 ``X`` and the cached fused scorer (see ``_scoring``)."""
+        X = self._validated(X)
         return fused_scorer(self, self.scoring_dtype), X  # the scorer transforms features a block at a time
 
     def class_log_likelihood(self, X: Any) -> np.ndarray:
@@ -588,10 +593,9 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
             Jacobian is included, so these are densities of ``X`` itself and
             can be compared with any other density model of the same data.
         """
-        check_is_fitted(self)
-        X = _numeric(lambda: validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite=False))
-        check_finite(X, getattr(self, "feature_names_in_", None))
-        out = np.column_stack([g.score_samples(self._to_model_units(X)) for g in self.gmms_])
+        X = self._validated(X)
+        U = self._to_model_units(X)
+        out = np.column_stack([g.score_samples(U) for g in self.gmms_])
         lambdas = getattr(self, "power_lambdas_", None)
         if lambdas is not None:
             Z = (X - self.power_center_) / self.power_scale_
