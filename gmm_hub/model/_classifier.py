@@ -72,10 +72,10 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     0.05, 0.15, 0.5``, and the combination of per-class multipliers with the
     lowest out-of-fold balanced log-loss (the mean over classes of the
     negative log posterior of the true class) wins; each mixture is then
-    refitted with its own. A class whose smoothing does not help the
-    decisions, like a large well-sampled majority, gets the weakest floor
-    that classifies as well, so the floor fades where evidence makes it
-    unnecessary.
+    refitted with its own. The criterion is classification, not each
+    class's density: a large class separated along thin directions gets a
+    weak floor (tested), but a majority whose smoothing helps the minority's
+    rows keeps some (see the README).
     ``prior_rows="auto"`` replaces it with a
     data-adaptive prior: each component's covariance is the maximum a
     posteriori estimate under a conjugate (inverse-Wishart) prior centred on
@@ -353,9 +353,9 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
                 self.selection_size,
                 rng,
             )
-            if np.any(self.floor_scale_ != FLOOR_START):
+            changed = self.floor_scale_ != FLOOR_START
+            if changed.any():
                 priors = self._covariance_priors(Z, y_index, rng, self.floor_scale_)
-                changed = self.floor_scale_ != FLOOR_START
                 mixtures = refit_with_floor(Z, y_index, self.classes_, mixtures, priors, changed, rng)
             timings["floor"] = time.perf_counter() - start
         self.gmms_ = [to_input_units(g, center, scale) for g in mixtures]
@@ -594,13 +594,13 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
             can be compared with any other density model of the same data.
         """
         X = self._validated(X)
-        U = self._to_model_units(X)
-        out = np.column_stack([g.score_samples(U) for g in self.gmms_])
         lambdas = getattr(self, "power_lambdas_", None)
-        if lambdas is not None:
-            Z = (X - self.power_center_) / self.power_scale_
-            out += (log_jacobian(Z, lambdas) - np.log(self.power_scale_).sum())[:, None]
-        return out
+        if lambdas is None:
+            return np.column_stack([g.score_samples(X) for g in self.gmms_])
+        Z = (X - self.power_center_) / self.power_scale_
+        U = yeo_johnson(Z, lambdas)
+        jacobian = log_jacobian(Z, lambdas) - np.log(self.power_scale_).sum()
+        return np.column_stack([g.score_samples(U) + jacobian for g in self.gmms_])
 
     def _joint_log_likelihood(self, X: Any) -> np.ndarray:
         """log p(x | class) + log prior, shape (n_samples, n_classes), in blocks.

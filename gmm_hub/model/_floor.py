@@ -13,8 +13,9 @@ predictions, and the lowest wins. The loss is a proper scoring rule, so it
 rewards calibrated densities rather than one threshold's accuracy, and
 balancing it over classes keeps a rare class's rows from being outvoted.
 
-As the data grow, the variance that smoothing buys down shrinks, so the
-multiplier cross-validation picks falls with evidence, and with it the floor.
+Smoothing buys down the variance of estimates from few rows, so with more
+rows the multiplier cross-validation picks tends to fall, but nothing forces
+it to: it is whatever classifies best on held-out rows.
 """
 
 from __future__ import annotations
@@ -60,9 +61,8 @@ def cross_validated_floor(
     so any assignment of multipliers to classes can be scored without another
     fit. All assignments are scored for up to three classes (216 for three);
     with more, classes are improved one at a time from the best shared
-    multiplier until none changes. A class's floor only matters to the loss
-    through the posteriors, so a large class whose smoothing does not change
-    the decisions keeps the weakest floor that classifies as well.
+    multiplier until none changes. Among exactly equal losses the weaker
+    floors win.
 
     Parameters
     ----------
