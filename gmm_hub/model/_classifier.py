@@ -16,7 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..exceptions import InvalidInputError
-from ._floor import FLOOR_START, class_floor, cross_validated_floor, refit_with_floor
+from ._floor import FLOOR_START, class_floor, cross_validated_floor
 from ._prior import (
     CovariancePrior,
     dequantisation_floor,
@@ -71,8 +71,9 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     most ``selection_size`` of its rows with each of ``1e-6, 1e-3, 0.01,
     0.05, 0.15, 0.5``, and the combination of per-class multipliers with the
     lowest out-of-fold balanced log-loss (the mean over classes of the
-    negative log posterior of the true class) wins; each mixture is then
-    refitted with its own. The criterion is classification, not each
+    negative log posterior of the true class) wins. This runs on the
+    selection's fits, before any refit, so each mixture is refitted once,
+    under its own floor. The criterion is classification, not each
     class's density: a large class separated along thin directions gets a
     weak floor (tested), but a majority whose smoothing helps the minority's
     rows keeps some (see the README).
@@ -225,9 +226,9 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     fit_seconds_ : dict
         Where the fit's time went: ``"transform"`` (standardising and
         estimating the feature transforms), ``"prior"`` (choosing each class's prior
-        strength), ``"selection"`` (comparing candidates), ``"refit"``
-        (refitting the winners of subsampled classes), ``"floor"``
-        (cross-validating the floor and refitting with it) and
+        strength), ``"selection"`` (comparing candidates), ``"floor"``
+        (cross-validating the floor), ``"refit"`` (refitting the winners of
+        subsampled classes, and of classes whose floor changed, once) and
         ``"threshold"``.
     threshold_ : float or None
         Decision threshold on the posterior of ``classes_[1]`` (binary
@@ -339,11 +340,11 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         start = time.perf_counter()
         priors = self._covariance_priors(Z, y_index, rng, FLOOR_START)
         timings["prior"] = time.perf_counter() - start
-        mixtures = self._fit_mixtures(Z, y_index, rng, priors, timings)
         fixed, self.floor_losses_ = self._floor_scale(), None
         self.floor_scale_ = np.full(len(self.classes_), FLOOR_START if fixed is None else fixed)
-        if fixed is None:  # reg_covar="auto" without the prior: cross-validate the floor
-            start = time.perf_counter()
+
+        def cross_validate_floor(mixtures: list) -> list | None:
+            # reg_covar="auto" without the prior: each class's floor, from the selected configurations
             self.floor_scale_, self.floor_losses_ = cross_validated_floor(
                 Z,
                 y_index,
@@ -354,10 +355,12 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
                 rng,
             )
             changed = self.floor_scale_ != FLOOR_START
-            if changed.any():
-                priors = self._covariance_priors(Z, y_index, rng, self.floor_scale_)
-                mixtures = refit_with_floor(Z, y_index, self.classes_, mixtures, priors, changed, rng)
-            timings["floor"] = time.perf_counter() - start
+            if not changed.any():
+                return None
+            revised = self._covariance_priors(Z, y_index, rng, self.floor_scale_)
+            return [revised[k] if changed[k] else priors[k] for k in range(len(priors))]
+
+        mixtures = self._fit_mixtures(Z, y_index, rng, priors, timings, cross_validate_floor if fixed is None else None)
         self.gmms_ = [to_input_units(g, center, scale) for g in mixtures]
         priors = [g.prior for g in mixtures]  # a prior that did not help a class's mixture is dropped
         self.prior_rows_ = np.array([p.rows for p in priors])
@@ -437,7 +440,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
             priors.append(CovariancePrior(target=target, rows=rows, floor=floor))
         return priors
 
-    def _fit_mixtures(self, X, y_index, rng, priors, timings):
+    def _fit_mixtures(self, X, y_index, rng, priors, timings, revise_priors=None):
         return fit_class_mixtures(
             X,
             y_index,
@@ -456,6 +459,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
             priors=priors,
             verbose=self.verbose,
             timings=timings,
+            revise_priors=revise_priors,
         )
 
     def _check_params(self) -> None:

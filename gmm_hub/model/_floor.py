@@ -30,7 +30,7 @@ from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 
 from ._prior import CovariancePrior
-from ._selection import Candidate, _fit_one, _refit_rows, at_least_two_rows, warm_start
+from ._selection import at_least_two_rows, warm_start
 
 #: Floor multipliers tried (fractions of each feature's variance, before the ``1 + d / n_k`` factor).
 FLOOR_GRID = (1e-6, 1e-3, 0.01, 0.05, 0.15, 0.5)
@@ -144,34 +144,3 @@ def cross_validated_floor(
             if best == before:
                 break
     return np.array([FLOOR_GRID[i] for i in best]), shared
-
-
-def refit_with_floor(
-    Z: np.ndarray,
-    y_index: np.ndarray,
-    labels: np.ndarray,
-    mixtures: list,
-    priors: list[CovariancePrior],
-    changed: np.ndarray,
-    rng: np.random.RandomState,
-) -> list:
-    """The mixtures of the classes whose floor ``changed``, refitted with their new priors.
-
-    The configuration is kept, not searched again: it is what the
-    cross-validation scored (a search under a heavy floor can prefer
-    configurations that classify worse). Large classes are refitted on the
-    rows :func:`~gmm_hub.model._selection._refit_rows` allows, as in the
-    first fit.
-    """
-    out = list(mixtures)
-    for k in np.flatnonzero(changed):
-        gmm = mixtures[k]
-        rows = _refit_rows(np.flatnonzero(y_index == k), gmm, rng)
-        params = {name: gmm.get_params()[name] for name in ("max_iter", "tol", "random_state")}
-        candidate = Candidate(gmm.n_components, gmm.covariance_type)
-        init = warm_start(gmm) if len(rows) >= gmm.n_components else {}
-        fit = _fit_one(Z[rows], candidate, params, init, priors[k])
-        for w in fit.caught:  # as the first fit does: say which class a warning is about
-            warnings.warn(f"Class {labels[k]!r} ({len(rows)} rows): {w.message}", w.category, stacklevel=3)
-        out[k] = fit.gmm
-    return out

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -155,6 +156,30 @@ def _fit_one(
             )
     bic = bic_score(gmm, X, n_total) if not init else float("nan")
     return _Fit(gmm, bic, list(caught), time.perf_counter() - start)
+
+
+def _refit(
+    X: np.ndarray,
+    gmm: MAPGaussianMixture,
+    params: dict[str, Any],
+    prior: CovariancePrior,
+    first: np.ndarray | None = None,
+) -> _Fit:
+    """Refit ``gmm``'s configuration on ``X`` with ``prior``, starting from its solution.
+
+    When the prior changed since ``gmm`` was fitted, EM on ``first`` (the
+    subsample ``gmm`` came from) moves the solution to the new prior for a
+    fraction of the cost of doing so on all of ``X``.
+    """
+    candidate = Candidate(gmm.n_components, gmm.covariance_type)
+    caught: list[warnings.WarningMessage] = []
+    seconds = 0.0
+    if first is not None:
+        pre = _fit_one(first, candidate, params, warm_start(gmm), prior)
+        gmm, caught, seconds = pre.gmm, pre.caught, pre.seconds
+    init = warm_start(gmm) if len(X) >= gmm.n_components else {}
+    fit = _fit_one(X, candidate, params, init, prior)
+    return replace(fit, caught=caught + fit.caught, seconds=seconds + fit.seconds)
 
 
 def bic_score(gmm: MAPGaussianMixture, X: np.ndarray, n_total: int | None = None) -> float:
@@ -302,6 +327,8 @@ def _progress(total: int, verbose: int):
 
 
 class _NoBar:
+    total = 0
+
     def update(self, n: int = 1) -> None:
         pass
 
@@ -324,6 +351,7 @@ def fit_class_mixtures(
     priors: list[CovariancePrior],
     verbose: int = 0,
     timings: dict[str, float] | None = None,
+    revise_priors: Callable[[list[MAPGaussianMixture]], np.ndarray | None] | None = None,
 ) -> list[MAPGaussianMixture]:
     """Select by BIC and fit one mixture per class.
 
@@ -353,7 +381,13 @@ def fit_class_mixtures(
         Show a tqdm progress bar when positive (kept on screen when > 1).
         Progress is also logged at INFO level on this module's logger.
     timings : dict, optional
-        Filled with the seconds spent in ``"selection"`` and ``"refit"``.
+        Filled with the seconds spent in ``"selection"`` and ``"refit"``
+        (and ``"floor"`` with ``revise_priors``).
+    revise_priors : callable, optional
+        Called with the selected mixtures (fitted on the selection rows)
+        before the refit; may return new priors (a list, one per class, or
+        None to keep them). A class whose prior changed is refitted under
+        its new one, so the large classes are refitted once, not twice.
 
     Returns
     -------
@@ -405,22 +439,39 @@ def fit_class_mixtures(
                 best[i] = (fit.bic, fit)
         del parts
         priors = list(priors)
+        changed: set[int] = set()  # classes whose prior is no longer the one they were selected under
         for i in range(len(labels)):
             if not _prior_helps(X[subsets[i]], best[i][1].gmm, params[i], priors[i], rng):
                 logger.info("class %r: the prior does not help its mixture on held-out rows; dropped", names[i])
                 priors[i] = replace(priors[i], rows=0.0)
-                refit = sorted({*refit, i})
+                changed.add(i)
         if timings is not None:
             timings["selection"] = time.perf_counter() - start
-        refit_rows = {i: _refit_rows(rows[i], best[i][1].gmm, rng) for i in refit}
+        if revise_priors is not None:
+            start_revise = time.perf_counter()
+            revised = revise_priors([best[i][1].gmm for i in range(len(labels))])
+            if revised is not None:
+                changed |= {i for i in range(len(labels)) if revised[i] is not priors[i]}
+                priors = list(revised)
+            if timings is not None:
+                timings["floor"] = time.perf_counter() - start_revise
+        refit = sorted({*refit, *changed})
+        refit_rows = {}
+        for i in refit:
+            more = _refit_rows(rows[i], best[i][1].gmm, rng)
+            # never refit on fewer rows than were selected on: a class those already serve needs no refit
+            refit_rows[i] = more if len(more) > len(subsets[i]) else subsets[i]
+        refit = [i for i in refit if i in changed or len(refit_rows[i]) > len(subsets[i])]
+        bar.total = len(jobs) + len(refit)
 
+        refit_start = time.perf_counter()
         results = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_fit_one)(
+            delayed(_refit)(
                 X[refit_rows[i]],
-                Candidate(best[i][1].gmm.n_components, best[i][1].gmm.covariance_type),
+                best[i][1].gmm,
                 params[i],
-                warm_start(best[i][1].gmm),
                 priors[i],
+                X[subsets[i]] if i in changed and len(subsets[i]) < len(refit_rows[i]) else None,
             )
             for i in refit
         )
@@ -435,7 +486,7 @@ def fit_class_mixtures(
             best[i] = (best[i][0], fit)
 
     if timings is not None:
-        timings["refit"] = time.perf_counter() - start - timings["selection"]
+        timings["refit"] = time.perf_counter() - refit_start
     mixtures = []
     for i, name in enumerate(names):
         fit = best[i][1]

@@ -11,6 +11,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from gmm_hub.model._classifier import GMMClassifier
+from gmm_hub.model._floor import FLOOR_START
 from gmm_hub.model._prior import (
     CovariancePrior,
 )
@@ -113,11 +114,25 @@ def test_selection_rows_none_uses_all_rows():
 def test_fit_selection_size_subsamples_large_class_only(caplog):
     X, y = _two_classes()
     with caplog.at_level(logging.INFO, logger="gmm_hub.model._selection"):
-        GMMClassifier(covariance_type="diag", selection_size=300, random_state=RND_SEED).fit(X, y)
+        GMMClassifier(covariance_type="diag", selection_size=300, reg_covar=0.15, random_state=RND_SEED).fit(X, y)
     text = caplog.text
     assert re.search(r"class 0: \d diag component\(s\) on 300 of 3000 rows", text)
     assert re.search(r"class 1: \d diag component\(s\) on 40 of 40 rows", text)
-    assert "class 0: refitted" in text and "class 1: refitted" not in text
+    # class 0 is refitted on more rows than it was selected on; class 1 already used all of its own
+    refit = re.search(r"class 0: refitted \d diag component\(s\) on (\d+) of 3000 rows", text)
+    assert refit and int(refit.group(1)) > 300
+    assert "class 1: refitted" not in text
+
+
+def test_fit_class_whose_floor_changed_is_refitted_under_it(caplog):
+    X, y = _two_classes()
+    with caplog.at_level(logging.INFO, logger="gmm_hub.model._selection"):
+        model = GMMClassifier(covariance_type="diag", selection_size=300, random_state=RND_SEED).fit(X, y)
+    assert model.floor_scale_[1] != FLOOR_START  # the cross-validation moved the minority's floor
+    assert "class 1: refitted 1 diag component(s) on 40 of 40 rows" in caplog.text
+    # the smaller floor shows in the minority's fitted variances, which the selection fit's floor held up
+    held = GMMClassifier(covariance_type="diag", selection_size=300, reg_covar=FLOOR_START, random_state=RND_SEED)
+    assert model.gmms_[1].covariances_.min() < held.fit(X, y).gmms_[1].covariances_.min()
 
 
 # ------------------------------------------------------------- singular / converge
