@@ -16,7 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..exceptions import InvalidInputError
-from ._floor import FLOOR_START, class_floor, cross_validated_floor
+from ._floor import FLOOR_START, at_rows, class_floor, cross_validated_floor
 from ._prior import (
     CovariancePrior,
     dequantisation_floor,
@@ -71,7 +71,12 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     most ``selection_size`` of its rows with each of ``1e-6, 1e-3, 0.01,
     0.05, 0.15, 0.5``, and the combination of per-class multipliers with the
     lowest out-of-fold balanced log-loss (the mean over classes of the
-    negative log posterior of the true class) wins. This runs on the
+    negative log posterior of the true class) wins; among the combinations
+    within one standard error of it, the one under which each class's own
+    held-out rows are most likely. A floor is what a fixed conjugate prior
+    adds, which fades as ``1 / rows``, so the chosen ``c`` is scaled by the
+    folds' rows over the final fit's (a class subsampled for the folds gets
+    a correspondingly weaker floor on its full fit). This runs on the
     selection's fits, before any refit, so each mixture is refitted once,
     under its own floor. The criterion is classification, not each
     class's density: a large class separated along thin directions gets a
@@ -213,8 +218,8 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         units of ``gmms_`` (see ``reg_covar``; under the prior it includes each feature's
         dequantisation variance ``gap**2 / 12``).
     floor_scale_ : ndarray of shape (n_classes,)
-        Each class's floor multiplier (``c`` above; under the prior, its
-        numerical ``1e-6``).
+        Each class's floor multiplier (``c`` above, scaled to the final
+        fit's rows; under the prior, its numerical ``1e-6``).
     floor_losses_ : ndarray of shape (6,) or None
         When the floor was cross-validated: the out-of-fold balanced
         log-loss of each multiplier shared by all classes (the per-class
@@ -343,9 +348,9 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         fixed, self.floor_losses_ = self._floor_scale(), None
         self.floor_scale_ = np.full(len(self.classes_), FLOOR_START if fixed is None else fixed)
 
-        def cross_validate_floor(mixtures: list) -> list | None:
+        def cross_validate_floor(mixtures: list, fit_rows: np.ndarray) -> list | None:
             # reg_covar="auto" without the prior: each class's floor, from the selected configurations
-            self.floor_scale_, self.floor_losses_ = cross_validated_floor(
+            scales, self.floor_losses_, chosen_at = cross_validated_floor(
                 Z,
                 y_index,
                 mixtures,
@@ -354,6 +359,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
                 self.selection_size,
                 rng,
             )
+            self.floor_scale_ = at_rows(scales, chosen_at, fit_rows)
             changed = self.floor_scale_ != FLOOR_START
             if not changed.any():
                 return None

@@ -15,7 +15,11 @@ balancing it over classes keeps a rare class's rows from being outvoted.
 
 Smoothing buys down the variance of estimates from few rows, so with more
 rows the multiplier cross-validation picks tends to fall, but nothing forces
-it to: it is whatever classifies best on held-out rows.
+it to: it is whatever classifies best on held-out rows. Where the folds
+cannot tell multipliers apart (within one standard error of the best loss),
+each class's own held-out likelihood breaks the tie, so a class whose
+smoothing does not matter to the classification keeps the density its rows
+support.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ def cross_validated_floor(
     log_prior: np.ndarray,
     size: int | None,
     rng: np.random.RandomState,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each class's floor multiplier, chosen jointly by out-of-fold balanced log-loss.
 
     Every class's configuration is refitted on every fold with every
@@ -61,8 +65,9 @@ def cross_validated_floor(
     so any assignment of multipliers to classes can be scored without another
     fit. All assignments are scored for up to three classes (216 for three);
     with more, classes are improved one at a time from the best shared
-    multiplier until none changes. Among exactly equal losses the weaker
-    floors win.
+    multiplier until none changes. Among the assignments within one
+    standard error of the lowest loss, the one under which each class's own
+    held-out rows are most likely wins (:func:`_closest_density`).
 
     Parameters
     ----------
@@ -92,6 +97,9 @@ def cross_validated_floor(
     losses : ndarray of shape (len(FLOOR_GRID),)
         Out-of-fold balanced log-loss of each multiplier shared by all
         classes (NaN when not run), for the record.
+    train_rows : ndarray of shape (n_classes,)
+        Each class's mean training rows per fold, the evidence the
+        multipliers were chosen at (see :func:`at_rows`).
     """
     n_classes = len(mixtures)
     keep = []
@@ -104,9 +112,11 @@ def cross_validated_floor(
     Zs, ys = Z[rows], y_index[rows]
     start = np.full(n_classes, FLOOR_START)
     folds = min(FLOOR_FOLDS, int(np.bincount(ys, minlength=n_classes).min()))
+    counts = np.bincount(ys, minlength=n_classes).astype(float)
     if folds < 2:
-        return start, np.full(len(FLOOR_GRID), np.nan)
+        return start, np.full(len(FLOOR_GRID), np.nan), counts
     splits = list(StratifiedKFold(folds, shuffle=True, random_state=rng.randint(2**31 - 1)).split(Zs, ys))
+    train_rows = np.mean([np.bincount(ys[train], minlength=n_classes) for train, _ in splits], axis=0)
     # held-out log-likelihood of every row under every class's fold fit, for every multiplier
     held_out = np.empty((len(FLOOR_GRID), n_classes, len(ys)))
     for i, scale in enumerate(FLOOR_GRID):
@@ -124,17 +134,23 @@ def cross_validated_floor(
                     fold_gmm.fit(at_least_two_rows(Zs[fit_rows]))
                 held_out[i, k, test] = fold_gmm.score_samples(Zs[test])
 
-    def loss(choice: tuple[int, ...]) -> float:
+    def own_log_posterior(choice: tuple[int, ...]) -> np.ndarray:
         jll = held_out[list(choice), np.arange(n_classes)].T + log_prior
-        own = jll[np.arange(len(ys)), ys] - logsumexp(jll, axis=1)
-        value = -np.mean([own[ys == k].mean() for k in range(n_classes)])
-        return float(value) if np.isfinite(value) else np.inf
+        return jll[np.arange(len(ys)), ys] - logsumexp(jll, axis=1)
+
+    def balanced_mean(values: np.ndarray) -> float:
+        return float(np.mean([values[ys == k].mean() for k in range(n_classes)]))
+
+    def loss(choice: tuple[int, ...]) -> float:
+        value = -balanced_mean(own_log_posterior(choice))
+        return value if np.isfinite(value) else np.inf
 
     shared = np.array([loss((i,) * n_classes) for i in range(len(FLOOR_GRID))])
     if not np.isfinite(shared).any():
-        return start, shared
-    if n_classes <= 3:
-        best = min(itertools.product(range(len(FLOOR_GRID)), repeat=n_classes), key=loss)
+        return start, shared, counts
+    choices = list(itertools.product(range(len(FLOOR_GRID)), repeat=n_classes)) if n_classes <= 3 else None
+    if choices is not None:
+        best = min(choices, key=loss)
     else:
         best = (int(np.argmin(shared)),) * n_classes
         for _ in range(n_classes):  # coordinate descent; each sweep can only lower the loss
@@ -143,4 +159,65 @@ def cross_validated_floor(
                 best = min(((*best[:k], i, *best[k + 1 :]) for i in range(len(FLOOR_GRID))), key=loss)
             if best == before:
                 break
-    return np.array([FLOOR_GRID[i] for i in best]), shared
+    chosen = _closest_density(best, choices, own_log_posterior, held_out, ys)
+    return np.array([FLOOR_GRID[i] for i in chosen]), shared, train_rows
+
+
+def at_rows(scales: np.ndarray, chosen_at: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The multipliers ``scales``, chosen on ``chosen_at`` rows per class, for fits on ``rows``.
+
+    A floor is what a conjugate prior adds to a covariance estimate: an
+    inverse-Wishart prior worth ``nu`` pseudo-rows moves the estimate from
+    ``n`` rows by about ``Psi / n`` (``Psi`` its scale matrix). A fixed prior
+    therefore adds a floor that falls as ``1 / n``. The folds chose the floor
+    that suits fits on ``chosen_at`` rows; the same prior on ``rows`` rows
+    adds ``scales * chosen_at / rows``. This is what lets the smoothing of a
+    class subsampled for the cross-validation fade on its full fit, and what
+    makes the floor of the final fit (on all of a small class's rows, not
+    two thirds of them) a little weaker than the folds' (never above).
+    """
+    return scales * np.minimum(chosen_at / np.maximum(rows, 1), 1.0)
+
+
+def _closest_density(
+    best: tuple[int, ...],
+    choices: list[tuple[int, ...]] | None,
+    own_log_posterior: Callable[[tuple[int, ...]], np.ndarray],
+    held_out: np.ndarray,
+    ys: np.ndarray,
+) -> tuple[int, ...]:
+    """Among the floors that classify as well as ``best``, those that fit each class's own rows best.
+
+    "As well" is the one-standard-error rule (Breiman et al., 1984): a choice
+    whose balanced log-loss exceeds the best's by no more than the standard
+    error of the paired per-row difference is indistinguishable from it on
+    these folds. Classification cannot tell such floors apart, so the class's
+    own held-out log-likelihood decides: a large, well-sampled class then
+    keeps the weak floor its density wants, while a floor that really
+    classifies better still wins. With ``choices`` None (more than three
+    classes) each class is moved on its own, the others fixed.
+    """
+    n_classes = held_out.shape[1]
+    reference = own_log_posterior(best)
+    members = [ys == k for k in range(n_classes)]
+    # density[i, k]: class k's mean held-out log-likelihood of its own rows under multiplier i
+    density = np.stack([[held_out[i, k, members[k]].mean() for k in range(n_classes)] for i in range(len(held_out))])
+    density[~np.isfinite(density)] = -np.inf
+
+    def indistinguishable(choice: tuple[int, ...]) -> bool:
+        diff = reference - own_log_posterior(choice)  # positive where ``choice`` classifies the row worse
+        if not np.isfinite(diff).all():
+            return False
+        excess = np.mean([diff[m].mean() for m in members])
+        error = np.sqrt(sum(diff[m].var(ddof=1) / m.sum() for m in members if m.sum() > 1)) / n_classes
+        return bool(excess <= error)
+
+    def fit(choice: tuple[int, ...]) -> float:
+        return float(sum(density[i, k] for k, i in enumerate(choice)))
+
+    if choices is not None:
+        return max((c for c in choices if c == best or indistinguishable(c)), key=fit)
+    for k in range(n_classes):
+        moves = [(*best[:k], i, *best[k + 1 :]) for i in range(len(held_out))]
+        best = max((c for c in moves if c == best or indistinguishable(c)), key=fit)
+    return best

@@ -351,7 +351,7 @@ def fit_class_mixtures(
     priors: list[CovariancePrior],
     verbose: int = 0,
     timings: dict[str, float] | None = None,
-    revise_priors: Callable[[list[MAPGaussianMixture]], np.ndarray | None] | None = None,
+    revise_priors: Callable[[list[MAPGaussianMixture], np.ndarray], list[CovariancePrior] | None] | None = None,
 ) -> list[MAPGaussianMixture]:
     """Select by BIC and fit one mixture per class.
 
@@ -384,9 +384,9 @@ def fit_class_mixtures(
         Filled with the seconds spent in ``"selection"`` and ``"refit"``
         (and ``"floor"`` with ``revise_priors``).
     revise_priors : callable, optional
-        Called with the selected mixtures (fitted on the selection rows)
-        before the refit; may return new priors (a list, one per class, or
-        None to keep them). A class whose prior changed is refitted under
+        Called with the selected mixtures (fitted on the selection rows) and
+        the rows each class's final fit will use, before the refit; may
+        return new priors (a list, one per class, or None to keep them). A class whose prior changed is refitted under
         its new one, so the large classes are refitted once, not twice.
 
     Returns
@@ -447,20 +447,22 @@ def fit_class_mixtures(
                 changed.add(i)
         if timings is not None:
             timings["selection"] = time.perf_counter() - start
+        refit_rows = {}
+        for i in range(len(labels)):
+            more = _refit_rows(rows[i], best[i][1].gmm, rng)
+            # never refit on fewer rows than were selected on: a class those already serve needs no refit
+            refit_rows[i] = more if len(more) > len(subsets[i]) else subsets[i]
         if revise_priors is not None:
             start_revise = time.perf_counter()
-            revised = revise_priors([best[i][1].gmm for i in range(len(labels))])
+            revised = revise_priors(
+                [best[i][1].gmm for i in range(len(labels))], np.array([len(refit_rows[i]) for i in range(len(labels))])
+            )
             if revised is not None:
                 changed |= {i for i in range(len(labels)) if revised[i] is not priors[i]}
                 priors = list(revised)
             if timings is not None:
                 timings["floor"] = time.perf_counter() - start_revise
         refit = sorted({*refit, *changed})
-        refit_rows = {}
-        for i in refit:
-            more = _refit_rows(rows[i], best[i][1].gmm, rng)
-            # never refit on fewer rows than were selected on: a class those already serve needs no refit
-            refit_rows[i] = more if len(more) > len(subsets[i]) else subsets[i]
         refit = [i for i in refit if i in changed or len(refit_rows[i]) > len(subsets[i])]
         bar.total = len(jobs) + len(refit)
 

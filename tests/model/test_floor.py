@@ -8,9 +8,17 @@ import numpy as np
 import pytest
 
 from gmm_hub import GMMClassifier
-from gmm_hub.model._floor import FLOOR_GRID
+from gmm_hub.model._floor import FLOOR_FOLDS, FLOOR_GRID, at_rows
+from gmm_hub.model._selection import REFIT_EXCESS_NATS, n_parameters
 
 RND_SEED = 0
+#: A class fitted on all its rows had (folds - 1) / folds of them in each fold's fit.
+FOLD_SHARE = (FLOOR_FOLDS - 1) / FLOOR_FOLDS
+
+
+def _on_grid(scales, share=FOLD_SHARE) -> bool:
+    """Whether each multiplier is a grid value carried from the folds' rows to the final fit's."""
+    return all(np.isclose(FLOOR_GRID, s / share, rtol=1e-9).any() for s in scales)
 
 
 def _fit(X, y, **params):
@@ -33,7 +41,7 @@ def test_chosen_multipliers_are_on_the_grid_and_recorded():
     X, y = _thin(600)
     m = _fit(X, y)
     assert m.floor_losses_.shape == (len(FLOOR_GRID),) and np.isfinite(m.floor_losses_).all()
-    assert m.floor_scale_.shape == (2,) and set(m.floor_scale_) <= set(FLOOR_GRID)
+    assert m.floor_scale_.shape == (2,) and _on_grid(m.floor_scale_)
     assert set(m.fit_seconds_) >= {"floor", "selection", "refit"}
 
 
@@ -51,7 +59,7 @@ def test_floor_stays_where_few_rows_of_discrete_features_overlap():
     X = np.vstack([rng.poisson(2.0, size=(n0, 6)), rng.poisson(2.6, size=(n1, 6))]).astype(float)
     y = np.r_[np.zeros(n0, int), np.ones(n1, int)]
     m = _fit(X, y)
-    assert m.floor_scale_[1] >= 0.05  # integer counts: an unsmoothed density would sit on spikes
+    assert m.floor_scale_[1] >= 0.05 * FOLD_SHARE  # integer counts: an unsmoothed density would sit on spikes
 
 
 def test_floor_choice_is_reproducible_and_a_number_turns_it_off():
@@ -94,5 +102,82 @@ def test_four_classes_get_a_multiplier_each_by_coordinate_descent():
     X = np.vstack([rng.normal(size=(n, 4)) + c for n, c in zip(sizes, centres, strict=True)])
     y = np.repeat(np.arange(4), sizes)
     m = _fit(X, y, max_components=2)
-    assert m.floor_scale_.shape == (4,) and set(m.floor_scale_) <= set(FLOOR_GRID)
+    assert m.floor_scale_.shape == (4,) and _on_grid(m.floor_scale_)
     assert (m.predict(X) == y).mean() > 0.95
+
+
+def _held_out(density_gap: float, separation: float, n: int = 400, seed: int = RND_SEED):
+    """Held-out log-likelihoods (multiplier, class, row) of two classes ``separation`` apart.
+
+    Multiplier 0 fits each class's own rows ``density_gap`` nats per row
+    better than multiplier 1; the other class's rows are ``separation`` nats
+    less likely, under either.
+    """
+    rng = np.random.default_rng(seed)
+    ys = np.r_[np.zeros(n, int), np.ones(n, int)]
+    base = rng.normal(-5.0, 1.0, size=(2, 2 * n))
+    base[np.arange(2)[:, None] != ys] -= separation
+    return np.stack([base, base - density_gap]), ys
+
+
+def _choose(held_out, ys, best):
+    from itertools import product
+
+    from scipy.special import logsumexp
+
+    from gmm_hub.model._floor import _closest_density
+
+    def own_log_posterior(choice):
+        jll = held_out[list(choice), [0, 1]].T
+        return jll[np.arange(len(ys)), ys] - logsumexp(jll, axis=1)
+
+    return _closest_density(best, list(product(range(2), repeat=2)), own_log_posterior, held_out, ys)
+
+
+def test_floors_classification_cannot_tell_apart_go_to_the_better_density():
+    held_out, ys = _held_out(density_gap=0.5, separation=40.0)  # separated: every choice classifies alike
+    assert _choose(held_out, ys, best=(1, 1)) == (0, 0)
+
+
+def test_a_floor_that_classifies_better_is_kept_over_a_better_density():
+    held_out, ys = _held_out(density_gap=0.0, separation=0.0)
+    held_out[0, 1, ys == 0] += 3.0  # multiplier 0 makes class 1 claim class 0's rows
+    held_out[0] += 0.1  # ...while fitting every class's own rows a little better
+    # class 0's multiplier does not touch the classification, so its density decides; class 1's does
+    assert _choose(held_out, ys, best=(1, 1)) == (0, 1)
+
+
+def test_a_large_class_whose_floor_does_not_matter_gets_its_likelihood_fit():
+    # separated classes with a thin direction: any floor classifies them, only a weak one fits them
+    from sklearn.mixture import GaussianMixture
+
+    rng = np.random.default_rng(RND_SEED)
+    mixing = np.linalg.qr(rng.normal(size=(5, 5)))[0] * [1.0, 1.0, 0.5, 0.1, 0.02]
+    X = rng.normal(size=(8000, 5)) @ mixing.T
+    y = np.r_[np.zeros(6000, int), np.ones(2000, int)]
+    X[y == 1] += 3.0
+    train = rng.permutation(len(y)) < 6000
+    m = _fit(X[train], y[train], feature_transform=None)
+    ours = m.class_log_likelihood(X[~train])[y[~train] == 0, 0].mean()
+    ml = GaussianMixture(1, random_state=RND_SEED).fit(X[train & (y == 0)]).score(X[~train & (y == 0)])
+    assert m.floor_scale_[0] <= 1e-3
+    assert abs(ours - ml) <= 0.01 * abs(ml)
+
+
+def test_a_floor_carried_to_more_rows_fades_as_a_fixed_prior_would():
+    scales = np.array([0.15, 0.01, 1e-3])
+    chosen_at = np.array([200.0, 6000.0, 50.0])
+    np.testing.assert_allclose(at_rows(scales, chosen_at, chosen_at), scales)  # same rows: unchanged
+    np.testing.assert_allclose(at_rows(scales, chosen_at, 10 * chosen_at), scales / 10)  # 1 / n
+    np.testing.assert_allclose(at_rows(scales, chosen_at, chosen_at / 2), scales)  # never stronger
+
+
+def test_a_class_subsampled_for_the_folds_gets_the_floor_of_its_full_fit():
+    X, y = _thin(3000)
+    m = _fit(X, y, selection_size=600, feature_transform=None)
+    folds_rows = 600 * FOLD_SHARE  # each class's rows in a fold's fit
+    need = [np.ceil(n_parameters(g) / (2 * REFIT_EXCESS_NATS)) for g in m.gmms_]
+    fit_rows = np.clip(need, 600, 3000)  # the refit's rows: enough for the estimate, never below the selection's
+    assert np.all(fit_rows > 600)
+    assert _on_grid(m.floor_scale_ * fit_rows / 600)
+    assert np.all(m.floor_scale_ <= max(FLOOR_GRID) * folds_rows / 600)
