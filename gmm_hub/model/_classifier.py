@@ -16,7 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..exceptions import InvalidInputError
-from ._floor import FLOOR_START, at_rows, class_floor, cross_validated_floor
+from ._floor import FLOOR_START, class_floor, cross_validated_floor, fading
 from ._prior import (
     CovariancePrior,
     dequantisation_floor,
@@ -73,10 +73,11 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     lowest out-of-fold balanced log-loss (the mean over classes of the
     negative log posterior of the true class) wins; among the combinations
     within one standard error of it, the one under which each class's own
-    held-out rows are most likely. A floor is what a fixed conjugate prior
-    adds, which fades as ``1 / rows``, so the chosen ``c`` is scaled by the
-    folds' rows over the final fit's (a class subsampled for the folds gets
-    a correspondingly weaker floor on its full fit). This runs on the
+    held-out rows are most likely. On a continuous feature a floor is what
+    a fixed conjugate prior adds, which fades as ``1 / rows``, so there the
+    chosen ``c`` is scaled by the folds' rows over the final fit's (a class
+    subsampled for the folds gets a correspondingly weaker floor on its full
+    fit); a quantised feature keeps all of it. This runs on the
     selection's fits, before any refit, so each mixture is refitted once,
     under its own floor. The criterion is classification, not each
     class's density: a large class separated along thin directions gets a
@@ -218,8 +219,9 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         units of ``gmms_`` (see ``reg_covar``; under the prior it includes each feature's
         dequantisation variance ``gap**2 / 12``).
     floor_scale_ : ndarray of shape (n_classes,)
-        Each class's floor multiplier (``c`` above, scaled to the final
-        fit's rows; under the prior, its numerical ``1e-6``).
+        Each class's floor multiplier (``c`` above, as the folds chose it;
+        ``variance_floor_`` has it scaled to the final fit's rows; under the
+        prior, its numerical ``1e-6``).
     floor_losses_ : ndarray of shape (6,) or None
         When the floor was cross-validated: the out-of-fold balanced
         log-loss of each multiplier shared by all classes (the per-class
@@ -359,11 +361,12 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
                 self.selection_size,
                 rng,
             )
-            self.floor_scale_ = at_rows(scales, chosen_at, fit_rows)
-            changed = self.floor_scale_ != FLOOR_START
+            self.floor_scale_ = scales
+            keep = fading(chosen_at, fit_rows, Z, y_index, self.selection_size)
+            changed = (scales != FLOOR_START) | (keep != 1).any(axis=1)
             if not changed.any():
                 return None
-            revised = self._covariance_priors(Z, y_index, rng, self.floor_scale_)
+            revised = self._covariance_priors(Z, y_index, rng, scales, keep=keep)
             return [revised[k] if changed[k] else priors[k] for k in range(len(priors))]
 
         mixtures = self._fit_mixtures(Z, y_index, rng, priors, timings, cross_validate_floor if fixed is None else None)
@@ -411,8 +414,9 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         rng,
         floor_scale: float | np.ndarray,
         counts: np.ndarray | None = None,
+        keep: np.ndarray | None = None,
     ) -> list[CovariancePrior]:
-        """Each class's prior (standardised units).
+        """Each class's prior (standardised units); ``keep`` scales each class's floor per feature.
 
         Centring class ``k``'s prior on the classes other than ``k`` keeps the
         held-out choice of its strength informative: a large class's own
@@ -430,6 +434,8 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         for k in range(len(self.classes_)):
             # the fixed floor is a prior of n_features pseudo-rows; under the MAP prior it is numerical only
             floor = reg[k] + quantum if quantum is not None else class_floor(reg[k], d, counts[k])
+            if keep is not None:
+                floor = floor * keep[k]
             if not adaptive:  # a prior of no rows: its target is never used
                 priors.append(CovariancePrior(target=np.zeros((d, d)), rows=0.0, floor=floor))
                 continue

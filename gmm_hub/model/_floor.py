@@ -163,20 +163,31 @@ def cross_validated_floor(
     return np.array([FLOOR_GRID[i] for i in chosen]), shared, train_rows
 
 
-def at_rows(scales: np.ndarray, chosen_at: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """The multipliers ``scales``, chosen on ``chosen_at`` rows per class, for fits on ``rows``.
+def fading(scales_at: np.ndarray, rows: np.ndarray, Z: np.ndarray, y_index: np.ndarray, size: int | None) -> np.ndarray:
+    """How much of each class's cross-validated floor each feature keeps on the final fit.
 
-    A floor is what a conjugate prior adds to a covariance estimate: an
-    inverse-Wishart prior worth ``nu`` pseudo-rows moves the estimate from
-    ``n`` rows by about ``Psi / n`` (``Psi`` its scale matrix). A fixed prior
-    therefore adds a floor that falls as ``1 / n``. The folds chose the floor
-    that suits fits on ``chosen_at`` rows; the same prior on ``rows`` rows
-    adds ``scales * chosen_at / rows``. This is what lets the smoothing of a
-    class subsampled for the cross-validation fade on its full fit, and what
-    makes the floor of the final fit (on all of a small class's rows, not
-    two thirds of them) a little weaker than the folds' (never above).
+    On a continuous feature the floor is what a fixed conjugate prior adds to
+    a covariance estimate: an inverse-Wishart prior of scale ``Psi`` moves the
+    estimate from ``n`` rows by about ``Psi / n``, a floor that falls as
+    ``1 / n``. The folds chose the floor that suits fits on ``scales_at``
+    rows, so on ``rows`` rows the same prior keeps ``scales_at / rows`` of it
+    (never more than all): a class subsampled for the folds gets a weaker
+    floor on its full fit, and a small class fitted on all its rows keeps two
+    thirds. A quantised feature (fewer distinct values than half the class's
+    rows) is different: its floor spreads each value over its cell, and more
+    rows only sharpen the spikes it prevents, so it keeps all of it.
+
+    Returns
+    -------
+    ndarray of shape (n_classes, n_features)
+        Multipliers in ``(0, 1]``.
     """
-    return scales * np.minimum(chosen_at / np.maximum(rows, 1), 1.0)
+    keep = np.ones((len(rows), Z.shape[1]))
+    for k in range(len(rows)):
+        part = Z[np.flatnonzero(y_index == k)[:size]]
+        continuous = np.array([len(np.unique(col)) >= len(part) / 2 for col in part.T])
+        keep[k, continuous] = min(scales_at[k] / max(rows[k], 1), 1.0)
+    return keep
 
 
 def _closest_density(
