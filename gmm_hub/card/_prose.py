@@ -135,8 +135,7 @@ def _regularisation_sentence(params: dict[str, Any], fitted: dict[str, Any]) -> 
     return (
         units + f"Each class's covariances get a floor of c x (1 + features / class rows) of each feature's "
         f"variance, with c = {shown}: chosen per class from 1e-06 to 0.5 by 3-fold cross-validated balanced "
-        "log-loss, as regularised discriminant analysis chooses its regularisation (Friedman, 1989), with "
-        "ties (within one standard error) going to the floor that fits the class's own held-out rows best, "
+        "log-loss, as regularised discriminant analysis chooses its regularisation (Friedman, 1989), "
         "then, on continuous features, scaled to the rows of the final fit as a fixed prior's pull fades "
         "(in proportion to 1 / rows). "
         "It keeps a small class from collapsing onto its few rows, and is weak where smoothing does not help."

@@ -71,9 +71,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     most ``selection_size`` of its rows with each of ``1e-6, 1e-3, 0.01,
     0.05, 0.15, 0.5``, and the combination of per-class multipliers with the
     lowest out-of-fold balanced log-loss (the mean over classes of the
-    negative log posterior of the true class) wins; among the combinations
-    within one standard error of it, the one under which each class's own
-    held-out rows are most likely. On a continuous feature a floor is what
+    negative log posterior of the true class) wins. On a continuous feature a floor is what
     a fixed conjugate prior adds, which fades as ``1 / rows``, so there the
     chosen ``c`` is scaled by the folds' rows over the final fit's (a class
     subsampled for the folds gets a correspondingly weaker floor on its full

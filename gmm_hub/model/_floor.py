@@ -15,11 +15,9 @@ balancing it over classes keeps a rare class's rows from being outvoted.
 
 Smoothing buys down the variance of estimates from few rows, so with more
 rows the multiplier cross-validation picks tends to fall, but nothing forces
-it to: it is whatever classifies best on held-out rows. Where the folds
-cannot tell multipliers apart (within one standard error of the best loss),
-each class's own held-out likelihood breaks the tie, so a class whose
-smoothing does not matter to the classification keeps the density its rows
-support.
+it to: it is whatever classifies best on held-out rows. On continuous
+features, the final fit's floor is the folds' scaled to its rows
+(:func:`fading`).
 """
 
 from __future__ import annotations
@@ -65,9 +63,8 @@ def cross_validated_floor(
     so any assignment of multipliers to classes can be scored without another
     fit. All assignments are scored for up to three classes (216 for three);
     with more, classes are improved one at a time from the best shared
-    multiplier until none changes. Among the assignments within one
-    standard error of the lowest loss, the one under which each class's own
-    held-out rows are most likely wins (:func:`_closest_density`).
+    multiplier until none changes. Among exactly equal losses the weaker
+    floors win.
 
     Parameters
     ----------
@@ -99,7 +96,7 @@ def cross_validated_floor(
         classes (NaN when not run), for the record.
     train_rows : ndarray of shape (n_classes,)
         Each class's mean training rows per fold, the evidence the
-        multipliers were chosen at (see :func:`at_rows`).
+        multipliers were chosen at (see :func:`fading`).
     """
     n_classes = len(mixtures)
     keep = []
@@ -134,23 +131,17 @@ def cross_validated_floor(
                     fold_gmm.fit(at_least_two_rows(Zs[fit_rows]))
                 held_out[i, k, test] = fold_gmm.score_samples(Zs[test])
 
-    def own_log_posterior(choice: tuple[int, ...]) -> np.ndarray:
-        jll = held_out[list(choice), np.arange(n_classes)].T + log_prior
-        return jll[np.arange(len(ys)), ys] - logsumexp(jll, axis=1)
-
-    def balanced_mean(values: np.ndarray) -> float:
-        return float(np.mean([values[ys == k].mean() for k in range(n_classes)]))
-
     def loss(choice: tuple[int, ...]) -> float:
-        value = -balanced_mean(own_log_posterior(choice))
-        return value if np.isfinite(value) else np.inf
+        jll = held_out[list(choice), np.arange(n_classes)].T + log_prior
+        own = jll[np.arange(len(ys)), ys] - logsumexp(jll, axis=1)
+        value = -np.mean([own[ys == k].mean() for k in range(n_classes)])
+        return float(value) if np.isfinite(value) else np.inf
 
     shared = np.array([loss((i,) * n_classes) for i in range(len(FLOOR_GRID))])
     if not np.isfinite(shared).any():
         return start, shared, counts
-    choices = list(itertools.product(range(len(FLOOR_GRID)), repeat=n_classes)) if n_classes <= 3 else None
-    if choices is not None:
-        best = min(choices, key=loss)
+    if n_classes <= 3:
+        best = min(itertools.product(range(len(FLOOR_GRID)), repeat=n_classes), key=loss)
     else:
         best = (int(np.argmin(shared)),) * n_classes
         for _ in range(n_classes):  # coordinate descent; each sweep can only lower the loss
@@ -159,23 +150,35 @@ def cross_validated_floor(
                 best = min(((*best[:k], i, *best[k + 1 :]) for i in range(len(FLOOR_GRID))), key=loss)
             if best == before:
                 break
-    chosen = _closest_density(best, choices, own_log_posterior, held_out, ys)
-    return np.array([FLOOR_GRID[i] for i in chosen]), shared, train_rows
+    return np.array([FLOOR_GRID[i] for i in best]), shared, train_rows
 
 
-def fading(scales_at: np.ndarray, rows: np.ndarray, Z: np.ndarray, y_index: np.ndarray, size: int | None) -> np.ndarray:
+def fading(chosen_at: np.ndarray, rows: np.ndarray, Z: np.ndarray, y_index: np.ndarray, size: int | None) -> np.ndarray:
     """How much of each class's cross-validated floor each feature keeps on the final fit.
 
     On a continuous feature the floor is what a fixed conjugate prior adds to
     a covariance estimate: an inverse-Wishart prior of scale ``Psi`` moves the
     estimate from ``n`` rows by about ``Psi / n``, a floor that falls as
-    ``1 / n``. The folds chose the floor that suits fits on ``scales_at``
-    rows, so on ``rows`` rows the same prior keeps ``scales_at / rows`` of it
+    ``1 / n``. The folds chose the floor that suits fits on ``chosen_at``
+    rows, so on ``rows`` rows the same prior keeps ``chosen_at / rows`` of it
     (never more than all): a class subsampled for the folds gets a weaker
     floor on its full fit, and a small class fitted on all its rows keeps two
     thirds. A quantised feature (fewer distinct values than half the class's
     rows) is different: its floor spreads each value over its cell, and more
     rows only sharpen the spikes it prevents, so it keeps all of it.
+
+    Parameters
+    ----------
+    chosen_at : ndarray of shape (n_classes,)
+        Each class's mean training rows per fold (from :func:`cross_validated_floor`).
+    rows : ndarray of shape (n_classes,)
+        The rows each class's final fit uses.
+    Z : ndarray of shape (n_samples, n_features)
+        Standardised training data.
+    y_index : ndarray of shape (n_samples,)
+        Class index of each row.
+    size : int or None
+        Rows per class looked at to tell quantised features from continuous ones.
 
     Returns
     -------
@@ -186,49 +189,5 @@ def fading(scales_at: np.ndarray, rows: np.ndarray, Z: np.ndarray, y_index: np.n
     for k in range(len(rows)):
         part = Z[np.flatnonzero(y_index == k)[:size]]
         continuous = np.array([len(np.unique(col)) >= len(part) / 2 for col in part.T])
-        keep[k, continuous] = min(scales_at[k] / max(rows[k], 1), 1.0)
+        keep[k, continuous] = min(chosen_at[k] / max(rows[k], 1), 1.0)
     return keep
-
-
-def _closest_density(
-    best: tuple[int, ...],
-    choices: list[tuple[int, ...]] | None,
-    own_log_posterior: Callable[[tuple[int, ...]], np.ndarray],
-    held_out: np.ndarray,
-    ys: np.ndarray,
-) -> tuple[int, ...]:
-    """Among the floors that classify as well as ``best``, those that fit each class's own rows best.
-
-    "As well" is the one-standard-error rule (Breiman et al., 1984): a choice
-    whose balanced log-loss exceeds the best's by no more than the standard
-    error of the paired per-row difference is indistinguishable from it on
-    these folds. Classification cannot tell such floors apart, so the class's
-    own held-out log-likelihood decides: a large, well-sampled class then
-    keeps the weak floor its density wants, while a floor that really
-    classifies better still wins. With ``choices`` None (more than three
-    classes) each class is moved on its own, the others fixed.
-    """
-    n_classes = held_out.shape[1]
-    reference = own_log_posterior(best)
-    members = [ys == k for k in range(n_classes)]
-    # density[i, k]: class k's mean held-out log-likelihood of its own rows under multiplier i
-    density = np.stack([[held_out[i, k, members[k]].mean() for k in range(n_classes)] for i in range(len(held_out))])
-    density[~np.isfinite(density)] = -np.inf
-
-    def indistinguishable(choice: tuple[int, ...]) -> bool:
-        diff = reference - own_log_posterior(choice)  # positive where ``choice`` classifies the row worse
-        if not np.isfinite(diff).all():
-            return False
-        excess = np.mean([diff[m].mean() for m in members])
-        error = np.sqrt(sum(diff[m].var(ddof=1) / m.sum() for m in members if m.sum() > 1)) / n_classes
-        return bool(excess <= error)
-
-    def fit(choice: tuple[int, ...]) -> float:
-        return float(sum(density[i, k] for k, i in enumerate(choice)))
-
-    if choices is not None:
-        return max((c for c in choices if c == best or indistinguishable(c)), key=fit)
-    for k in range(n_classes):
-        moves = [(*best[:k], i, *best[k + 1 :]) for i in range(len(held_out))]
-        best = max((c for c in moves if c == best or indistinguishable(c)), key=fit)
-    return best

@@ -105,47 +105,6 @@ def test_four_classes_get_a_multiplier_each_by_coordinate_descent():
     assert (m.predict(X) == y).mean() > 0.95
 
 
-def _held_out(density_gap: float, separation: float, n: int = 400, seed: int = RND_SEED):
-    """Held-out log-likelihoods (multiplier, class, row) of two classes ``separation`` apart.
-
-    Multiplier 0 fits each class's own rows ``density_gap`` nats per row
-    better than multiplier 1; the other class's rows are ``separation`` nats
-    less likely, under either.
-    """
-    rng = np.random.default_rng(seed)
-    ys = np.r_[np.zeros(n, int), np.ones(n, int)]
-    base = rng.normal(-5.0, 1.0, size=(2, 2 * n))
-    base[np.arange(2)[:, None] != ys] -= separation
-    return np.stack([base, base - density_gap]), ys
-
-
-def _choose(held_out, ys, best):
-    from itertools import product
-
-    from scipy.special import logsumexp
-
-    from gmm_hub.model._floor import _closest_density
-
-    def own_log_posterior(choice):
-        jll = held_out[list(choice), [0, 1]].T
-        return jll[np.arange(len(ys)), ys] - logsumexp(jll, axis=1)
-
-    return _closest_density(best, list(product(range(2), repeat=2)), own_log_posterior, held_out, ys)
-
-
-def test_floors_classification_cannot_tell_apart_go_to_the_better_density():
-    held_out, ys = _held_out(density_gap=0.5, separation=40.0)  # separated: every choice classifies alike
-    assert _choose(held_out, ys, best=(1, 1)) == (0, 0)
-
-
-def test_a_floor_that_classifies_better_is_kept_over_a_better_density():
-    held_out, ys = _held_out(density_gap=0.0, separation=0.0)
-    held_out[0, 1, ys == 0] += 3.0  # multiplier 0 makes class 1 claim class 0's rows
-    held_out[0] += 0.1  # ...while fitting every class's own rows a little better
-    # class 0's multiplier does not touch the classification, so its density decides; class 1's does
-    assert _choose(held_out, ys, best=(1, 1)) == (0, 1)
-
-
 def test_a_large_class_whose_floor_does_not_matter_gets_its_likelihood_fit():
     # separated classes with a thin direction: any floor classifies them, only a weak one fits them
     from sklearn.mixture import GaussianMixture
