@@ -155,6 +155,8 @@ def report_a(table: dict, suite: list[str]) -> tuple[list[str], Checks, dict]:
 def report_b(table: dict, suite: list[str]) -> tuple[list[str], Checks, dict]:
     checks = Checks("b")
     labels = {GMM: "gmm_hub, standardised (as in a)", RAW: "gmm_hub, raw", ORIGINAL: "original design (as in a)"}
+    # a model left out of the run (--models) is left out of the table, not allowed to empty it
+    labels = {m: label for m, label in labels.items() if m != ORIGINAL or any(ok(table.get((d, m))) for d in suite)}
     common = [d for d in suite if all(ok(table.get((d, m))) for m in labels)]
     rows = [
         {"model": label, "n_sets": len(common)}
