@@ -71,13 +71,13 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     most ``selection_size`` of its rows with each of ``1e-6, 1e-3, 0.01,
     0.05, 0.15, 0.5``, and the combination of per-class multipliers with the
     lowest out-of-fold balanced log-loss (the mean over classes of the
-    negative log posterior of the true class) wins. On a continuous feature a floor is what
-    a fixed conjugate prior adds, which fades as ``1 / rows``, so there the
-    chosen ``c`` is scaled by the folds' rows over the final fit's (a class
-    subsampled for the folds gets a correspondingly weaker floor on its full
-    fit); a quantised feature keeps all of it. This runs on the
-    selection's fits, before any refit, so each mixture is refitted once,
-    under its own floor. The criterion is classification, not each
+    negative log posterior of the true class) wins. On a continuous
+    feature a floor is what a fixed conjugate prior adds, which fades as
+    ``1 / rows``, so there the chosen ``c`` is scaled by the folds' rows
+    over the final fit's (a class subsampled for the folds gets a
+    correspondingly weaker floor on its full fit); a quantised feature keeps
+    all of it. This runs on the selection's fits, before any refit, so each
+    mixture is refitted once, under its own floor. The criterion is classification, not each
     class's density: a large class separated along thin directions gets a
     weak floor (tested), but a majority whose smoothing helps the minority's
     rows keeps some (see the README).

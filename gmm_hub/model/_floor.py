@@ -96,7 +96,8 @@ def cross_validated_floor(
         classes (NaN when not run), for the record.
     train_rows : ndarray of shape (n_classes,)
         Each class's mean training rows per fold, the evidence the
-        multipliers were chosen at (see :func:`fading`).
+        multipliers were chosen at (see :func:`fading`); the rows looked at
+        when no fold could be made.
     """
     n_classes = len(mixtures)
     keep = []

@@ -386,8 +386,9 @@ def fit_class_mixtures(
     revise_priors : callable, optional
         Called with the selected mixtures (fitted on the selection rows) and
         the rows each class's final fit will use, before the refit; may
-        return new priors (a list, one per class, or None to keep them). A class whose prior changed is refitted under
-        its new one, so the large classes are refitted once, not twice.
+        return new priors (a list, one per class, or None to keep them). A
+        class whose prior changed is refitted under its new one, so the
+        large classes are refitted once, not twice.
 
     Returns
     -------
@@ -462,8 +463,7 @@ def fit_class_mixtures(
                 priors = list(revised)
             if timings is not None:
                 timings["floor"] = time.perf_counter() - start_revise
-        refit = sorted({*refit, *changed})
-        refit = [i for i in refit if i in changed or len(refit_rows[i]) > len(subsets[i])]
+        refit = [i for i in sorted({*refit, *changed}) if i in changed or len(refit_rows[i]) > len(subsets[i])]
         bar.total = len(jobs) + len(refit)
 
         refit_start = time.perf_counter()

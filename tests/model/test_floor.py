@@ -105,7 +105,7 @@ def test_four_classes_get_a_multiplier_each_by_coordinate_descent():
     assert (m.predict(X) == y).mean() > 0.95
 
 
-def test_a_large_class_whose_floor_does_not_matter_gets_its_likelihood_fit():
+def test_a_large_separated_class_gets_its_maximum_likelihood_fit():
     # separated classes with a thin direction: any floor classifies them, only a weak one fits them
     from sklearn.mixture import GaussianMixture
 
