@@ -16,6 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..exceptions import InvalidInputError
+from ._em import to_input_units
 from ._floor import FLOOR_START, class_floor, cross_validated_floor, fading
 from ._prior import (
     CovariancePrior,
@@ -23,7 +24,6 @@ from ._prior import (
     feature_scale,
     held_out_prior_rows,
     pooled_covariance,
-    to_input_units,
 )
 from ._scoring import check_finite, fused_scorer, power_transform
 from ._selection import COVARIANCE_TYPES, at_least_two_rows, fit_class_mixtures

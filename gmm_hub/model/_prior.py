@@ -2,7 +2,7 @@
 
 Mixtures are fitted on standardised features (each centred and divided by its
 standard deviation over all training rows) and mapped back to the input units
-afterwards (:func:`to_input_units`), so the fitted model does not depend on the
+afterwards (:func:`~gmm_hub.model._em.to_input_units`), so the fitted model does not depend on the
 units of any feature: every amount below is relative to the data's own scale.
 
 Each component's covariance is the maximum a posteriori estimate under a
@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import solve_triangular
-from sklearn.mixture import GaussianMixture
 
 
 @dataclass(frozen=True)
@@ -134,127 +133,3 @@ def prior_weight(n: np.ndarray | float, rows: float) -> np.ndarray:
     """``rows / (n + rows)``: how far the prior pulls an estimate from ``n`` rows (1 for infinite rows)."""
     n = np.asarray(n, dtype=np.float64)
     return np.ones_like(n) if np.isinf(rows) else rows / (n + rows)
-
-
-def shrunk_parameters(
-    X: np.ndarray, resp: np.ndarray, covariance_type: str, prior: CovariancePrior
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Component weights (row counts), means and MAP covariances."""
-    nk = resp.sum(axis=0) + 10 * np.finfo(resp.dtype).eps
-    means = (resp.T @ X) / nk[:, None]
-    target, floor = prior.target, prior.floor
-    d = X.shape[1]
-    if covariance_type in ("full", "tied"):
-        cov = np.empty((len(nk), d, d))
-        for j in range(len(nk)):
-            diff = X - means[j]
-            cov[j] = (resp[:, j] * diff.T) @ diff
-        if covariance_type == "tied":
-            n = nk.sum()
-            w = prior_weight(n, prior.rows)
-            tied = (1 - w) * cov.sum(axis=0) / n + w * target
-            tied.flat[:: d + 1] += floor
-            return nk, means, tied
-        w = prior_weight(nk, prior.rows)[:, None, None]
-        cov = (1 - w) * cov / nk[:, None, None] + w * target
-        cov[:, np.arange(d), np.arange(d)] += floor
-        return nk, means, cov
-    sq = resp.T @ (X * X) - 2 * means * (resp.T @ X) + nk[:, None] * means**2  # weighted scatter diagonal
-    w = prior_weight(nk, prior.rows)[:, None]
-    diag = (1 - w) * np.maximum(sq, 0) / nk[:, None] + w * np.diag(target) + floor
-    if covariance_type == "diag":
-        return nk, means, diag
-    return nk, means, diag.mean(axis=1)
-
-
-def precision_cholesky(cov: np.ndarray, covariance_type: str) -> np.ndarray:
-    """Upper-triangular factors of the precisions, as scikit-learn stores them."""
-    if covariance_type in ("diag", "spherical"):
-        return 1.0 / np.sqrt(cov)
-    stack = cov[None] if covariance_type == "tied" else cov
-    d = stack.shape[-1]
-    out = np.empty_like(stack)
-    for j, c in enumerate(stack):
-        lower = np.linalg.cholesky(c)
-        out[j] = solve_triangular(lower, np.eye(d), lower=True).T
-    return out[0] if covariance_type == "tied" else out
-
-
-class MAPGaussianMixture(GaussianMixture):
-    """A GaussianMixture whose M-step uses a :class:`CovariancePrior`.
-
-    Used only while fitting (``prior`` is set as an attribute before ``fit``);
-    the result is stored as a plain GaussianMixture by :func:`to_input_units`.
-    """
-
-    prior: CovariancePrior
-
-    def _initialize(self, X, resp, xp=None):
-        if resp is None:  # warm start: scikit-learn skips the estimate when every init is given
-            self.weights_, self.means_ = self.weights_init, self.means_init
-            self.precisions_cholesky_ = _cholesky_of_precisions(self.precisions_init, self.covariance_type)
-            return
-        nk, means, cov = shrunk_parameters(X, resp, self.covariance_type, self.prior)
-        self.weights_ = nk / len(X) if self.weights_init is None else self.weights_init
-        self.means_ = means if self.means_init is None else self.means_init
-        if self.precisions_init is None:
-            self.covariances_ = cov
-            self.precisions_cholesky_ = precision_cholesky(cov, self.covariance_type)
-        else:
-            self.precisions_cholesky_ = _cholesky_of_precisions(self.precisions_init, self.covariance_type)
-
-    def _m_step(self, X, log_resp, xp=None):
-        nk, self.means_, self.covariances_ = shrunk_parameters(X, np.exp(log_resp), self.covariance_type, self.prior)
-        self.weights_ = nk / nk.sum()
-        self.precisions_cholesky_ = precision_cholesky(self.covariances_, self.covariance_type)
-
-
-def _cholesky_of_precisions(precisions: np.ndarray, covariance_type: str) -> np.ndarray:
-    if covariance_type in ("diag", "spherical"):
-        return np.sqrt(precisions)
-    stack = precisions[None] if covariance_type == "tied" else precisions
-    out = np.stack([np.linalg.cholesky(p) for p in stack])
-    return out[0] if covariance_type == "tied" else out
-
-
-def to_input_units(gmm: GaussianMixture, center: np.ndarray, scale: np.ndarray) -> GaussianMixture:
-    """The plain GaussianMixture, in input units, of a mixture fitted on ``(X - center) / scale``.
-
-    Densities differ by the constant Jacobian ``-sum(log(scale))``, the same
-    for every class, so posteriors are unchanged. A spherical covariance is
-    spherical only in standardised units, so it is stored as diagonal.
-    """
-    kind = gmm.covariance_type
-    stored = "diag" if kind == "spherical" else kind
-    out = GaussianMixture(
-        n_components=gmm.n_components,
-        covariance_type=stored,
-        tol=gmm.tol,
-        reg_covar=gmm.reg_covar,
-        max_iter=gmm.max_iter,
-        n_init=gmm.n_init,
-        random_state=gmm.random_state,
-    )
-    out.weights_ = gmm.weights_.copy()
-    out.means_ = gmm.means_ * scale + center
-    cov = gmm.covariances_
-    if kind in ("full", "tied"):
-        out.covariances_ = cov * np.multiply.outer(scale, scale)
-    elif kind == "diag":
-        out.covariances_ = cov * scale**2
-    else:
-        out.covariances_ = cov[:, None] * scale**2
-    out.precisions_cholesky_ = precision_cholesky(out.covariances_, stored)
-    chol = out.precisions_cholesky_
-    if stored == "full":
-        out.precisions_ = chol @ np.swapaxes(chol, 1, 2)
-    elif stored == "tied":
-        out.precisions_ = chol @ chol.T
-    else:
-        out.precisions_ = chol**2
-    for name in ("converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_"):
-        if hasattr(gmm, name):
-            setattr(out, name, getattr(gmm, name))
-    if hasattr(gmm, "lower_bound_"):
-        out.lower_bound_ = gmm.lower_bound_ - float(np.log(scale).sum())
-    return out

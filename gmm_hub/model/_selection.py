@@ -21,7 +21,8 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.mixture import GaussianMixture
 
-from ._prior import CovariancePrior, MAPGaussianMixture, prior_weight
+from ._em import MAPGaussianMixture, SingularCovarianceError
+from ._prior import CovariancePrior, prior_weight
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def _fit_one(
                 gmm.fit(X)
                 break
             except (ValueError, np.linalg.LinAlgError) as err:
-                singular = isinstance(err, np.linalg.LinAlgError) or "ill-defined empirical covariance" in str(err)
+                singular = isinstance(err, (np.linalg.LinAlgError, SingularCovarianceError))
                 if not singular or attempt + 1 == len(ladder):
                     raise
         if extra:

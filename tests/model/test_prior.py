@@ -11,16 +11,14 @@ from hypothesis import strategies as st
 from sklearn.mixture import GaussianMixture
 
 from gmm_hub.model._classifier import GMMClassifier
+from gmm_hub.model._em import MAPGaussianMixture, Moments, shrunk_parameters, to_input_units
 from gmm_hub.model._floor import FLOOR_FOLDS
 from gmm_hub.model._prior import (
     CovariancePrior,
-    MAPGaussianMixture,
     dequantisation_floor,
     feature_scale,
     held_out_prior_rows,
     prior_weight,
-    shrunk_parameters,
-    to_input_units,
 )
 
 RND_SEED = 0
@@ -94,7 +92,7 @@ def test_no_prior_is_the_maximum_likelihood_m_step(kind):
     X = rng.normal(size=(300, 4))
     resp = rng.dirichlet(np.ones(3), size=300)
     prior = CovariancePrior(target=np.eye(4) * 7.0, rows=0.0, floor=np.full(4, 1e-6))
-    nk, means, cov = shrunk_parameters(X, resp, kind, prior)
+    nk, means, cov = shrunk_parameters(Moments.of(X, resp, kind in ("diag", "spherical")), kind, prior)
     from sklearn.mixture._gaussian_mixture import _estimate_gaussian_parameters
 
     ref_nk, ref_means, ref_cov = _estimate_gaussian_parameters(X, resp, 1e-6, kind)

@@ -1,0 +1,359 @@
+"""Expectation-maximisation for one class's mixture, a block of rows at a time.
+
+scikit-learn's ``GaussianMixture`` makes, per EM iteration, one pass over all
+the rows for the E-step and one per component for the M-step, each building
+arrays the size of the data (``X @ factor``, ``X - mean``), so at a few
+hundred thousand rows EM runs at the speed of memory, not of arithmetic. Here
+one pass over blocks of rows small enough to stay in cache computes each
+block's responsibilities and, from the same block, the moments the next
+M-step needs (:class:`Moments`): counts, sums and scatter of every component,
+taken about the component's current mean so that no precision is lost to
+cancellation. The M-step then only finishes the sums
+(:func:`shrunk_parameters`, with the class's :class:`CovariancePrior`).
+
+The E-step is scikit-learn's formula: the whitened residual
+``(x - mean) @ precision_cholesky`` of every full or tied component comes from
+one product with the stacked factors, diagonal and spherical ones from an
+elementwise product.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import solve_triangular
+from sklearn.mixture import GaussianMixture
+
+from ._prior import CovariancePrior, prior_weight
+
+# Projections computed at once per block: a few MiB stay in cache (see _scoring.py's _BLOCK_BYTES).
+_BLOCK_BYTES = 4 * 2**20
+_MIN_BLOCK_ROWS = 64
+_LOG_2PI = math.log(2 * math.pi)
+
+
+def _block_rows(n_components: int, n_features: int) -> int:
+    return max(_MIN_BLOCK_ROWS, _BLOCK_BYTES // (8 * n_components * n_features))
+
+
+@dataclass
+class Moments:
+    """Responsibility-weighted moments of each component, about fixed centres.
+
+    Attributes
+    ----------
+    centres : ndarray of shape (n_components, n_features)
+        Point each component's moments are taken about (its mean before the M-step).
+    counts : ndarray of shape (n_components,)
+        Sum of the responsibilities.
+    sums : ndarray of shape (n_components, n_features)
+        ``sum(r * (x - centre))``.
+    scatter : ndarray of shape (n_components, n_features, n_features) or (n_components, n_features)
+        ``sum(r * (x - centre)(x - centre)^T)``, or its diagonal when ``diagonal``.
+    """
+
+    centres: np.ndarray
+    counts: np.ndarray
+    sums: np.ndarray
+    scatter: np.ndarray
+
+    @classmethod
+    def empty(cls, centres: np.ndarray, diagonal: bool) -> Moments:
+        k, d = centres.shape
+        scatter = np.zeros((k, d) if diagonal else (k, d, d))
+        return cls(np.asarray(centres, dtype=np.float64), np.zeros(k), np.zeros((k, d)), scatter)
+
+    @classmethod
+    def of(cls, X: np.ndarray, resp: np.ndarray, diagonal: bool) -> Moments:
+        """Moments of ``X`` under ``resp``, about the weighted means (two passes)."""
+        counts = resp.sum(axis=0) + 10 * np.finfo(resp.dtype).eps
+        moments = cls.empty((resp.T @ X) / counts[:, None], diagonal)
+        step = _block_rows(resp.shape[1], X.shape[1])
+        for start in range(0, len(X), step):
+            moments.add(X[start : start + step], resp[start : start + step])
+        return moments
+
+    def add(self, X: np.ndarray, resp: np.ndarray) -> None:
+        """Accumulate a block of rows ``X`` with responsibilities ``resp``."""
+        self.counts += resp.sum(axis=0)
+        diagonal = self.scatter.ndim == 2
+        for j, centre in enumerate(self.centres):
+            diff = X - centre
+            weighted = diff * resp[:, j, None]
+            self.sums[j] += weighted.sum(axis=0)
+            if diagonal:
+                self.scatter[j] += np.einsum("nd,nd->d", weighted, diff)
+            else:
+                self.scatter[j] += weighted.T @ diff
+
+
+def shrunk_parameters(
+    moments: Moments, covariance_type: str, prior: CovariancePrior
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Component weights (row counts), means and MAP covariances from ``moments``.
+
+    Each covariance is ``(N_j * S_j + rows * target) / (N_j + rows) + diag(floor)``
+    with ``S_j`` the component's scatter about its new mean over ``N_j``
+    (see :mod:`gmm_hub.model._prior`); tied components share one, diagonal
+    and spherical ones keep its diagonal or its mean.
+    """
+    nk = moments.counts + 10 * np.finfo(np.float64).eps
+    shift = moments.sums / nk[:, None]  # new mean minus centre
+    means = moments.centres + shift
+    target, floor = prior.target, prior.floor
+    if covariance_type in ("full", "tied"):
+        d = means.shape[1]
+        scatter = moments.scatter - nk[:, None, None] * shift[:, :, None] * shift[:, None, :]
+        if covariance_type == "tied":
+            n = nk.sum()
+            w = prior_weight(n, prior.rows)
+            tied = (1 - w) * scatter.sum(axis=0) / n + w * target
+            tied.flat[:: d + 1] += floor
+            return nk, means, tied
+        w = prior_weight(nk, prior.rows)[:, None, None]
+        cov = (1 - w) * scatter / nk[:, None, None] + w * target
+        cov[:, np.arange(d), np.arange(d)] += floor
+        return nk, means, cov
+    sq = moments.scatter - nk[:, None] * shift**2
+    w = prior_weight(nk, prior.rows)[:, None]
+    diag = (1 - w) * np.maximum(sq, 0) / nk[:, None] + w * np.diag(target) + floor
+    if covariance_type == "diag":
+        return nk, means, diag
+    return nk, means, diag.mean(axis=1)
+
+
+class SingularCovarianceError(ValueError):
+    """A component's covariance has no inverse (it collapsed onto too few distinct rows)."""
+
+
+def precision_cholesky(cov: np.ndarray, covariance_type: str) -> np.ndarray:
+    """Upper-triangular factors of the precisions, as scikit-learn stores them.
+
+    Raises
+    ------
+    SingularCovarianceError
+        When a diagonal variance is not positive; a full or tied covariance
+        that is not positive definite raises numpy's ``LinAlgError``.
+    """
+    if covariance_type in ("diag", "spherical"):
+        if not np.all(cov > 0):
+            raise SingularCovarianceError("a component's variance collapsed to zero (a singleton or duplicated rows)")
+        return 1.0 / np.sqrt(cov)
+    stack = cov[None] if covariance_type == "tied" else cov
+    d = stack.shape[-1]
+    out = np.empty_like(stack)
+    for j, c in enumerate(stack):
+        lower = np.linalg.cholesky(c)
+        out[j] = solve_triangular(lower, np.eye(d), lower=True).T
+    return out[0] if covariance_type == "tied" else out
+
+
+class _Projection:
+    """Whitened residuals ``(x - mean_j) @ precision_cholesky_j`` and weighted log-densities of a block."""
+
+    def __init__(self, gmm: GaussianMixture) -> None:
+        kind, k = gmm.covariance_type, gmm.n_components
+        self.means = np.asarray(gmm.means_, dtype=np.float64)
+        d = self.means.shape[1]
+        prec = np.asarray(gmm.precisions_cholesky_, dtype=np.float64)
+        self.dense = kind in ("full", "tied")
+        if self.dense:
+            self.factors = np.broadcast_to(prec, (k, d, d)) if kind == "tied" else prec
+            self.stacked = np.ascontiguousarray(self.factors.transpose(1, 0, 2).reshape(d, k * d))
+            self.offset = np.einsum("kd,kde->ke", self.means, self.factors).reshape(k * d)
+            log_det = np.log(np.diagonal(self.factors, axis1=1, axis2=2)).sum(axis=1)
+        else:
+            self.factors = np.broadcast_to(prec[:, None], (k, d)) if kind == "spherical" else prec
+            log_det = np.log(self.factors).sum(axis=1)
+        self.const = np.log(gmm.weights_) + log_det - 0.5 * d * _LOG_2PI
+        self.shape = (k, d)
+
+    def __call__(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(residuals of shape (n, k, d), log w_j + log N(x | component j) of shape (n, k))``."""
+        k, d = self.shape
+        if self.dense:
+            y = X @ self.stacked
+            y -= self.offset
+            y = y.reshape(len(X), k, d)
+        else:
+            y = (X[:, None, :] - self.means) * self.factors
+        logp = np.einsum("nkd,nkd->nk", y, y)
+        logp *= -0.5
+        logp += self.const
+        return y, logp
+
+    def moments(self, counts: np.ndarray, sums: np.ndarray, scatter: np.ndarray) -> Moments:
+        """Moments about the means in input units, from those of the whitened residuals.
+
+        With ``y = (x - m) @ P``: ``sum(r (x - m)) = sum(r y) @ inv(P)`` and
+        ``sum(r (x - m)(x - m)^T) = inv(P)^T sum(r y^T y) inv(P)``.
+        """
+        if not self.dense:
+            return Moments(self.means, counts, sums / self.factors, scatter / self.factors**2)
+        eye = np.eye(self.shape[1])
+        inverse = np.stack([solve_triangular(f, eye, lower=False) for f in self.factors])
+        sums = np.einsum("kd,kde->ke", sums, inverse)
+        scatter = np.swapaxes(inverse, 1, 2) @ scatter @ inverse
+        return Moments(self.means, counts, sums, scatter)
+
+
+def weighted_log_prob(gmm: GaussianMixture, X: np.ndarray) -> np.ndarray:
+    """``log w_j + log N(x | component j)`` for every row and component, shape (n_samples, n_components)."""
+    project = _Projection(gmm)
+    out = np.empty((len(X), gmm.n_components))
+    step = _block_rows(*project.shape)
+    for start in range(0, len(X), step):
+        out[start : start + step] = project(X[start : start + step])[1]
+    return out
+
+
+def e_step(gmm: GaussianMixture, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, Moments]:
+    """One pass: each row's log-likelihood, the log-responsibilities and the next M-step's moments.
+
+    The moments are accumulated on the whitened residuals the E-step computes
+    anyway, so the M-step needs no pass of its own over ``X``.
+    """
+    project = _Projection(gmm)
+    k, d = project.shape
+    counts, sums = np.zeros(k), np.zeros((k, d))
+    scatter = np.zeros((k, d, d) if project.dense else (k, d))
+    log_norm = np.empty(len(X))
+    log_resp = np.empty((len(X), k))
+    step = _block_rows(k, d)
+    with np.errstate(under="ignore"):
+        for start in range(0, len(X), step):
+            y, logp = project(X[start : start + step])
+            top = logp.max(axis=1, keepdims=True)
+            resp = np.exp(logp - top)
+            total = resp.sum(axis=1, keepdims=True)
+            resp /= total
+            norm = (np.log(total) + top)[:, 0]
+            log_norm[start : start + step] = norm
+            log_resp[start : start + step] = logp - norm[:, None]
+            counts += resp.sum(axis=0)
+            sums += np.einsum("nk,nkd->kd", resp, y)
+            if project.dense:
+                for j in range(k):
+                    yj = y[:, j]
+                    scatter[j] += (yj * resp[:, j, None]).T @ yj
+            else:
+                scatter += np.einsum("nk,nkd->kd", resp, y * y)
+    return log_norm, log_resp, project.moments(counts, sums, scatter)
+
+
+class MAPGaussianMixture(GaussianMixture):
+    """A GaussianMixture whose M-step uses a :class:`CovariancePrior`, fitted a block at a time.
+
+    scikit-learn's loop (initialisation, ``n_init``, convergence on ``tol``)
+    is kept; each E-step is one pass of :func:`e_step`, which also gathers the
+    moments that the following M-step turns into parameters. Used only while
+    fitting (``prior`` is set as an attribute before ``fit``); the result is
+    stored as a plain GaussianMixture by :func:`to_input_units`.
+    """
+
+    prior: CovariancePrior
+    # the moments of the last E-step, and the log-responsibilities they came with
+    _pending: tuple[np.ndarray, Moments] | None = None
+
+    @property
+    def _diagonal(self) -> bool:
+        return self.covariance_type in ("diag", "spherical")
+
+    def fit(self, X, y=None):
+        try:
+            return super().fit(X, y)
+        finally:
+            self._pending = None  # the final E-step's moments (and its responsibilities) are not needed
+
+    def _initialize(self, X, resp, xp=None):
+        if resp is None:  # warm start: scikit-learn skips the estimate when every init is given
+            self.weights_, self.means_ = self.weights_init, self.means_init
+            self.precisions_cholesky_ = _cholesky_of_precisions(self.precisions_init, self.covariance_type)
+            return
+        moments = Moments.of(X, resp, self._diagonal)
+        nk, means, cov = shrunk_parameters(moments, self.covariance_type, self.prior)
+        self.weights_ = nk / len(X) if self.weights_init is None else self.weights_init
+        self.means_ = means if self.means_init is None else self.means_init
+        if self.precisions_init is None:
+            self.covariances_ = cov
+            self.precisions_cholesky_ = precision_cholesky(cov, self.covariance_type)
+        else:
+            self.precisions_cholesky_ = _cholesky_of_precisions(self.precisions_init, self.covariance_type)
+
+    def _e_step(self, X, xp=None):
+        log_norm, log_resp, moments = e_step(self, X)
+        self._pending = (log_resp, moments)
+        return float(np.mean(log_norm)), log_resp
+
+    def _m_step(self, X, log_resp, xp=None):
+        pending, self._pending = self._pending, None
+        if pending is not None and pending[0] is log_resp:
+            moments = pending[1]
+        else:  # responsibilities that did not come from this model's E-step
+            moments = Moments.of(X, np.exp(log_resp), self._diagonal)
+        nk, self.means_, self.covariances_ = shrunk_parameters(moments, self.covariance_type, self.prior)
+        self.weights_ = nk / nk.sum()
+        self.precisions_cholesky_ = precision_cholesky(self.covariances_, self.covariance_type)
+
+    def _estimate_weighted_log_prob(self, X, xp=None):
+        return weighted_log_prob(self, X)
+
+
+def _cholesky_of_precisions(precisions: np.ndarray, covariance_type: str) -> np.ndarray:
+    """The upper-triangular ``U`` with ``precision = U @ U.T``, as :func:`precision_cholesky` gives.
+
+    scikit-learn accepts a lower factor here, since its E-step only uses
+    ``U @ U.T``; the moments of :func:`e_step` invert ``U`` as upper
+    triangular, so the convention must hold. Reversing rows and columns maps
+    the lower Cholesky factor of the reversed matrix to that upper factor.
+    """
+    if covariance_type in ("diag", "spherical"):
+        return np.sqrt(precisions)
+    stack = precisions[None] if covariance_type == "tied" else precisions
+    out = np.stack([np.linalg.cholesky(p[::-1, ::-1])[::-1, ::-1] for p in stack])
+    return out[0] if covariance_type == "tied" else out
+
+
+def to_input_units(gmm: GaussianMixture, center: np.ndarray, scale: np.ndarray) -> GaussianMixture:
+    """The plain GaussianMixture, in input units, of a mixture fitted on ``(X - center) / scale``.
+
+    Densities differ by the constant Jacobian ``-sum(log(scale))``, the same
+    for every class, so posteriors are unchanged. A spherical covariance is
+    spherical only in standardised units, so it is stored as diagonal.
+    """
+    kind = gmm.covariance_type
+    stored = "diag" if kind == "spherical" else kind
+    out = GaussianMixture(
+        n_components=gmm.n_components,
+        covariance_type=stored,
+        tol=gmm.tol,
+        reg_covar=gmm.reg_covar,
+        max_iter=gmm.max_iter,
+        n_init=gmm.n_init,
+        random_state=gmm.random_state,
+    )
+    out.weights_ = gmm.weights_.copy()
+    out.means_ = gmm.means_ * scale + center
+    cov = gmm.covariances_
+    if kind in ("full", "tied"):
+        out.covariances_ = cov * np.multiply.outer(scale, scale)
+    elif kind == "diag":
+        out.covariances_ = cov * scale**2
+    else:
+        out.covariances_ = cov[:, None] * scale**2
+    out.precisions_cholesky_ = precision_cholesky(out.covariances_, stored)
+    chol = out.precisions_cholesky_
+    if stored == "full":
+        out.precisions_ = chol @ np.swapaxes(chol, 1, 2)
+    elif stored == "tied":
+        out.precisions_ = chol @ chol.T
+    else:
+        out.precisions_ = chol**2
+    for name in ("converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_"):
+        if hasattr(gmm, name):
+            setattr(out, name, getattr(gmm, name))
+    if hasattr(gmm, "lower_bound_"):
+        out.lower_bound_ = gmm.lower_bound_ - float(np.log(scale).sum())
+    return out

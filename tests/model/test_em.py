@@ -1,0 +1,169 @@
+"""Tests for gmm_hub.model._em: blocked EM equals scikit-learn's, at any block size and any offset."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.special import logsumexp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture
+
+from gmm_hub.model import _em
+from gmm_hub.model._em import (
+    MAPGaussianMixture,
+    Moments,
+    SingularCovarianceError,
+    e_step,
+    precision_cholesky,
+    shrunk_parameters,
+    weighted_log_prob,
+)
+from gmm_hub.model._prior import CovariancePrior
+from gmm_hub.model._selection import Candidate, _fit_one
+
+RND_SEED = 0
+TYPES = ("full", "tied", "diag", "spherical")
+
+
+def _clusters(seed=RND_SEED, n=1500, d=6, k=3, offset=0.0):
+    rng = np.random.default_rng(seed)
+    parts = [rng.normal(size=(n, d)) @ rng.normal(size=(d, d)) + 3 * rng.normal(size=d) for _ in range(k)]
+    return np.vstack(parts) + offset
+
+
+def _no_prior(d, floor=1e-6):
+    return CovariancePrior(target=np.zeros((d, d)), rows=0.0, floor=np.full(d, floor))
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_map_mixture_without_prior_is_scikit_learns_fit(kind):
+    X = _clusters()
+    ref = GaussianMixture(3, covariance_type=kind, reg_covar=1e-6, random_state=RND_SEED).fit(X)
+    ours = MAPGaussianMixture(3, covariance_type=kind, random_state=RND_SEED)
+    ours.prior = _no_prior(X.shape[1])
+    ours.fit(X)
+    assert ours.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(ours.weights_, ref.weights_, rtol=1e-10)
+    np.testing.assert_allclose(ours.means_, ref.means_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.covariances_, ref.covariances_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.score_samples(X), ref.score_samples(X), rtol=1e-10)
+    assert ours._pending is None  # the last E-step's responsibilities are not kept
+
+
+def _direct_log_prob(gmm, X):
+    """Weighted log-densities with the residual taken first: accurate for rows far from the origin."""
+    k, d = gmm.means_.shape
+    prec = gmm.precisions_cholesky_
+    out = np.empty((len(X), k))
+    for j in range(k):
+        diff = X - gmm.means_[j]
+        if gmm.covariance_type in ("full", "tied"):
+            factor = prec if gmm.covariance_type == "tied" else prec[j]
+            y, log_det = diff @ factor, np.log(np.diag(factor)).sum()
+        else:
+            scale = prec[j] if gmm.covariance_type == "diag" else np.full(d, prec[j])
+            y, log_det = diff * scale, np.log(scale).sum()
+        out[:, j] = -0.5 * (d * np.log(2 * np.pi) + (y**2).sum(axis=1)) + log_det + np.log(gmm.weights_[j])
+    return out
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_warm_started_map_mixture_continues_scikit_learns_warm_start(kind):
+    # scikit-learn takes a lower Cholesky factor of precisions_init; the moments need the upper one
+    X = _clusters(seed=1)
+    start = GaussianMixture(3, covariance_type=kind, max_iter=2, random_state=RND_SEED)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start.fit(X[:600])
+    init = {"weights_init": start.weights_, "means_init": start.means_, "precisions_init": start.precisions_}
+    ref = GaussianMixture(3, covariance_type=kind, reg_covar=1e-6, random_state=RND_SEED, **init).fit(X)
+    ours = MAPGaussianMixture(3, covariance_type=kind, random_state=RND_SEED, **init)
+    ours.prior = _no_prior(X.shape[1])
+    ours.fit(X)
+    np.testing.assert_allclose(ours.lower_bounds_, ref.lower_bounds_, rtol=1e-10)
+    assert np.all(np.diff(ours.lower_bounds_) > -1e-9)  # EM without a prior never loses likelihood
+    np.testing.assert_allclose(ours.covariances_, ref.covariances_, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_e_step_moments_give_the_m_step_of_its_responsibilities(kind):
+    # thin directions and a mean far from the origin: the moments must not lose them to cancellation
+    rng = np.random.default_rng(RND_SEED)
+    basis = np.linalg.qr(rng.normal(size=(5, 5)))[0]
+    X = (rng.normal(size=(4000, 5)) * np.sqrt([1, 1, 1e-2, 1e-4, 1e-6])) @ basis.T + 1e3
+    gmm = GaussianMixture(2, covariance_type=kind, reg_covar=1e-9, max_iter=3, random_state=RND_SEED)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gmm.fit(X[:2000])  # three iterations on half the rows: not a fixed point, so the means move
+    log_norm, log_resp, moments = e_step(gmm, X)
+    weighted = _direct_log_prob(gmm, X)
+    ref_norm = logsumexp(weighted, axis=1)
+    # x @ P - mean @ P (scikit-learn's formula) cancels to about eps * |x| * |P| here
+    np.testing.assert_allclose(log_norm, ref_norm, rtol=0, atol=1e-7)
+    resp = np.exp(log_resp)
+    np.testing.assert_allclose(resp, np.exp(weighted - ref_norm[:, None]), atol=1e-7)
+    prior = _no_prior(5, floor=0.0)
+    nk, means, cov = shrunk_parameters(moments, kind, prior)
+    ref_nk, ref_means, ref_cov = shrunk_parameters(Moments.of(X, resp, kind in ("diag", "spherical")), kind, prior)
+    np.testing.assert_allclose(nk, ref_nk, rtol=1e-12)
+    np.testing.assert_allclose(means, ref_means, rtol=1e-12)
+    if kind in ("full", "tied"):  # compare in the covariance's own metric: thin directions count
+        stack, ref_stack = (cov, ref_cov) if kind == "full" else (cov[None], ref_cov[None])
+        white = np.linalg.inv(np.linalg.cholesky(ref_stack))
+        ratio = white @ stack @ np.swapaxes(white, 1, 2)
+        np.testing.assert_allclose(ratio, np.broadcast_to(np.eye(5), ratio.shape), atol=1e-9)
+    else:
+        np.testing.assert_allclose(cov, ref_cov, rtol=1e-9)
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_blocked_passes_do_not_depend_on_the_block_size(kind, monkeypatch):
+    X = _clusters(n=701)  # 2,103 rows: not a multiple of any block
+    gmm = GaussianMixture(3, covariance_type=kind, random_state=RND_SEED).fit(X)
+    big = e_step(gmm, X)
+    wide = weighted_log_prob(gmm, X)
+    monkeypatch.setattr(_em, "_BLOCK_BYTES", 1)  # the smallest blocks: _MIN_BLOCK_ROWS rows
+    small = e_step(gmm, X)
+    np.testing.assert_allclose(small[0], big[0], rtol=1e-13)
+    np.testing.assert_allclose(small[1], big[1], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(small[2].scatter, big[2].scatter, rtol=1e-10)
+    np.testing.assert_allclose(weighted_log_prob(gmm, X), wide, rtol=1e-13)
+    np.testing.assert_allclose(wide, gmm._estimate_weighted_log_prob(X), rtol=1e-10)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kind=st.sampled_from(TYPES),
+    centre_scale=st.sampled_from([0.0, 1.0, 1e2, 1e4]),
+    seed=st.integers(0, 2**16),
+)
+def test_moments_about_any_centres_give_the_same_parameters(kind, centre_scale, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(300, 4)) * rng.uniform(0.1, 3, size=4)
+    resp = rng.dirichlet(np.ones(3), size=300)
+    diagonal = kind in ("diag", "spherical")
+    centres = rng.normal(size=(3, 4)) * centre_scale
+    moved = Moments.empty(centres, diagonal)
+    moved.add(X[:123], resp[:123])
+    moved.add(X[123:], resp[123:])
+    prior = _no_prior(4)
+    got = shrunk_parameters(moved, kind, prior)
+    want = shrunk_parameters(Moments.of(X, resp, diagonal), kind, prior)
+    # about far centres the sums cancel: precision lost is about eps * (centre / spread)**2
+    rtol = 1e-9 * max(1.0, centre_scale) ** 2
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-12 * max(1.0, centre_scale) ** 2)
+
+
+@pytest.mark.parametrize("kind", ["diag", "spherical"])
+def test_collapsed_diagonal_variance_is_refused_and_refitted_with_a_floor(kind):
+    with pytest.raises(SingularCovarianceError, match="collapsed to zero"):
+        precision_cholesky(np.array([[1.0, 0.0]]) if kind == "diag" else np.array([0.0]), kind)
+    X = np.ones((200, 2))  # one row, repeated: every variance is zero
+    fit = _fit_one(X, Candidate(1, kind), {"random_state": 0}, {}, _no_prior(2, floor=0.0))
+    assert np.all(np.asarray(fit.gmm.covariances_) >= 1e-6)
+    assert any("extra variance floor of 1e-06" in str(w.message) for w in fit.caught)
