@@ -32,6 +32,13 @@ from ._prior import CovariancePrior, prior_weight
 _BLOCK_BYTES = 4 * 2**20
 _MIN_BLOCK_ROWS = 64
 _LOG_2PI = math.log(2 * math.pi)
+_EPS32 = float(np.finfo(np.float32).eps)
+#: Largest relative rounding of a whitened residual allowed in float32 (see :class:`_Projection`): a
+#: row's log-density then moves by at most 0.02% of its Mahalanobis term (6e-3 nats for a typical row
+#: in 30 dimensions, usually far less), noise that changes responsibilities far less than sampling does.
+SINGLE_PRECISION_ERROR = 1e-4
+#: Rows from which an E-step may run in float32: below, the pass is short and float64 costs little.
+SINGLE_PRECISION_ROWS = 4096
 
 
 def _block_rows(n_components: int, n_features: int) -> int:
@@ -156,9 +163,16 @@ def _triangular_inverse(factor: np.ndarray, *, lower: bool) -> np.ndarray:
 
 
 class _Projection:
-    """Whitened residuals ``(x - mean_j) @ precision_cholesky_j`` and weighted log-densities of a block."""
+    """Whitened residuals ``(x - mean_j) @ precision_cholesky_j`` and weighted log-densities of a block.
 
-    def __init__(self, gmm: GaussianMixture) -> None:
+    Each component's residual is taken from its own mean before the product,
+    so nothing cancels. With ``single=True`` the products run in float32 when
+    the factors are well enough conditioned that the relative rounding of a
+    residual, ``eps32 * sqrt(d) * cond(factor)``, stays below
+    :data:`SINGLE_PRECISION_ERROR`; otherwise, and by default, in float64.
+    """
+
+    def __init__(self, gmm: GaussianMixture, single: bool = False) -> None:
         kind, k = gmm.covariance_type, gmm.n_components
         self.means = np.asarray(gmm.means_, dtype=np.float64)
         d = self.means.shape[1]
@@ -166,25 +180,33 @@ class _Projection:
         self.dense = kind in ("full", "tied")
         if self.dense:
             self.factors = np.broadcast_to(prec, (k, d, d)) if kind == "tied" else prec
-            self.stacked = np.ascontiguousarray(self.factors.transpose(1, 0, 2).reshape(d, k * d))
-            self.offset = np.einsum("kd,kde->ke", self.means, self.factors).reshape(k * d)
             log_det = np.log(np.diagonal(self.factors, axis1=1, axis2=2)).sum(axis=1)
         else:
             self.factors = np.broadcast_to(prec[:, None], (k, d)) if kind == "spherical" else prec
             log_det = np.log(self.factors).sum(axis=1)
         self.const = np.log(gmm.weights_) + log_det - 0.5 * d * _LOG_2PI
         self.shape = (k, d)
+        self.dtype = np.dtype(np.float32 if single and self._single_is_accurate() else np.float64)
+        self.low = self.factors.astype(self.dtype)
+
+    def _single_is_accurate(self) -> bool:
+        dense, diagonal = self.dense, self.factors
+        cond = np.linalg.cond(self.factors) if dense else diagonal.max(axis=1) / diagonal.min(axis=1)
+        return bool(_EPS32 * np.sqrt(self.shape[1]) * np.max(cond) <= SINGLE_PRECISION_ERROR)
 
     def __call__(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(residuals of shape (n, k, d), log w_j + log N(x | component j) of shape (n, k))``."""
+        """``(residuals of shape (k, n, d) in self.dtype, log w_j + log N(x | component j) of shape (n, k))``."""
         k, d = self.shape
-        if self.dense:
-            y = X @ self.stacked
-            y -= self.offset
-            y = y.reshape(len(X), k, d)
-        else:
-            y = (X[:, None, :] - self.means) * self.factors
-        logp = np.einsum("nkd,nkd->nk", y, y)
+        y = np.empty((k, len(X), d), dtype=self.dtype)
+        logp = np.empty((len(X), k))
+        diff = np.empty((len(X), d), dtype=self.dtype)
+        for j in range(k):
+            np.subtract(X, self.means[j], out=diff, casting="same_kind")  # in float64, rounded once
+            if self.dense:
+                np.matmul(diff, self.low[j], out=y[j])
+            else:
+                np.multiply(diff, self.low[j], out=y[j])
+            logp[:, j] = np.einsum("nd,nd->n", y[j], y[j])
         logp *= -0.5
         logp += self.const
         return y, logp
@@ -213,13 +235,18 @@ def weighted_log_prob(gmm: GaussianMixture, X: np.ndarray) -> np.ndarray:
     return out
 
 
-def e_step(gmm: GaussianMixture, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, Moments]:
+def e_step(
+    gmm: GaussianMixture, X: np.ndarray, with_moments: bool = True, single: bool = False
+) -> tuple[np.ndarray, np.ndarray, Moments | None]:
     """One pass: each row's log-likelihood, the log-responsibilities and the next M-step's moments.
 
     The moments are accumulated on the whitened residuals the E-step computes
-    anyway, so the M-step needs no pass of its own over ``X``.
+    anyway, so the M-step needs no pass of its own over ``X`` (``None`` unless
+    ``with_moments``). With ``single``, the products run in float32 when the
+    factors' conditioning allows (see :class:`_Projection`); every sum is
+    kept in float64.
     """
-    project = _Projection(gmm)
+    project = _Projection(gmm, single=single)
     k, d = project.shape
     counts, sums = np.zeros(k), np.zeros((k, d))
     scatter = np.zeros((k, d, d) if project.dense else (k, d))
@@ -236,15 +263,15 @@ def e_step(gmm: GaussianMixture, X: np.ndarray) -> tuple[np.ndarray, np.ndarray,
             norm = (np.log(total) + top)[:, 0]
             log_norm[start : start + step] = norm
             log_resp[start : start + step] = logp - norm[:, None]
+            if not with_moments:
+                continue
             counts += resp.sum(axis=0)
-            sums += np.einsum("nk,nkd->kd", resp, y)
-            if project.dense:
-                for j in range(k):
-                    yj = y[:, j]
-                    scatter[j] += (yj * resp[:, j, None]).T @ yj
-            else:
-                scatter += np.einsum("nk,nkd->kd", resp, y * y)
-    return log_norm, log_resp, project.moments(counts, sums, scatter)
+            weights = resp.astype(y.dtype, copy=False)
+            for j in range(k):
+                sums[j] += weights[:, j] @ y[j]
+                weighted = y[j] * weights[:, j, None]
+                scatter[j] += weighted.T @ y[j] if project.dense else np.einsum("nd,nd->d", weighted, y[j])
+    return log_norm, log_resp, project.moments(counts, sums, scatter) if with_moments else None
 
 
 class MAPGaussianMixture(GaussianMixture):
@@ -252,24 +279,32 @@ class MAPGaussianMixture(GaussianMixture):
 
     scikit-learn's loop (initialisation, ``n_init``, convergence on ``tol``)
     is kept; each E-step is one pass of :func:`e_step`, which also gathers the
-    moments that the following M-step turns into parameters. Used only while
-    fitting (``prior`` is set as an attribute before ``fit``); the result is
-    stored as a plain GaussianMixture by :func:`to_input_units`.
+    moments that the following M-step turns into parameters. On at least
+    :data:`SINGLE_PRECISION_ROWS` rows, and where the precision factors are
+    well conditioned, the E-step's products run in float32
+    (``single_precision``); scores and the BIC are always float64. Used only
+    while fitting (``prior`` is set as an attribute before ``fit``); the
+    result is stored as a plain GaussianMixture by :func:`to_input_units`.
     """
 
     prior: CovariancePrior
+    #: E-steps on many rows may run in float32 where accurate enough (scores, BIC and predictions never do)
+    single_precision = True
     # the moments of the last E-step, and the log-responsibilities they came with
     _pending: tuple[np.ndarray, Moments] | None = None
+    # set when scikit-learn has restored the best parameters: the E-step it then makes (for labels) feeds no M-step
+    _settled = False
 
     @property
     def _diagonal(self) -> bool:
         return self.covariance_type in ("diag", "spherical")
 
     def fit(self, X, y=None):
+        self._settled = False
         try:
             return super().fit(X, y)
         finally:
-            self._pending = None  # the final E-step's moments (and its responsibilities) are not needed
+            self._pending = None
 
     def _initialize(self, X, resp, xp=None):
         if resp is None:  # warm start: scikit-learn skips the estimate when every init is given
@@ -287,9 +322,16 @@ class MAPGaussianMixture(GaussianMixture):
             self.precisions_cholesky_ = _cholesky_of_precisions(self.precisions_init, self.covariance_type)
 
     def _e_step(self, X, xp=None):
-        log_norm, log_resp, moments = e_step(self, X)
-        self._pending = (log_resp, moments)
+        single = self.single_precision and len(X) >= SINGLE_PRECISION_ROWS
+        log_norm, log_resp, moments = e_step(self, X, with_moments=not self._settled, single=single)
+        self._pending = None if moments is None else (log_resp, moments)
         return float(np.mean(log_norm)), log_resp
+
+    def _set_parameters(self, params, xp=None):
+        super()._set_parameters(params, xp=xp)
+        # scikit-learn restores the best initialisation's parameters, then makes one E-step for the
+        # labels of fit_predict. Should an M-step follow after all, it computes its own moments.
+        self._settled = True
 
     def _m_step(self, X, log_resp, xp=None):
         pending, self._pending = self._pending, None

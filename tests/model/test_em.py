@@ -39,12 +39,12 @@ def _no_prior(d, floor=1e-6):
     return CovariancePrior(target=np.zeros((d, d)), rows=0.0, floor=np.full(d, floor))
 
 
-@pytest.mark.parametrize("kind", TYPES)
-def test_map_mixture_without_prior_is_scikit_learns_fit(kind):
+@pytest.mark.parametrize(("kind", "n_init"), [(kind, 1) for kind in TYPES] + [("full", 3), ("diag", 2)])
+def test_map_mixture_without_prior_is_scikit_learns_fit(kind, n_init):
     X = _clusters()
-    ref = GaussianMixture(3, covariance_type=kind, reg_covar=1e-6, random_state=RND_SEED).fit(X)
-    ours = MAPGaussianMixture(3, covariance_type=kind, random_state=RND_SEED)
-    ours.prior = _no_prior(X.shape[1])
+    ref = GaussianMixture(3, covariance_type=kind, reg_covar=1e-6, n_init=n_init, random_state=RND_SEED).fit(X)
+    ours = MAPGaussianMixture(3, covariance_type=kind, n_init=n_init, random_state=RND_SEED)
+    ours.prior, ours.single_precision = _no_prior(X.shape[1]), False
     ours.fit(X)
     assert ours.n_iter_ == ref.n_iter_
     np.testing.assert_allclose(ours.weights_, ref.weights_, rtol=1e-10)
@@ -52,6 +52,7 @@ def test_map_mixture_without_prior_is_scikit_learns_fit(kind):
     np.testing.assert_allclose(ours.covariances_, ref.covariances_, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(ours.score_samples(X), ref.score_samples(X), rtol=1e-10)
     assert ours._pending is None  # the last E-step's responsibilities are not kept
+    np.testing.assert_array_equal(ours.fit_predict(X), ref.predict(X))  # the labels' E-step still runs
 
 
 def _direct_log_prob(gmm, X):
@@ -72,6 +73,33 @@ def _direct_log_prob(gmm, X):
 
 
 @pytest.mark.parametrize("kind", TYPES)
+def test_single_precision_e_steps_reach_the_double_precision_fit(kind):
+    X = _clusters(n=2000)  # 6,000 rows: enough for float32 E-steps
+    assert len(X) >= _em.SINGLE_PRECISION_ROWS
+    fits = {}
+    for single in (True, False):
+        gmm = MAPGaussianMixture(3, covariance_type=kind, random_state=RND_SEED)
+        gmm.prior, gmm.single_precision = _no_prior(X.shape[1]), single
+        fits[single] = gmm.fit(X)
+    low, high = fits[True], fits[False]
+    assert _em._Projection(low, single=True).dtype == np.float32  # the test exercises float32
+    assert abs(low.n_iter_ - high.n_iter_) <= 2
+    np.testing.assert_allclose(low.score(X), high.score(X), rtol=1e-7)
+    np.testing.assert_allclose(low.weights_, high.weights_, rtol=1e-4)
+    np.testing.assert_allclose(low.means_, high.means_, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(low.covariances_, high.covariances_, rtol=1e-3, atol=1e-4)
+
+
+def test_ill_conditioned_factors_keep_double_precision():
+    rng = np.random.default_rng(RND_SEED)
+    for smallest, expected in ((1e-2, np.float32), (1e-9, np.float64)):  # variance ratios 1e2 and 1e9
+        X = rng.normal(size=(5000, 4)) * np.sqrt([1.0, 1.0, 1.0, smallest])
+        gmm = GaussianMixture(2, covariance_type="full", reg_covar=0.0, random_state=RND_SEED).fit(X)
+        assert _em._Projection(gmm, single=True).dtype == expected
+        assert _em._Projection(gmm).dtype == np.float64  # double unless asked
+
+
+@pytest.mark.parametrize("kind", TYPES)
 def test_warm_started_map_mixture_continues_scikit_learns_warm_start(kind):
     # scikit-learn takes a lower Cholesky factor of precisions_init; the moments need the upper one
     X = _clusters(seed=1)
@@ -82,7 +110,7 @@ def test_warm_started_map_mixture_continues_scikit_learns_warm_start(kind):
     init = {"weights_init": start.weights_, "means_init": start.means_, "precisions_init": start.precisions_}
     ref = GaussianMixture(3, covariance_type=kind, reg_covar=1e-6, random_state=RND_SEED, **init).fit(X)
     ours = MAPGaussianMixture(3, covariance_type=kind, random_state=RND_SEED, **init)
-    ours.prior = _no_prior(X.shape[1])
+    ours.prior, ours.single_precision = _no_prior(X.shape[1]), False
     ours.fit(X)
     np.testing.assert_allclose(ours.lower_bounds_, ref.lower_bounds_, rtol=1e-10)
     assert np.all(np.diff(ours.lower_bounds_) > -1e-9)  # EM without a prior never loses likelihood
