@@ -190,8 +190,8 @@ class _Projection:
         self.low = self.factors.astype(self.dtype)
 
     def _single_is_accurate(self) -> bool:
-        dense, diagonal = self.dense, self.factors
-        cond = np.linalg.cond(self.factors) if dense else diagonal.max(axis=1) / diagonal.min(axis=1)
+        f = self.factors
+        cond = np.linalg.cond(f) if self.dense else f.max(axis=1) / f.min(axis=1)
         return bool(_EPS32 * np.sqrt(self.shape[1]) * np.max(cond) <= SINGLE_PRECISION_ERROR)
 
     def __call__(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
