@@ -106,13 +106,18 @@ def shrunk_parameters(
     (see :mod:`gmm_hub.model._prior`); tied components share one, diagonal
     and spherical ones keep its diagonal or its mean.
     """
-    nk = moments.counts + 10 * np.finfo(np.float64).eps
-    shift = moments.sums / nk[:, None]  # new mean minus centre
-    means = moments.centres + shift
+    counts, sums = moments.counts, moments.sums
+    nk = counts + 10 * np.finfo(np.float64).eps
+    # scikit-learn's mean, sum(r x) / nk: a component that empties moves to the origin, as there
+    means = (moments.centres * counts[:, None] + sums) / nk[:, None]
+    shift = means - moments.centres
     target, floor = prior.target, prior.floor
     if covariance_type in ("full", "tied"):
         d = means.shape[1]
-        scatter = moments.scatter - nk[:, None, None] * shift[:, :, None] * shift[:, None, :]
+        # sum(r (x - mean)(x - mean)^T) from the moments about the centre
+        cross = shift[:, :, None] * sums[:, None, :]
+        scatter = moments.scatter - cross - np.swapaxes(cross, 1, 2)
+        scatter += counts[:, None, None] * shift[:, :, None] * shift[:, None, :]
         if covariance_type == "tied":
             n = nk.sum()
             w = prior_weight(n, prior.rows)
@@ -123,7 +128,7 @@ def shrunk_parameters(
         cov = (1 - w) * scatter / nk[:, None, None] + w * target
         cov[:, np.arange(d), np.arange(d)] += floor
         return nk, means, cov
-    sq = moments.scatter - nk[:, None] * shift**2
+    sq = moments.scatter - 2 * shift * sums + counts[:, None] * shift**2
     w = prior_weight(nk, prior.rows)[:, None]
     diag = (1 - w) * np.maximum(sq, 0) / nk[:, None] + w * np.diag(target) + floor
     if covariance_type == "diag":

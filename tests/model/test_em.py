@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
+from sklearn.mixture._gaussian_mixture import _estimate_gaussian_parameters
 
 from gmm_hub.model import _em
 from gmm_hub.model._em import (
@@ -185,6 +186,22 @@ def test_moments_about_any_centres_give_the_same_parameters(kind, centre_scale, 
     rtol = 1e-9 * max(1.0, centre_scale) ** 2
     for a, b in zip(got, want, strict=True):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-12 * max(1.0, centre_scale) ** 2)
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_an_emptied_component_gets_scikit_learns_parameters(kind):
+    # a component that lost all its rows: its mean goes where scikit-learn's goes (sum(r x) / nk)
+    rng = np.random.default_rng(RND_SEED)
+    X = rng.normal(size=(50, 3)) + 4.0
+    resp = np.column_stack([np.ones(50), np.zeros(50)])
+    diagonal = kind in ("diag", "spherical")
+    moments = Moments.empty(np.array([[4.0, 4.0, 4.0], [-6.0, 2.0, 9.0]]), diagonal)  # about a stale centre
+    moments.add(X, resp)
+    nk, means, cov = shrunk_parameters(moments, kind, _no_prior(3))
+    ref_nk, ref_means, ref_cov = _estimate_gaussian_parameters(X, resp, 1e-6, kind)
+    np.testing.assert_allclose(nk, ref_nk, rtol=1e-12)
+    np.testing.assert_allclose(means, ref_means, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cov, ref_cov, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("kind", ["diag", "spherical"])
