@@ -11,10 +11,11 @@ taken about the component's current mean so that no precision is lost to
 cancellation. The M-step then only finishes the sums
 (:func:`shrunk_parameters`, with the class's :class:`CovariancePrior`).
 
-The E-step is scikit-learn's formula: the whitened residual
-``(x - mean) @ precision_cholesky`` of every full or tied component comes from
-one product with the stacked factors, diagonal and spherical ones from an
-elementwise product.
+The E-step is scikit-learn's formula, the whitened residual
+``(x - mean) @ precision_cholesky`` (an elementwise product for diagonal and
+spherical components), with each residual taken from its component's own mean
+before the product; on large, well-conditioned fits the products run in
+float32 (:class:`_Projection`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ _MIN_BLOCK_ROWS = 64
 _LOG_2PI = math.log(2 * math.pi)
 _EPS32 = float(np.finfo(np.float32).eps)
 #: Largest relative rounding of a whitened residual allowed in float32 (see :class:`_Projection`): a
-#: row's log-density then moves by at most 0.02% of its Mahalanobis term (6e-3 nats for a typical row
+#: row's log-density then moves by at most 0.02% of its Mahalanobis term (3e-3 nats for a typical row
 #: in 30 dimensions, usually far less), noise that changes responsibilities far less than sampling does.
 SINGLE_PRECISION_ERROR = 1e-4
 #: Rows from which an E-step may run in float32: below, the pass is short and float64 costs little.
