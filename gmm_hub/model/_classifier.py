@@ -168,8 +168,13 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
             with joblib.parallel_config(backend="dask"):
                 model.fit(X, y)
 
-        With the default loky backend each worker keeps its BLAS to one
-        thread; with ``n_jobs=None`` BLAS uses its own thread count.
+        Unless a backend is set that way, the fits run on threads (numpy
+        and BLAS release the GIL, and threads start at once where worker
+        processes take about a second), BLAS is kept to one thread per fit
+        while they run, and the large classes' final fits spread each EM
+        pass's blocks of rows over the threads; with ``n_jobs=None`` BLAS
+        uses its own thread count. The fitted model does not depend on
+        ``n_jobs`` or the backend.
     verbose : int, default=0
         Show a tqdm progress bar over the fits when positive (left on screen
         when > 1). Progress of every fit is also logged at INFO level on the
@@ -358,6 +363,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
                 np.log(self.class_prior_),
                 self.selection_size,
                 rng,
+                self.n_jobs,
             )
             self.floor_scale_ = scales
             keep = fading(chosen_at, fit_rows, Z, y_index, self.selection_size)

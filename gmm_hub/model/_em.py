@@ -21,6 +21,7 @@ float32 (:class:`_Projection`).
 from __future__ import annotations
 
 import math
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -203,16 +204,11 @@ class _Projection:
     def __call__(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(residuals of shape (k, n, d) in self.dtype, log w_j + log N(x | component j) of shape (n, k))``."""
         k, d = self.shape
-        y = np.empty((k, len(X), d), dtype=self.dtype)
-        logp = np.empty((len(X), k))
-        diff = np.empty((len(X), d), dtype=self.dtype)
-        for j in range(k):
-            np.subtract(X, self.means[j], out=diff, casting="same_kind")  # in float64, rounded once
-            if self.dense:
-                np.matmul(diff, self.low[j], out=y[j])
-            else:
-                np.multiply(diff, self.low[j], out=y[j])
-            logp[:, j] = np.einsum("nd,nd->n", y[j], y[j])
+        # every component at once: a block's residuals are a few MiB, and one call per array beats k
+        diff = np.empty((k, len(X), d), dtype=self.dtype)
+        np.subtract(X[None], self.means[:, None], out=diff, casting="same_kind")  # in float64, rounded once
+        y = np.matmul(diff, self.low) if self.dense else np.multiply(diff, self.low[:, None], out=diff)
+        logp = np.einsum("knd,knd->nk", y, y).astype(np.float64, copy=False)
         logp *= -0.5
         logp += self.const
         return y, logp
@@ -242,7 +238,11 @@ def weighted_log_prob(gmm: GaussianMixture, X: np.ndarray) -> np.ndarray:
 
 
 def e_step(
-    gmm: GaussianMixture, X: np.ndarray, with_moments: bool = True, single: bool = False
+    gmm: GaussianMixture,
+    X: np.ndarray,
+    with_moments: bool = True,
+    single: bool = False,
+    pool: Executor | None = None,
 ) -> tuple[np.ndarray, np.ndarray, Moments | None]:
     """One pass: each row's log-likelihood, the log-responsibilities and the next M-step's moments.
 
@@ -250,17 +250,18 @@ def e_step(
     anyway, so the M-step needs no pass of its own over ``X`` (``None`` unless
     ``with_moments``). With ``single``, the products run in float32 when the
     factors' conditioning allows (see :class:`_Projection`); every sum is
-    kept in float64.
+    kept in float64. With ``pool``, the blocks run on its threads (numpy and
+    BLAS release the GIL); each block's moments are added in block order
+    whichever thread made them, so the result does not depend on the pool.
     """
     project = _Projection(gmm, single=single)
     k, d = project.shape
-    counts, sums = np.zeros(k), np.zeros((k, d))
-    scatter = np.zeros((k, d, d) if project.dense else (k, d))
     log_norm = np.empty(len(X))
     log_resp = np.empty((len(X), k))
     step = _block_rows(k, d)
-    with np.errstate(under="ignore"):
-        for start in range(0, len(X), step):
+
+    def block(start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        with np.errstate(under="ignore"):
             y, logp = project(X[start : start + step])
             top = logp.max(axis=1, keepdims=True)
             resp = np.exp(logp - top)
@@ -270,13 +271,24 @@ def e_step(
             log_norm[start : start + step] = norm
             log_resp[start : start + step] = logp - norm[:, None]
             if not with_moments:
-                continue
-            counts += resp.sum(axis=0)
+                return None
             weights = resp.astype(y.dtype, copy=False)
-            for j in range(k):
-                sums[j] += weights[:, j] @ y[j]
-                weighted = y[j] * weights[:, j, None]
-                scatter[j] += weighted.T @ y[j] if project.dense else np.einsum("nd,nd->d", weighted, y[j])
+            sums = np.stack([weights[:, j] @ y[j] for j in range(k)])
+            if project.dense:
+                scatter = np.stack([(y[j] * weights[:, j, None]).T @ y[j] for j in range(k)])
+            else:
+                scatter = np.stack([np.einsum("nd,nd->d", y[j] * weights[:, j, None], y[j]) for j in range(k)])
+            return resp.sum(axis=0), sums, scatter
+
+    starts = range(0, len(X), step)
+    parts = pool.map(block, starts) if pool is not None and len(starts) > 1 else map(block, starts)
+    counts, sums = np.zeros(k), np.zeros((k, d))
+    scatter = np.zeros((k, d, d) if project.dense else (k, d))
+    for part in parts:  # in block order
+        if part is not None:
+            counts += part[0]
+            sums += part[1]
+            scatter += part[2]
     return log_norm, log_resp, project.moments(counts, sums, scatter) if with_moments else None
 
 
@@ -300,6 +312,9 @@ class MAPGaussianMixture(GaussianMixture):
     _pending: tuple[np.ndarray, Moments] | None = None
     # set when scikit-learn has restored the best parameters: the E-step it then makes (for labels) feeds no M-step
     _settled = False
+    #: Threads each E-step's blocks run on (the fit does not depend on it)
+    n_threads = 1
+    _pool: Executor | None = None
 
     @property
     def _diagonal(self) -> bool:
@@ -307,10 +322,14 @@ class MAPGaussianMixture(GaussianMixture):
 
     def fit(self, X, y=None):
         self._settled = False
+        pool = ThreadPoolExecutor(self.n_threads) if self.n_threads > 1 else None
+        self._pool = pool
         try:
             return super().fit(X, y)
         finally:
-            self._pending = None
+            self._pending = self._pool = None
+            if pool is not None:
+                pool.shutdown()
 
     def _initialize(self, X, resp, xp=None):
         if resp is None:  # warm start: scikit-learn skips the estimate when every init is given
@@ -329,7 +348,7 @@ class MAPGaussianMixture(GaussianMixture):
 
     def _e_step(self, X, xp=None):
         single = self.single_precision and len(X) >= SINGLE_PRECISION_ROWS
-        log_norm, log_resp, moments = e_step(self, X, with_moments=not self._settled, single=single)
+        log_norm, log_resp, moments = e_step(self, X, with_moments=not self._settled, single=single, pool=self._pool)
         self._pending = None if moments is None else (log_resp, moments)
         return float(np.mean(log_norm)), log_resp
 

@@ -27,6 +27,7 @@ import warnings
 from collections.abc import Callable
 
 import numpy as np
+from joblib import Parallel, delayed
 from scipy.special import logsumexp
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
@@ -55,6 +56,7 @@ def cross_validated_floor(
     log_prior: np.ndarray,
     size: int | None,
     rng: np.random.RandomState,
+    n_jobs: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each class's floor multiplier, chosen jointly by out-of-fold balanced log-loss.
 
@@ -85,6 +87,9 @@ def cross_validated_floor(
         Rows per class used (larger classes are subsampled).
     rng : RandomState
         Subsampling and fold seed.
+    n_jobs : int or None, default=None
+        Parallel fold fits, through joblib's active backend (threads
+        preferred); the result does not depend on it.
 
     Returns
     -------
@@ -116,21 +121,19 @@ def cross_validated_floor(
     splits = list(StratifiedKFold(folds, shuffle=True, random_state=rng.randint(2**31 - 1)).split(Zs, ys))
     train_rows = np.mean([np.bincount(ys[train], minlength=n_classes) for train, _ in splits], axis=0)
     # held-out log-likelihood of every row under every class's fold fit, for every multiplier
-    held_out = np.empty((len(FLOOR_GRID), n_classes, len(ys)))
+    tasks = []
     for i, scale in enumerate(FLOOR_GRID):
         for train, test in splits:
             priors = make_priors(scale, np.bincount(ys[train], minlength=n_classes))
             for k, gmm in enumerate(mixtures):
-                fit_rows = train[ys[train] == k]
-                if len(fit_rows) >= gmm.n_components:  # from the whole class's solution: a few EM steps
-                    fold_gmm = clone(gmm).set_params(**warm_start(gmm))
-                else:
-                    fold_gmm = clone(gmm).set_params(n_components=len(fit_rows))
-                fold_gmm.prior = priors[k]
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # the final fit reports its own
-                    fold_gmm.fit(at_least_two_rows(Zs[fit_rows]))
-                held_out[i, k, test] = fold_gmm.score_samples(Zs[test])
+                tasks.append((i, k, test, gmm, priors[k], train[ys[train] == k]))
+    tasks.sort(key=lambda t: -len(t[5]) * t[3].n_components)  # the costliest first, so workers finish together
+    scores = Parallel(n_jobs=n_jobs, prefer="threads")(
+        delayed(_held_out)(gmm, prior, Zs[fit_rows], Zs[test]) for _, _, test, gmm, prior, fit_rows in tasks
+    )
+    held_out = np.empty((len(FLOOR_GRID), n_classes, len(ys)))
+    for (i, k, test, *_), score in zip(tasks, scores, strict=True):
+        held_out[i, k, test] = score
 
     def loss(choice: tuple[int, ...]) -> float:
         jll = held_out[list(choice), np.arange(n_classes)].T + log_prior
@@ -152,6 +155,19 @@ def cross_validated_floor(
             if best == before:
                 break
     return np.array([FLOOR_GRID[i] for i in best]), shared, train_rows
+
+
+def _held_out(gmm, prior: CovariancePrior, train: np.ndarray, test: np.ndarray) -> np.ndarray:
+    """Log-likelihood of ``test`` under ``gmm``'s configuration refitted on ``train`` with ``prior``."""
+    if len(train) >= gmm.n_components:  # from the whole class's solution: a few EM steps
+        fold_gmm = clone(gmm).set_params(**warm_start(gmm))
+    else:
+        fold_gmm = clone(gmm).set_params(n_components=len(train))
+    fold_gmm.prior = prior
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the final fit reports its own
+        fold_gmm.fit(at_least_two_rows(train))
+    return fold_gmm.score_samples(test)
 
 
 def fading(chosen_at: np.ndarray, rows: np.ndarray, Z: np.ndarray, y_index: np.ndarray, size: int | None) -> np.ndarray:

@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed
+from joblib.parallel import ThreadingBackend, get_active_backend
 from sklearn.mixture import GaussianMixture
+from threadpoolctl import threadpool_limits
 
 from ._em import MAPGaussianMixture, SingularCovarianceError
 from ._prior import CovariancePrior, prior_weight
@@ -121,6 +123,7 @@ def _fit_one(
     init: dict[str, Any],
     prior: CovariancePrior,
     n_total: int | None = None,
+    threads: int = 1,
 ) -> _Fit:
     """Fit one MAP mixture, recording its warnings so that workers can hand them back.
 
@@ -139,6 +142,7 @@ def _fit_one(
                 n_components=candidate.n_components, covariance_type=candidate.covariance_type, **{**params, **init}
             )
             gmm.prior = replace(prior, floor=prior.floor + extra) if extra else prior
+            gmm.n_threads = threads
             try:
                 gmm.fit(X)
                 break
@@ -165,21 +169,23 @@ def _refit(
     params: dict[str, Any],
     prior: CovariancePrior,
     first: np.ndarray | None = None,
+    threads: int = 1,
 ) -> _Fit:
     """Refit ``gmm``'s configuration on ``X`` with ``prior``, starting from its solution.
 
     When the prior changed since ``gmm`` was fitted, EM on ``first`` (the
     subsample ``gmm`` came from) moves the solution to the new prior for a
-    fraction of the cost of doing so on all of ``X``.
+    fraction of the cost of doing so on all of ``X``. Each E-step's blocks
+    run on ``threads`` threads.
     """
     candidate = Candidate(gmm.n_components, gmm.covariance_type)
     caught: list[warnings.WarningMessage] = []
     seconds = 0.0
     if first is not None:
-        pre = _fit_one(first, candidate, params, warm_start(gmm), prior)
+        pre = _fit_one(first, candidate, params, warm_start(gmm), prior, threads=threads)
         gmm, caught, seconds = pre.gmm, pre.caught, pre.seconds
     init = warm_start(gmm) if len(X) >= gmm.n_components else {}
-    fit = _fit_one(X, candidate, params, init, prior)
+    fit = _fit_one(X, candidate, params, init, prior, threads=threads)
     return replace(fit, caught=caught + fit.caught, seconds=seconds + fit.seconds)
 
 
@@ -318,6 +324,28 @@ def _refit_rows(idx: np.ndarray, gmm: GaussianMixture, rng) -> np.ndarray:
     return np.sort(rng.choice(idx, size=need, replace=False))
 
 
+def fit_threads(n_jobs: int | None) -> int:
+    """Threads this process's fits may use: ``n_jobs`` on joblib's thread backend, else 1.
+
+    The fits prefer joblib's threads: numpy and BLAS release the GIL, and a
+    thread starts in microseconds where a worker process takes about a
+    second, more than a fit of a few seconds saves. A backend set with
+    ``joblib.parallel_config`` (loky, Dask) takes precedence; its workers
+    then fit on one thread each.
+    """
+    backend, _ = get_active_backend(prefer="threads")
+    if not isinstance(backend, ThreadingBackend):
+        return 1
+    if n_jobs is None:  # as joblib reads it: parallel_config's n_jobs, else 1
+        n_jobs = get_active_backend()[1]
+    return int(backend.effective_n_jobs(n_jobs))
+
+
+def one_blas_thread(threads: int):
+    """Keep BLAS to one thread while ``threads`` > 1 threads fit, so they do not oversubscribe the cores."""
+    return threadpool_limits(1, user_api="blas") if threads > 1 else contextlib.nullcontext()
+
+
 def _progress(total: int, verbose: int):
     """A tqdm bar when ``verbose`` is set, else a stand-in that does nothing."""
     if verbose:
@@ -375,9 +403,12 @@ def fit_class_mixtures(
     priors : list of CovariancePrior
         The covariance prior of each class.
     n_jobs : int or None
-        Parallel jobs over all (class, candidate) pairs, through joblib: the
-        active backend is used, so ``joblib.parallel_config(backend="dask")``
-        sends the fits to a Dask cluster.
+        Parallel jobs over all (class, candidate) pairs, through joblib's
+        active backend, threads preferred (:func:`fit_threads`), so
+        ``joblib.parallel_config(backend="dask")`` sends the fits to a Dask
+        cluster. On threads, the refits run one after another, each spreading
+        its E-steps' blocks over the threads. The fitted mixtures do not
+        depend on ``n_jobs`` or the backend.
     verbose : int, default=0
         Show a tqdm progress bar when positive (kept on screen when > 1).
         Progress is also logged at INFO level on this module's logger.
@@ -416,17 +447,20 @@ def fit_class_mixtures(
         }
         for i in range(len(labels))
     ]
-    # the costliest fits first, so that parallel workers finish together
-    jobs = sorted(
-        ((i, cand) for i, cands in enumerate(plans) for cand in cands),
-        key=lambda job: -len(subsets[job[0]]) * job[1].n_components,
-    )
+    # each class's costliest fits first, so that parallel workers finish together, taken from the
+    # classes in turn: on threads, a small class's fits (Python-bound) then run beside a large
+    # class's (BLAS-bound, which releases the GIL) rather than after them
+    per_class = [sorted(cands, key=lambda cand: -cand.n_components) for cands in plans]
+    jobs = [
+        (i, cands[r]) for r in range(max(map(len, per_class))) for i, cands in enumerate(per_class) if r < len(cands)
+    ]
     refit = [i for i in range(len(labels)) if len(subsets[i]) < len(rows[i])]
     start = time.perf_counter()
 
     best: dict[int, tuple[float, _Fit]] = {}
-    with _progress(len(jobs) + len(refit), verbose) as bar:
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(
+    threads = fit_threads(n_jobs)
+    with _progress(len(jobs) + len(refit), verbose) as bar, one_blas_thread(threads):
+        results = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
             delayed(_fit_one)(parts[i], cand, params[i], {}, priors[i], len(rows[i])) for i, cand in jobs
         )
         for n_done, (fit, (i, cand)) in enumerate(zip(results, jobs, strict=True), start=1):
@@ -468,8 +502,8 @@ def fit_class_mixtures(
         bar.total = len(jobs) + len(refit)
 
         refit_start = time.perf_counter()
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_refit)(
+        args = (
+            (
                 X[refit_rows[i]],
                 best[i][1].gmm,
                 params[i],
@@ -478,6 +512,10 @@ def fit_class_mixtures(
             )
             for i in refit
         )
+        if threads > 1:  # one class at a time, on every thread
+            results = (_refit(*arg, threads=threads) for arg in args)
+        else:
+            results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_refit)(*arg) for arg in args)
         for fit, i in zip(results, refit, strict=True):
             logger.info(
                 "class %r: refitted %d %s component(s) on %d of %d rows from the "

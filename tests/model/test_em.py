@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -162,6 +163,35 @@ def test_blocked_passes_do_not_depend_on_the_block_size(kind, monkeypatch):
     np.testing.assert_allclose(small[2].scatter, big[2].scatter, rtol=1e-10)
     np.testing.assert_allclose(weighted_log_prob(gmm, X), wide, rtol=1e-13)
     np.testing.assert_allclose(wide, gmm._estimate_weighted_log_prob(X), rtol=1e-10)
+
+
+@pytest.mark.parametrize("kind", TYPES)
+@pytest.mark.parametrize("single", [False, True])
+def test_threaded_passes_equal_serial_ones_bit_for_bit(kind, single, monkeypatch):
+    X = _clusters(n=2000)  # 6,000 rows: float32 may run
+    gmm = GaussianMixture(3, covariance_type=kind, random_state=RND_SEED).fit(X)
+    monkeypatch.setattr(_em, "_BLOCK_BYTES", 8 * 3 * 6 * 200)  # 30 blocks of 200 rows
+    serial = e_step(gmm, X, single=single)
+    with ThreadPoolExecutor(3) as pool:
+        threaded = e_step(gmm, X, single=single, pool=pool)
+    for a, b in zip(serial[:2], threaded[:2], strict=True):
+        np.testing.assert_array_equal(a, b)
+    for name in ("counts", "sums", "scatter"):
+        np.testing.assert_array_equal(getattr(serial[2], name), getattr(threaded[2], name))
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_a_fit_on_threads_is_the_fit_on_one(kind, monkeypatch):
+    X = _clusters(n=2000)
+    monkeypatch.setattr(_em, "_BLOCK_BYTES", 8 * 3 * 6 * 500)
+    fits = []
+    for threads in (1, 2):
+        gmm = MAPGaussianMixture(3, covariance_type=kind, random_state=RND_SEED, n_init=2)
+        gmm.prior, gmm.n_threads = _no_prior(X.shape[1]), threads
+        fits.append(gmm.fit(X))
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", "lower_bound_", "n_iter_"):
+        np.testing.assert_array_equal(getattr(fits[0], name), getattr(fits[1], name))
+    assert fits[1]._pool is None  # the pool lives for one fit only
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 import tracemalloc
+from functools import partial
 
 import joblib
 import numpy as np
@@ -84,17 +86,41 @@ def test_predict_proba_memory_bounded_by_chunk_not_rows(fitted, monkeypatch):
     assert chunked_peak < direct_peak
 
 
-def test_fit_n_jobs_2_same_model_as_n_jobs_1():
+@pytest.mark.parametrize("backend", ["threads (default)", "loky"])
+def test_fit_n_jobs_2_is_the_fit_of_n_jobs_1(backend, monkeypatch):
+    import gmm_hub.model._em as em_module
+
     X, y = _data()
+    # blocks of 100 rows, so the threaded refit's E-steps spread over both threads
+    monkeypatch.setattr(em_module, "_BLOCK_BYTES", 8 * 3 * X.shape[1] * 100)
     params = {"max_components": 3, "selection_size": 1000, "random_state": RND_SEED}
     one = GMMClassifier(n_jobs=1, **params).fit(X, y)
-    two = GMMClassifier(n_jobs=2, **params).fit(X, y)
+    config = joblib.parallel_config(backend="loky") if backend == "loky" else contextlib.nullcontext()
+    with config:
+        two = GMMClassifier(n_jobs=2, **params).fit(X, y)
+    # threads share the process's arrays: bit for bit. loky's workers get memory-mapped copies,
+    # whose alignment can change numpy's SIMD summation order: equal to rounding.
+    same = np.testing.assert_array_equal if backend != "loky" else partial(np.testing.assert_allclose, rtol=1e-12)
     assert one.n_components_ == two.n_components_
     assert one.covariance_types_ == two.covariance_types_
+    np.testing.assert_array_equal(one.floor_scale_, two.floor_scale_)
+    same(one.floor_losses_, two.floor_losses_)
     for a, b in zip(one.gmms_, two.gmms_, strict=True):
-        np.testing.assert_allclose(a.means_, b.means_, rtol=1e-6, atol=1e-8)
-    np.testing.assert_array_equal(one.predict(X), two.predict(X))
-    np.testing.assert_allclose(one.predict_proba(X), two.predict_proba(X), rtol=1e-6, atol=1e-12)
+        for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+            same(getattr(a, name), getattr(b, name))
+    same(one.predict_proba(X), two.predict_proba(X))
+
+
+def test_fits_prefer_threads_unless_a_backend_is_set():
+    from gmm_hub.model._selection import fit_threads
+
+    assert fit_threads(None) == 1
+    assert fit_threads(2) == 2
+    assert fit_threads(-1) == joblib.cpu_count()
+    with joblib.parallel_config(backend="loky"):
+        assert fit_threads(2) == 1  # loky's workers fit on one thread each
+    with joblib.parallel_config(n_jobs=2):
+        assert fit_threads(None) == 2
 
 
 def test_fit_dask_backend_matches_sequential_and_runs_on_cluster():
