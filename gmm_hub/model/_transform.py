@@ -29,6 +29,8 @@ MAX_POINT_MASS = 0.5
 _LIMIT = 1e100
 # Values transformed at once: a few hundred KiB of temporaries stay in cache.
 _BLOCK_VALUES = 2**15
+#: Powers closer than this to 0 are bent with expm1/log1p (see :func:`_signed_bend`).
+_EXACT_POWER = 1e-3
 
 
 def fit_lambdas(Z: np.ndarray) -> np.ndarray:
@@ -104,15 +106,50 @@ def yeo_johnson(Z: np.ndarray, lambdas: np.ndarray, *, copy: bool = True) -> np.
     if cols.size:
         lam = lambdas[cols]
         step = max(1, _BLOCK_VALUES // cols.size)  # blocks whose temporaries stay in cache
+        every = cols.size == out.shape[1]  # slices, not fancy indexing, when every column bends
         for start in range(0, len(out), step):
             rows = slice(start, start + step)
-            out[rows, cols] = _signed_bend(out[rows][:, cols], lam)
+            if every:
+                out[rows] = _signed_bend(out[rows], lam)
+            else:
+                out[rows, cols] = _signed_bend(out[rows][:, cols], lam)
     np.clip(out, -_LIMIT, _LIMIT, out=out)
     return out
 
 
 def _signed_bend(z: np.ndarray, lam: np.ndarray) -> np.ndarray:
-    logs = np.log1p(np.abs(z))  # expm1 of log1p keeps precision near 0 and lam near 0 or 2
+    """``sign(z) * ((1 + |z|)**p - 1) / p``, ``p = lam`` for ``z >= 0`` and ``2 - lam`` below, the log at ``p = 0``.
+
+    numpy vectorises ``exp`` and ``log`` but not ``expm1`` and ``log1p``, so
+    the bend is ``(exp(p * log(1 + |z|)) - 1) / p``: twice as fast, and
+    rounding ``1 + |z|`` and the exponential moves the result by about
+    ``eps / p`` absolutely (5e-15 for ``p`` near 0.3). Columns whose ``p`` can
+    come within :data:`_EXACT_POWER` of 0 take ``expm1(p * log1p(|z|)) / p``.
+    """
+    near = (np.abs(lam) < _EXACT_POWER) | (np.abs(2.0 - lam) < _EXACT_POWER)
+    if not near.any():
+        return _fast_bend(z, lam)
+    out = np.empty_like(z)
+    out[:, near] = _exact_bend(z[:, near], lam[near])
+    out[:, ~near] = _fast_bend(z[:, ~near], lam[~near])
+    return out
+
+
+def _fast_bend(z: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    power = np.where(np.signbit(z), 2.0 - lam, lam)
+    out = np.abs(z)
+    out += 1.0
+    np.log(out, out=out)
+    out *= power
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
+    out -= 1.0
+    out /= power
+    return np.copysign(out, z, out=out)
+
+
+def _exact_bend(z: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    logs = np.log1p(np.abs(z))  # expm1 of log1p keeps precision for p near 0
     power = np.where(z >= 0, lam, 2.0 - lam)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         bent = np.expm1(power * logs) / power

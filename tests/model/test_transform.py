@@ -35,7 +35,10 @@ def test_yeo_johnson_of_many_columns_matches_scipy_across_blocks():
     with np.errstate(over="ignore"):  # scipy's reference overflows on 1e300 as ours does before its clip
         want = np.column_stack([stats.yeojohnson(Z[:, j], lam) for j, lam in enumerate(lambdas)])
     want = np.clip(want, -1e100, 1e100)
-    np.testing.assert_allclose(ours, want, rtol=1e-12, atol=1e-300)
+    # exp/log lose about eps / p absolutely near 0 (see _signed_bend); the powers near 0 stay exact
+    np.testing.assert_allclose(ours, want, rtol=1e-12, atol=1e-15)
+    exact = (lambdas == 0.0) | (lambdas == 2.0)
+    np.testing.assert_allclose(ours[:, exact], want[:, exact], rtol=1e-12, atol=1e-300)
     np.testing.assert_array_equal(ours[:, lambdas == 1.0], np.clip(Z[:, lambdas == 1.0], -1e100, 1e100))
 
 
@@ -128,3 +131,24 @@ def test_feature_transform_bad_value_is_refused():
     y = np.r_[np.zeros(30, int), np.ones(10, int)]
     with pytest.raises(ValueError, match="feature_transform must be"):
         GMMClassifier(feature_transform="quantile").fit(X, y)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lam=st.floats(-3.0, 5.0, allow_nan=False),
+    seed=st.integers(0, 2**16),
+    spread=st.sampled_from([1e-8, 1e-3, 1.0, 1e3]),
+)
+def test_fast_bend_stays_within_its_rounding_bound(lam, seed, spread):
+    z = np.random.default_rng(seed).standard_normal((200, 1)) * spread
+    lams = np.array([lam])
+    fast, exact = _transform._signed_bend(z, lams), _transform._exact_bend(z, lams)
+    power = np.where(z >= 0, lam, 2.0 - lam)
+    if np.any(np.abs(power) < _transform._EXACT_POWER):
+        np.testing.assert_array_equal(fast, exact)  # near the log limit: the exact path
+        return
+    logs = np.log1p(np.abs(z))
+    eps = np.finfo(np.float64).eps
+    # rounding 1 + |z| and exp(p L): about eps * (1 + p |v|) (1 + p L) / p, absolutely
+    bound = 16 * eps * (1 + np.abs(power * exact)) * (1 + np.abs(power * logs)) / np.abs(power)
+    assert np.all(np.abs(fast - exact) <= bound + 1e-13 * np.abs(exact))
