@@ -170,7 +170,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
 
         Unless a backend is set that way, the fits run on threads (numpy
         and BLAS release the GIL, and threads start at once where worker
-        processes take about a second), BLAS is kept to one thread per fit
+        processes take a second or more), BLAS is kept to one thread per fit
         while they run, and the large classes' final fits spread each EM
         pass's blocks of rows over the threads; with ``n_jobs=None`` BLAS
         uses its own thread count. The fitted model does not depend on

@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -126,14 +127,14 @@ def cross_validated_floor(
         for train, test in splits:
             priors = make_priors(scale, np.bincount(ys[train], minlength=n_classes))
             for k, gmm in enumerate(mixtures):
-                tasks.append((i, k, test, gmm, priors[k], train[ys[train] == k]))
-    tasks.sort(key=lambda t: -len(t[5]) * t[3].n_components)  # the costliest first, so workers finish together
+                tasks.append(_FoldFit(i, k, gmm, priors[k], train[ys[train] == k], test))
+    tasks.sort(key=lambda t: -len(t.train) * t.gmm.n_components)  # the costliest first, so workers finish together
     scores = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(_held_out)(gmm, prior, Zs[fit_rows], Zs[test]) for _, _, test, gmm, prior, fit_rows in tasks
+        delayed(_held_out)(t.gmm, t.prior, Zs[t.train], Zs[t.test]) for t in tasks
     )
     held_out = np.empty((len(FLOOR_GRID), n_classes, len(ys)))
-    for (i, k, test, *_), score in zip(tasks, scores, strict=True):
-        held_out[i, k, test] = score
+    for t, score in zip(tasks, scores, strict=True):
+        held_out[t.scale, t.k, t.test] = score
 
     def loss(choice: tuple[int, ...]) -> float:
         jll = held_out[list(choice), np.arange(n_classes)].T + log_prior
@@ -155,6 +156,17 @@ def cross_validated_floor(
             if best == before:
                 break
     return np.array([FLOOR_GRID[i] for i in best]), shared, train_rows
+
+
+class _FoldFit(NamedTuple):
+    """One fold fit of the floor's cross-validation: grid index, class, configuration, prior, rows."""
+
+    scale: int
+    k: int
+    gmm: Any
+    prior: CovariancePrior
+    train: np.ndarray
+    test: np.ndarray
 
 
 def _held_out(gmm, prior: CovariancePrior, train: np.ndarray, test: np.ndarray) -> np.ndarray:

@@ -328,8 +328,8 @@ def fit_threads(n_jobs: int | None) -> int:
     """Threads this process's fits may use: ``n_jobs`` on joblib's thread backend, else 1.
 
     The fits prefer joblib's threads: numpy and BLAS release the GIL, and a
-    thread starts in microseconds where a worker process takes about a
-    second, more than a fit of a few seconds saves. A backend set with
+    thread starts at once where starting worker processes takes a second
+    or more, about what a second core saves on a fit of a few seconds. A backend set with
     ``joblib.parallel_config`` (loky, Dask) takes precedence; its workers
     then fit on one thread each.
     """
