@@ -182,10 +182,14 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     scoring_dtype : {"float64", "float32"}, default="float64"
         Precision of prediction (fitting is always float64). ``"float64"``
         agrees with ``GaussianMixture.score_samples`` to about 1e-15
-        relative. ``"float32"`` projects in single precision: faster, with
-        joint log-likelihoods within 1e-5 relative and posteriors within 1e-4
-        of float64 on standardised features (tested; see the README for the
-        measured figures). Rows that overflow are rescored in float64. It only
+        relative. ``"float32"`` projects in single precision (rows centred in
+        float64 first): faster, each whitened residual within ``(d + 3)``
+        units of float32 rounding of the sum of its terms' magnitudes (a
+        bound the tests check on ill-conditioned mixtures), which on
+        standardised features keeps joint log-likelihoods within 1e-5
+        relative and posteriors within 1e-4 of float64 (tested; see the
+        README for the measured figures). Rows that overflow are rescored in
+        float64. It only
         affects prediction, so it can be set on a fitted or loaded model with
         ``set_params``.
 

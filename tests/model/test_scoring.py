@@ -6,6 +6,7 @@ import copy
 import pickle
 import tracemalloc
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -66,15 +67,78 @@ def test_fused_scorer_equals_score_samples(kinds):
     np.testing.assert_allclose(got, _reference(gmms, log_prior, X), rtol=1e-9, atol=1e-12)
 
 
+def _factor(gmm, k, d):
+    """Component ``k``'s precision Cholesky factor as a (d, d) matrix."""
+    prec = gmm.precisions_cholesky_
+    if gmm.covariance_type == "full":
+        return prec[k]
+    if gmm.covariance_type == "tied":
+        return prec
+    return np.diag(prec[k]) if gmm.covariance_type == "diag" else np.eye(d) * prec[k]
+
+
+def _float32_error_bound(gmms, log_prior, X):
+    """A rigorous per-row bound on |float32 score - exact score| (Higham, 2002, ch. 3).
+
+    float32 mode projects ``a = x - centre`` (``centre``: the mean of every
+    component mean; subtracted in float64, then rounded) with the factor and
+    offset ``-(mean - centre) @ factor`` rounded to float32. A residual
+    ``y_j = sum_i a_i w_ij`` of ``d + 1`` terms then errs by at most
+    ``e_j = gamma(d + 3) * sum_i |a_i w_ij|``, so a squared norm summed in
+    float32 errs by ``sum_j (2 |y_j| e_j + e_j**2) + gamma(d + 2) * sum_j
+    (|y_j| + e_j)**2``, a log-density by half that, and the logsumexp (1-Lipschitz,
+    exponentials in float32) by that plus ``5 u`` per component.
+    """
+    u = 2.0**-24
+    d = X.shape[1]
+
+    def gamma(m):
+        return m * u / (1 - m * u)
+
+    means = np.vstack([g.means_ for g in gmms])
+    a = X - means.mean(axis=0)
+    bounds = []
+    for g in gmms:
+        per_component = []
+        for k in range(g.n_components):
+            factor = _factor(g, k, d)
+            offset = -(g.means_[k] - means.mean(axis=0)) @ factor
+            y = np.abs(a @ factor + offset)
+            e = gamma(d + 3) * (np.abs(a) @ np.abs(factor) + np.abs(offset))
+            per_component.append(0.5 * (np.sum(2 * y * e + e**2, axis=1) + gamma(d + 2) * np.sum((y + e) ** 2, axis=1)))
+        bounds.append(np.max(per_component, axis=0) + 5 * u * g.n_components)
+    return np.column_stack(bounds)
+
+
 @pytest.mark.parametrize("kinds", KINDS, ids="-".join)
-def test_fused_scorer_float32_within_documented_tolerance(kinds):
-    gmms = _mixtures(kinds)
-    log_prior = np.log(np.full(len(kinds), 1 / len(kinds)))
-    X = _rows()
-    ref = _reference(gmms, log_prior, X)
-    got = FusedScorer(gmms, log_prior, dtype="float32").joint_log_likelihood(X)
-    assert got.dtype == np.float64
-    np.testing.assert_allclose(got, ref, rtol=FLOAT32_RTOL)
+@pytest.mark.parametrize("n_features", [N_FEATURES, 25])  # 25: several column blocks
+@pytest.mark.parametrize("shift", [0.0, 1e3])  # far from the origin, only centring keeps the bound
+def test_fused_scorer_float32_within_its_rounding_bound(kinds, n_features, shift):
+    for seed in range(3):
+        gmms = _mixtures(kinds, seed=seed, n_features=n_features)
+        for g in gmms:
+            g.means_ = g.means_ + shift
+        log_prior = np.log(np.full(len(kinds), 1 / len(kinds)))
+        X = _rows(seed=seed, n_features=n_features) + shift
+        ref = _reference(gmms, log_prior, X)
+        got = FusedScorer(gmms, log_prior, dtype="float32").joint_log_likelihood(X)
+        assert got.dtype == np.float64
+        excess = np.abs(got - ref) - (_float32_error_bound(gmms, log_prior, X) + 1e-12 * np.abs(ref))
+        assert excess.max() <= 0, f"seed {seed}: {excess.max():.3g} over the bound"
+
+
+def test_fused_scorer_float32_within_documented_tolerance_on_standardised_data():
+    # the documented figures: 1e-5 relative on scores, 1e-4 on posteriors, for standardised features
+    rng = np.random.default_rng(RND_SEED)
+    X = rng.normal(size=(4000, 12)) @ rng.normal(size=(12, 12))
+    X[:400] += 1.5
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    y = np.r_[np.ones(400, int), np.zeros(3600, int)]
+    model = GMMClassifier(max_components=3, feature_transform=None, random_state=RND_SEED).fit(X, y)
+    fast = clone(model).set_params(scoring_dtype="float32")
+    fast.__dict__.update({k: v for k, v in model.__dict__.items() if k.endswith("_")})
+    np.testing.assert_allclose(fast._joint_log_likelihood(X), model._joint_log_likelihood(X), rtol=FLOAT32_RTOL)
+    np.testing.assert_allclose(fast.predict_proba(X), model.predict_proba(X), atol=FLOAT32_PROBA_ATOL)
 
 
 def test_fused_scorer_float32_centres_data_far_from_origin():
@@ -103,6 +167,18 @@ def test_fused_scorer_blocks_do_not_change_results(dtype):
     np.testing.assert_allclose(one_by_one, whole, rtol=rtol)
     rescued = np.vstack([scorer._rescaled(X[i : i + 1]) for i in range(len(X))])
     np.testing.assert_allclose(rescued, scorer._rescaled(X), rtol=1e-13)
+
+
+def test_fused_scorer_shared_by_threads_keeps_calls_apart():
+    # one cached scorer serves every thread: each call has its own working arrays
+    gmms = _mixtures(("full", "diag"))
+    scorer = FusedScorer(gmms, np.zeros(2), block_bytes=1)
+    inputs = [_rows(64 * 7 + i, seed=i) for i in range(8)]
+    serial = [scorer.joint_log_likelihood(X) for X in inputs]
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(scorer.joint_log_likelihood, inputs))
+    for got, want in zip(threaded, serial, strict=True):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_fused_scorer_rescaled_path_agrees_on_ordinary_rows():
@@ -261,3 +337,17 @@ def test_predict_memory_does_not_grow_with_rows(binary_model):
     # a block's working memory (4 MiB) and the label indices, never an (n, n_classes) array
     assert peaks[1] < 8 * 2**20 + 400_000 * 8
     assert peaks[1] - peaks[0] <= 300_000 * 8 + 2**20
+
+
+def test_fused_scorer_skips_only_zero_rows_of_the_factors():
+    # scikit-learn's factors are upper triangular: later column blocks read more inputs;
+    # any other factor (here with entries below the diagonal) is projected whole
+    gmms = _mixtures(("full", "tied"), n_features=25)
+    X = _rows(n_features=25)
+    assert [inputs for inputs, _, _ in FusedScorer(gmms, np.zeros(2))._dense_blocks] == [1 + 8, 1 + 17, 1 + 25]
+    lower = np.tril(np.random.default_rng(RND_SEED).normal(scale=0.1, size=(25, 25)), -1)
+    for g in gmms:
+        g.precisions_cholesky_ = g.precisions_cholesky_ + lower
+    scorer = FusedScorer(gmms, np.zeros(2))
+    assert [inputs for inputs, _, _ in scorer._dense_blocks] == [1 + 25]
+    np.testing.assert_allclose(scorer.joint_log_likelihood(X), _reference(gmms, np.zeros(2), X), rtol=1e-9)
