@@ -273,6 +273,10 @@ def e_step(
             if not with_moments:
                 return None
             weights = resp.astype(y.dtype, copy=False)
+            # Responsibilities too small for a normal number of y's dtype count for nothing in any
+            # moment (below 1e-38 of a row's weight in float32), but as subnormal operands they made
+            # the products 3x slower (3% of them, on fraud-shaped data): flushed to zero.
+            weights[weights < np.finfo(y.dtype).tiny] = 0
             sums = np.stack([weights[:, j] @ y[j] for j in range(k)])
             if project.dense:
                 scatter = np.stack([(y[j] * weights[:, j, None]).T @ y[j] for j in range(k)])

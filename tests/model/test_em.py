@@ -151,6 +151,28 @@ def test_e_step_moments_give_the_m_step_of_its_responsibilities(kind):
 
 
 @pytest.mark.parametrize("kind", TYPES)
+def test_single_precision_moments_flush_negligible_responsibilities(kind):
+    # components about 13 standard deviations apart: many responsibilities are between 0 and
+    # float32's smallest normal number, flushed to zero for speed; the moments do not notice
+    rng = np.random.default_rng(RND_SEED)
+    X = np.vstack([rng.normal(size=(3000, 4)), rng.normal(size=(3000, 4)) + 7.5])
+    gmm = GaussianMixture(2, covariance_type=kind, max_iter=2, random_state=RND_SEED)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gmm.fit(X)
+    resp = np.exp(_direct_log_prob(gmm, X) - logsumexp(_direct_log_prob(gmm, X), axis=1, keepdims=True))
+    assert np.any((resp > 0) & (resp < np.finfo(np.float32).tiny))  # the case is exercised
+    assert _em._Projection(gmm, single=True).dtype == np.float32
+    _, _, moments = e_step(gmm, X, single=True)
+    prior = _no_prior(4, floor=0.0)
+    nk, means, cov = shrunk_parameters(moments, kind, prior)
+    ref_nk, ref_means, ref_cov = shrunk_parameters(Moments.of(X, resp, kind in ("diag", "spherical")), kind, prior)
+    np.testing.assert_allclose(nk, ref_nk, rtol=1e-12)
+    np.testing.assert_allclose(means, ref_means, atol=1e-5)
+    np.testing.assert_allclose(cov, ref_cov, rtol=1e-4)
+
+
+@pytest.mark.parametrize("kind", TYPES)
 def test_blocked_passes_do_not_depend_on_the_block_size(kind, monkeypatch):
     X = _clusters(n=701)  # 2,103 rows: not a multiple of any block
     gmm = GaussianMixture(3, covariance_type=kind, random_state=RND_SEED).fit(X)
