@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import balanced_accuracy_score, f1_score
 
 from gmm_hub.model._threshold import TUNING_METRICS, best_cut
@@ -73,3 +75,24 @@ def test_best_cut_all_negative_predicts_nothing_positive(metric):
     scores = np.array([3.0, 1.0, -1.0])
     cut = best_cut(scores, np.zeros(3, dtype=bool), metric)
     assert not np.any(scores > cut)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(20, 400),
+    rate=st.floats(0.02, 0.5),
+    spread=st.floats(0.1, 1e3),
+)
+def test_best_cut_at_least_as_good_as_scikit_learns_threshold_grid(seed, n, rate, spread):
+    # TunedThresholdClassifierCV tries 100 evenly spaced thresholds; every cut between distinct
+    # scores includes the cut each of them makes, so the exhaustive search is never worse
+    rng = np.random.default_rng(seed)
+    is_positive = rng.random(n) < rate
+    is_positive[:2] = [True, False]
+    scores = spread * rng.standard_t(2, size=n) + 2.0 * is_positive  # heavy tails, as log-odds have
+    for metric in TUNING_METRICS:
+        ours = _metric(metric, is_positive, scores > best_cut(scores, is_positive, metric))
+        grid = np.linspace(scores.min(), scores.max(), 100)
+        theirs = max(_metric(metric, is_positive, scores >= t) for t in grid)
+        assert ours >= theirs - 1e-12
