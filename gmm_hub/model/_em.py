@@ -21,11 +21,13 @@ float32 (:class:`_Projection`).
 from __future__ import annotations
 
 import math
+import threading
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg.lapack import dtrtri
+from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 
 from ._prior import CovariancePrior, prior_weight
@@ -227,6 +229,33 @@ class _Projection:
         return Moments(self.means, counts, sums, scatter)
 
 
+def _block_moments(y: np.ndarray, weights: np.ndarray, dense: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted sums and scatter of each component's whitened residuals in a block.
+
+    ``y`` has shape (k, n, d), ``weights`` (n, k). Responsibilities below the
+    epsilon of ``y``'s dtype are left out: each adds less to a moment than the
+    rounding of adding one full-weight row. Where components are apart, most
+    (row, component) pairs are such (three in four on the fraud-shaped data of
+    ``scripts/bench_fit.py``), so each component's products run on the rows it
+    holds, gathered: 3x faster there. Left in, the tiniest of them were also
+    subnormal numbers, which made the products another 3x slower.
+    """
+    k, n, d = y.shape
+    kept = weights >= np.finfo(y.dtype).eps
+    sums = np.empty((k, d), dtype=y.dtype)
+    scatter = np.empty((k, d, d) if dense else (k, d), dtype=y.dtype)
+    for j in range(k):
+        rows = np.flatnonzero(kept[:, j])
+        if 4 * len(rows) > 3 * n:  # most rows: zeroing the rest costs less than gathering
+            yj, wj = y[j], np.where(kept[:, j], weights[:, j], 0)
+        else:
+            yj, wj = y[j].take(rows, axis=0), weights[:, j].take(rows)
+        sums[j] = wj @ yj
+        weighted = yj * wj[:, None]
+        scatter[j] = weighted.T @ yj if dense else np.einsum("nd,nd->d", weighted, yj)
+    return sums, scatter
+
+
 def weighted_log_prob(gmm: GaussianMixture, X: np.ndarray) -> np.ndarray:
     """``log w_j + log N(x | component j)`` for every row and component, shape (n_samples, n_components)."""
     project = _Projection(gmm)
@@ -248,7 +277,8 @@ def e_step(
 
     The moments are accumulated on the whitened residuals the E-step computes
     anyway, so the M-step needs no pass of its own over ``X`` (``None`` unless
-    ``with_moments``). With ``single``, the products run in float32 when the
+    ``with_moments``); responsibilities below the dtype's epsilon are left out
+    of them (see :func:`_block_moments`). With ``single``, the products run in float32 when the
     factors' conditioning allows (see :class:`_Projection`); every sum is
     kept in float64. With ``pool``, the blocks run on its threads (numpy and
     BLAS release the GIL); each block's moments are added in block order
@@ -272,17 +302,7 @@ def e_step(
             log_resp[start : start + step] = logp - norm[:, None]
             if not with_moments:
                 return None
-            weights = resp.astype(y.dtype, copy=False)
-            # Responsibilities too small for a normal number of y's dtype count for nothing in any
-            # moment (below 1e-38 of a row's weight in float32), but as subnormal operands they made
-            # the products 3x slower (3% of them, on fraud-shaped data): flushed to zero.
-            weights[weights < np.finfo(y.dtype).tiny] = 0
-            sums = np.stack([weights[:, j] @ y[j] for j in range(k)])
-            if project.dense:
-                scatter = np.stack([(y[j] * weights[:, j, None]).T @ y[j] for j in range(k)])
-            else:
-                scatter = np.stack([np.einsum("nd,nd->d", y[j] * weights[:, j, None], y[j]) for j in range(k)])
-            return resp.sum(axis=0), sums, scatter
+            return resp.sum(axis=0), *_block_moments(y, resp.astype(y.dtype, copy=False), project.dense)
 
     starts = range(0, len(X), step)
     parts = pool.map(block, starts) if pool is not None and len(starts) > 1 else map(block, starts)
@@ -294,6 +314,45 @@ def e_step(
             sums += part[1]
             scatter += part[2]
     return log_norm, log_resp, project.moments(counts, sums, scatter) if with_moments else None
+
+
+class SharedKMeans:
+    """k-means starts shared by one class's candidates with the same number of components.
+
+    scikit-learn starts each fit from ``KMeans(n_components, n_init=1,
+    random_state=...)`` on the fit's rows; a class's candidates share the rows
+    and the seed, so its full, tied, diagonal and spherical candidates of each
+    size would run the same k-means four times (76 runs where 20 differ at
+    284,807 x 30). Each run is kept under the random generator's state before
+    it, and a later request from that state gets the labels and leaves the
+    generator where the run left it, so every fit is the one it would be
+    without sharing. Threads that ask for one start together wait for one run.
+    Pickled (for worker processes), it starts empty.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: dict[tuple, list] = {}
+
+    def __getstate__(self) -> dict:
+        return {}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__()
+
+    def labels(self, X: np.ndarray, n_clusters: int, random_state: np.random.RandomState) -> np.ndarray:
+        """``KMeans(n_clusters, n_init=1, random_state=random_state).fit(X).labels_``, run once per state."""
+        _, keys, pos, *_ = random_state.get_state()
+        key = (id(X), X.shape, n_clusters, keys.tobytes(), pos)
+        with self._lock:
+            run = self._runs.setdefault(key, [threading.Lock(), None])
+        with run[0]:
+            if run[1] is None:
+                fitted = KMeans(n_clusters=n_clusters, n_init=1, random_state=random_state).fit(X)
+                run[1] = (fitted.labels_, random_state.get_state())
+            else:
+                random_state.set_state(run[1][1])
+        return run[1][0]
 
 
 class MAPGaussianMixture(GaussianMixture):
@@ -319,6 +378,8 @@ class MAPGaussianMixture(GaussianMixture):
     #: Threads each E-step's blocks run on (the fit does not depend on it)
     n_threads = 1
     _pool: Executor | None = None
+    #: k-means starts shared with the class's other candidates (the fit does not depend on it)
+    kmeans: SharedKMeans | None = None
 
     @property
     def _diagonal(self) -> bool:
@@ -334,6 +395,14 @@ class MAPGaussianMixture(GaussianMixture):
             self._pending = self._pool = None
             if pool is not None:
                 pool.shutdown()
+
+    def _initialize_parameters(self, X, random_state, xp=None):
+        fresh = self.weights_init is None and self.means_init is None and self.precisions_init is None
+        if self.kmeans is None or self.init_params != "kmeans" or not fresh:
+            return super()._initialize_parameters(X, random_state, xp=xp)
+        resp = np.zeros((len(X), self.n_components), dtype=X.dtype)  # scikit-learn's start, shared
+        resp[np.arange(len(X)), self.kmeans.labels(X, self.n_components, random_state)] = 1
+        self._initialize(X, resp)
 
     def _initialize(self, X, resp, xp=None):
         if resp is None:  # warm start: scikit-learn skips the estimate when every init is given

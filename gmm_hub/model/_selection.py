@@ -23,7 +23,7 @@ from joblib.parallel import ThreadingBackend, get_active_backend
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
-from ._em import MAPGaussianMixture, SingularCovarianceError
+from ._em import MAPGaussianMixture, SharedKMeans, SingularCovarianceError
 from ._prior import CovariancePrior, prior_weight
 
 logger = logging.getLogger(__name__)
@@ -124,6 +124,7 @@ def _fit_one(
     prior: CovariancePrior,
     n_total: int | None = None,
     threads: int = 1,
+    kmeans: SharedKMeans | None = None,
 ) -> _Fit:
     """Fit one MAP mixture, recording its warnings so that workers can hand them back.
 
@@ -142,7 +143,7 @@ def _fit_one(
                 n_components=candidate.n_components, covariance_type=candidate.covariance_type, **{**params, **init}
             )
             gmm.prior = replace(prior, floor=prior.floor + extra) if extra else prior
-            gmm.n_threads = threads
+            gmm.n_threads, gmm.kmeans = threads, kmeans
             try:
                 gmm.fit(X)
                 break
@@ -439,6 +440,7 @@ def fit_class_mixtures(
         _selection_rows(idx, plan, n_features, selection_size, rng) for idx, plan in zip(rows, plans, strict=True)
     ]
     parts = [X[s] for s in subsets]  # one copy per class, shared by its candidates
+    starts = [SharedKMeans() for _ in parts]  # and so are their k-means starts
     params = [
         {
             **gmm_params,
@@ -461,7 +463,8 @@ def fit_class_mixtures(
     threads = fit_threads(n_jobs)
     with _progress(len(jobs) + len(refit), verbose) as bar, one_blas_thread(threads):
         results = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
-            delayed(_fit_one)(parts[i], cand, params[i], {}, priors[i], len(rows[i])) for i, cand in jobs
+            delayed(_fit_one)(parts[i], cand, params[i], {}, priors[i], len(rows[i]), kmeans=starts[i])
+            for i, cand in jobs
         )
         for n_done, (fit, (i, cand)) in enumerate(zip(results, jobs, strict=True), start=1):
             logger.info(

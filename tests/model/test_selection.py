@@ -240,3 +240,29 @@ def test_bic_score_on_a_subsample_estimates_the_whole_class_criterion():
     expected = -2 * (10 * n * fit.gmm.score(X) - p * 9 / 2) + p * np.log(10 * n)
     np.testing.assert_allclose(bic_score(fit.gmm, X, 10 * n), expected, rtol=1e-12)
     assert bic_score(fit.gmm, X, n) == pytest.approx(fit.gmm.bic(X), rel=1e-10)
+
+
+def test_shared_kmeans_starts_give_the_unshared_fits_bit_for_bit(monkeypatch):
+    # a class's candidates of one size share their k-means starts: one run per start, same fits
+    import pickle
+
+    from gmm_hub.model import _em
+
+    runs = []
+
+    class CountingKMeans(_em.KMeans):
+        def fit(self, X, y=None, sample_weight=None):
+            runs.append(self.n_clusters)
+            return super().fit(X, y, sample_weight)
+
+    monkeypatch.setattr(_em, "KMeans", CountingKMeans)
+    X, _ = _two_classes(n_major=600)
+    starts = _em.SharedKMeans()
+    params = {"random_state": 7, "n_init": 2}
+    for kind in ("full", "tied", "diag", "spherical"):
+        shared = _fit_one(X, Candidate(3, kind), params, {}, _no_prior(X.shape[1]), kmeans=starts).gmm
+        alone = _fit_one(X, Candidate(3, kind), params, {}, _no_prior(X.shape[1])).gmm
+        for name in ("weights_", "means_", "precisions_cholesky_", "lower_bound_", "n_iter_"):
+            np.testing.assert_array_equal(getattr(shared, name), getattr(alone, name), err_msg=f"{kind} {name}")
+    assert runs == [3, 3]  # two initialisations, each run once for the four covariance types
+    assert pickle.loads(pickle.dumps(starts))._runs == {}  # worker processes start their own
