@@ -76,8 +76,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-jobs", type=int, default=2)
     args = parser.parse_args(argv)
     names = keel_suite()[:: args.every]
-    print(header("Threshold tuning (bench_threshold.py)", {"metric": args.metric}))
-    print(f"{len(names)} keel sets (every {args.every}), {args.folds}-fold CV, seed {args.seed}\n")
+    print(
+        header(
+            "Threshold tuning (bench_threshold.py)",
+            {},
+            f"tuned for {args.metric}; {len(names)} keel sets (every {args.every}), {args.folds}-fold CV, "
+            f"seed {args.seed}\n",
+        )
+    )
     rows = Parallel(n_jobs=args.n_jobs)(
         delayed(one)(name, method, args.metric, args.folds, args.seed) for name in names for method in METHODS
     )

@@ -24,6 +24,7 @@ import math
 import threading
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from scipy.linalg.lapack import dtrtri
@@ -338,12 +339,13 @@ class SharedKMeans:
         return {}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__()
+        self._lock = threading.Lock()
+        self._runs = {}
 
     def labels(self, X: np.ndarray, n_clusters: int, random_state: np.random.RandomState) -> np.ndarray:
         """``KMeans(n_clusters, n_init=1, random_state=random_state).fit(X).labels_``, run once per state."""
-        _, keys, pos, *_ = random_state.get_state()
-        key = (id(X), X.shape, n_clusters, keys.tobytes(), pos)
+        state = cast(tuple, random_state.get_state(legacy=True))  # ("MT19937", keys, position, ...)
+        key = (id(X), X.shape, n_clusters, np.asarray(state[1]).tobytes(), state[2])
         with self._lock:
             run = self._runs.setdefault(key, [threading.Lock(), None])
         with run[0]:
