@@ -27,7 +27,7 @@ from ._prior import (
 )
 from ._scoring import check_finite, fused_scorer, power_transform
 from ._selection import COVARIANCE_TYPES, at_least_two_rows, fit_class_mixtures
-from ._threshold import TUNING_METRICS, best_cut
+from ._threshold import TUNING_METRICS, cross_validated_threshold
 from ._transform import fit_lambdas, log_jacobian, yeo_johnson
 
 # Rows scored at once are sized so each chunk's temporaries stay near this many bytes.
@@ -115,7 +115,11 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         Binary problems only: predict ``classes_[1]`` when its posterior
         probability exceeds this value. A metric name tunes the threshold to
         maximise that metric on ``cv``-fold out-of-fold scores of the training
-        data; the result is stored in ``threshold_``.
+        data, by the method of scikit-learn's ``TunedThresholdClassifierCV``
+        (each fold's metric on 100 probability thresholds, the curves
+        averaged, the best mean kept), with each fold refitting only the
+        chosen configuration's parameters; the result is stored in
+        ``threshold_``.
     cv : int, default=5
         Folds used to tune the threshold (lowered when the smallest class has
         fewer rows).
@@ -561,11 +565,12 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
             )
             return 0.5
         folds = min(self.cv, smallest)
-        scores = self._out_of_fold_scores(Z, y_index, folds, rng, mixtures, priors)
-        return float(expit(best_cut(scores, y_index == 1, self.threshold)))
+        scores, tests = self._out_of_fold_scores(Z, y_index, folds, rng, mixtures, priors)
+        proba = expit(scores)
+        return cross_validated_threshold([(proba[t], y_index[t] == 1) for t in tests], self.threshold)
 
-    def _out_of_fold_scores(self, Z, y_index, folds, rng, mixtures, priors) -> np.ndarray:
-        """Log-odds of each row from mixtures that did not see it.
+    def _out_of_fold_scores(self, Z, y_index, folds, rng, mixtures, priors) -> tuple[np.ndarray, list]:
+        """Log-odds of each row from mixtures that did not see it, and each fold's rows.
 
         Each fold keeps the configuration chosen on all the data and refits
         only the mixture parameters (with the same prior), so tuning costs
@@ -573,7 +578,9 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         """
         scores = np.empty(len(y_index))
         splitter = StratifiedKFold(folds, shuffle=True, random_state=rng.randint(2**31 - 1))
+        tests = []
         for train, test in splitter.split(Z, y_index):
+            tests.append(test)
             log_lik = []
             for i, gmm in enumerate(mixtures):
                 rows = train[y_index[train] == i]
@@ -585,7 +592,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
                 log_lik.append(fold_gmm.score_samples(Z[test]))
             prior_log = np.log(self.class_prior_)
             scores[test] = (log_lik[1] + prior_log[1]) - (log_lik[0] + prior_log[0])
-        return scores
+        return scores, tests
 
     # -------------------------------------------------------------- predict
 

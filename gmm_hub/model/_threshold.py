@@ -1,10 +1,17 @@
 """Picking a binary decision threshold on out-of-fold scores.
 
-Every cut between two distinct scores is evaluated at once from cumulative
-counts, so tuning costs one sort rather than one metric call per candidate.
+:func:`cross_validated_threshold` is the method of scikit-learn's
+``TunedThresholdClassifierCV``: a metric curve per fold on evenly spaced
+probability thresholds, the curves averaged on a common grid, the best mean
+kept. Each curve comes from cumulative counts, so a fold costs one sort
+rather than one metric call per threshold. (An exhaustive search over every
+cut of the pooled out-of-fold scores, this module's method before, overfitted
+the few minority rows of small sets: see the README.)
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -24,41 +31,41 @@ def _metric_per_cut(tp: np.ndarray, fp: np.ndarray, pos: int, neg: int, metric: 
     return 0.5 * (f1_pos + f1_neg)
 
 
-def best_cut(scores: np.ndarray, is_positive: np.ndarray, metric: str) -> float:
-    """Return the score cut that maximises ``metric``.
+def cross_validated_threshold(
+    folds: Sequence[tuple[np.ndarray, np.ndarray]], metric: str, n_thresholds: int = 100
+) -> float:
+    """The probability threshold ``TunedThresholdClassifierCV`` picks from these folds.
 
-    Rows with ``score > cut`` are predicted positive.
+    Rows with ``proba >= threshold`` are predicted positive. On each fold the
+    metric is evaluated at ``n_thresholds`` evenly spaced thresholds from the
+    fold's lowest to its highest probability; each curve is interpolated onto
+    ``n_thresholds`` thresholds spanning all folds, the curves are averaged,
+    and the first threshold of the highest mean wins (scikit-learn 1.5+'s
+    ``thresholds=100`` with a ``"f1_macro"`` or ``"balanced_accuracy"``
+    scorer; tested to agree with it).
 
     Parameters
     ----------
-    scores : ndarray of shape (n_samples,)
-        Out-of-fold decision values (higher means more positive).
-    is_positive : ndarray of bool, shape (n_samples,)
-        Whether each row belongs to the positive class.
+    folds : sequence of (proba, is_positive)
+        Each validation fold's out-of-fold probabilities of the positive class
+        and whether each row is positive.
     metric : {"f1_macro", "balanced_accuracy"}
         The metric to maximise.
+    n_thresholds : int, default=100
+        Thresholds per curve, as ``TunedThresholdClassifierCV(thresholds=...)``.
 
     Returns
     -------
     float
-        A cut halfway between two consecutive distinct scores; among equally
-        good cuts the one closest to 0 (the untuned Bayes rule) is kept.
+        The threshold.
     """
-    order = np.argsort(-scores, kind="stable")
-    s = scores[order]
-    positive = is_positive[order].astype(np.int64)
-    pos = int(positive.sum())
-    neg = len(s) - pos
-    # cut after position i (top i+1 rows predicted positive), only between distinct scores
-    ends = np.flatnonzero(np.r_[s[1:] != s[:-1], True])
-    tp = np.cumsum(positive)[ends]
-    fp = ends + 1 - tp
-    # also the cut that predicts nothing positive
-    tp = np.r_[0, tp]
-    fp = np.r_[0, fp]
-    values = _metric_per_cut(tp, fp, pos, neg, metric)
-    upper = np.r_[np.inf, s[ends]]  # lowest score predicted positive at each cut
-    lower = np.r_[s[ends], -np.inf]  # highest score predicted negative
-    cuts = np.where(np.isinf(upper), lower + 1.0, np.where(np.isinf(lower), upper - 1.0, (upper + lower) / 2))
-    best = np.flatnonzero(values >= values.max() - 1e-12)
-    return float(cuts[best[np.argmin(np.abs(cuts[best]))]])
+    curves = []
+    for proba, is_positive in folds:
+        grid = np.linspace(proba.min(), proba.max(), n_thresholds)
+        positives, negatives = np.sort(proba[is_positive]), np.sort(proba[~is_positive])
+        tp = len(positives) - np.searchsorted(positives, grid, side="left")
+        fp = len(negatives) - np.searchsorted(negatives, grid, side="left")
+        curves.append((grid, _metric_per_cut(tp, fp, len(positives), len(negatives), metric)))
+    common = np.linspace(min(g[0] for g, _ in curves), max(g[-1] for g, _ in curves), n_thresholds)
+    mean = np.mean([np.interp(common, grid, values) for grid, values in curves], axis=0)
+    return float(common[np.argmax(mean)])
