@@ -351,3 +351,25 @@ def test_fused_scorer_skips_only_zero_rows_of_the_factors():
     scorer = FusedScorer(gmms, np.zeros(2))
     assert [inputs for inputs, _, _ in scorer._dense_blocks] == [1 + 25]
     np.testing.assert_allclose(scorer.joint_log_likelihood(X), _reference(gmms, np.zeros(2), X), rtol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_class_logsumexp_clamps_only_what_adds_nothing(dtype):
+    # terms whose exp would be subnormal are clamped for speed: the result is the exact logsumexp,
+    # and a class whose every term is -inf (or NaN) still says so, which triggers the rescue
+    from scipy.special import logsumexp
+
+    gmms = _mixtures(("full", "diag"))
+    scorer = FusedScorer(gmms, np.zeros(2), dtype=dtype)
+    first, second = scorer._classes
+    log_prob = np.empty((second.stop, 6))
+    log_prob[first] = np.array([-90.0, -100.0, -700.0, -720.0, -1e4, -np.inf])  # one case per column
+    log_prob[first.start] = -5.0  # each row's largest term
+    log_prob[second, :4] = -50.0 - 30.0 * np.arange(second.stop - second.start)[:, None]
+    log_prob[second, 4] = -np.inf
+    log_prob[second, 5] = np.nan
+    got = scorer._class_logsumexp(log_prob)
+    want = np.vstack([logsumexp(log_prob[first], axis=0), logsumexp(log_prob[second], axis=0)])
+    np.testing.assert_allclose(got[:, :4], want[:, :4], rtol=1e-15 if dtype == "float64" else 1e-7)
+    np.testing.assert_allclose(got[0, 4:], want[0, 4:], rtol=1e-15 if dtype == "float64" else 1e-7)
+    assert got[1, 4] == -np.inf and np.isnan(got[1, 5])
