@@ -258,10 +258,9 @@ class FusedScorer:
             block = X[rows] if self.transform is None else self.transform(X[rows])
             yield rows, self._score_block(block, scratch)
 
-    def _score_block(self, x: np.ndarray, scratch: _Scratch | None = None) -> np.ndarray:
+    def _score_block(self, x: np.ndarray, scratch: _Scratch) -> np.ndarray:
         if len(x) == 1:  # BLAS takes another path for one row; two keep results batch-independent
             return self._score_block(np.vstack([x, x]), scratch)[:1]
-        scratch = _Scratch() if scratch is None else scratch
         n, d = x.shape
         n_comp = self._n_dense + self._n_diag
         sq = scratch.get("sq", (n_comp, n), self.dtype)
