@@ -150,8 +150,10 @@ def _transform_sentence(fitted: dict[str, Any]) -> str | None:
     bent = sum(1 for lam in lambdas if lam != 1.0)
     return (
         f"Before fitting, {bent} of the {len(lambdas)} features were bent toward a Gaussian shape by a "
-        "Yeo-Johnson transform (Yeo & Johnson, 2000), its parameter estimated per feature by maximum "
-        "likelihood; features with fewer than three values or one value in half the rows are left as they are."
+        "Yeo-Johnson transform (Yeo & Johnson, 2000), its parameter chosen per feature within [0, 2] (where "
+        "the transform maps the real line onto itself) to maximise the mean over classes of each class's "
+        "Gaussian log-likelihood; features with fewer than three values or one value in half the rows are left "
+        "as they are."
     )
 
 

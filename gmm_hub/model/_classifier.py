@@ -53,7 +53,11 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
 
     By default each skewed feature is first bent toward a Gaussian shape by a
     Yeo-Johnson transform (Yeo & Johnson, 2000) of the standardised feature,
-    its parameter estimated per feature by maximum likelihood; features with
+    its parameter chosen per feature within ``[0, 2]`` (where the transform
+    maps the real line onto itself, so each class's density integrates to
+    one) to maximise the mean over classes of each class's Gaussian
+    log-likelihood per row (the mixtures model the classes, and a rare class
+    counts as much as the majority); features with
     fewer than three distinct values, or with one value in half the rows or
     more (a point mass no transform can spread), are left as they are. A
     mixture of a few Gaussians then spends its components on the classes'
@@ -347,7 +351,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         start = time.perf_counter()
         center, scale = feature_scale(X)
         Z = (X - center) / scale
-        self.power_lambdas_ = self._power_lambdas(Z, rng)
+        self.power_lambdas_ = self._power_lambdas(Z, y_index, rng)
         if self.power_lambdas_ is not None:
             # the mixtures live in the transformed units: standardise those in turn
             self.power_center_, self.power_scale_ = center, scale
@@ -395,17 +399,27 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         self.fit_seconds_ = {**timings, "threshold": time.perf_counter() - start}
         return self
 
-    def _power_lambdas(self, Z: np.ndarray, rng) -> np.ndarray | None:
+    def _power_lambdas(self, Z: np.ndarray, y_index: np.ndarray, rng) -> np.ndarray | None:
         """Each feature's Yeo-Johnson parameter, or None when no feature is transformed.
 
-        One parameter per feature is estimated well from a few thousand rows,
-        so large data is subsampled to ``selection_size`` rows.
+        The parameter maximises the mean over classes of each class's Gaussian
+        log-likelihood per row: the mixtures model each class, so the
+        transform should make each class, not the pooled data, Gaussian, and
+        a rare class weighs as much as the majority. One parameter per feature
+        is estimated well from a few thousand rows, so classes larger than
+        ``selection_size`` are subsampled to it.
         """
         if self.feature_transform is None:
             return None
         size = self.selection_size
-        rows = Z if size is None or len(Z) <= size else Z[np.sort(rng.choice(len(Z), size=size, replace=False))]
-        lambdas = fit_lambdas(rows)
+        picks = []
+        for k in range(len(self.classes_)):
+            idx = np.flatnonzero(y_index == k)
+            big = size is not None and len(idx) > size
+            picks.append(np.sort(rng.choice(idx, size=size, replace=False)) if big else idx)
+        rows = np.concatenate(picks)
+        groups = np.split(np.arange(len(rows)), np.cumsum([len(p) for p in picks])[:-1])
+        lambdas = fit_lambdas(Z[rows], groups)
         return None if np.all(lambdas == 1.0) else lambdas
 
     def _to_model_units(self, X: np.ndarray) -> np.ndarray:

@@ -5,7 +5,16 @@ spends components on the tail, or stretches one over it. The Yeo-Johnson
 transform (Yeo & Johnson, 2000) bends each feature toward a Gaussian marginal
 with one parameter ``lam`` per feature, chosen by maximum likelihood
 (the search of :func:`scipy.stats.yeojohnson_normmax`, what
-scikit-learn's ``PowerTransformer`` uses). It is applied to standardised features, so the
+scikit-learn's ``PowerTransformer`` uses), with two changes. The search is
+held to ``[0, 2]``: for ``lam < 0`` the positive half-line maps onto a
+bounded interval, and for ``lam > 2`` the negative one does, so a Gaussian
+fitted to the transformed values would put mass where no input maps, and the
+density in input units would integrate to less than one. And given classes,
+the likelihood is the mean over classes of each class's Gaussian
+log-likelihood per row: the classifier fits a density per class, so each
+class, not the pooled data, should look Gaussian, and a rare class counts as
+much as the majority (on pooled data the majority's shape decides).
+It is applied to standardised features, so the
 transformed model is still invariant to each feature's units, and it is smooth,
 monotone and defined on the whole real line: unlike a quantile transform, it
 does not clip values beyond the training range, which in fraud data are the
@@ -25,6 +34,8 @@ from scipy.optimize import fminbound
 
 #: A value held by at least this share of a feature's rows is a point mass no transform can spread.
 MAX_POINT_MASS = 0.5
+#: Parameters searched: outside it one branch of the transform is bounded (see the module's docstring).
+LAMBDA_RANGE = (0.0, 2.0)
 #: Transformed values are kept within +-this, so every finite input keeps a finite score.
 _LIMIT = 1e100
 # Values transformed at once: a few hundred KiB of temporaries stay in cache.
@@ -33,13 +44,17 @@ _BLOCK_VALUES = 2**15
 _EXACT_POWER = 1e-3
 
 
-def fit_lambdas(Z: np.ndarray) -> np.ndarray:
-    """Maximum-likelihood Yeo-Johnson parameter of each standardised feature.
+def fit_lambdas(Z: np.ndarray, groups: list[np.ndarray] | None = None) -> np.ndarray:
+    """Maximum-likelihood Yeo-Johnson parameter in ``[0, 2]`` of each standardised feature.
 
     Parameters
     ----------
     Z : ndarray of shape (n_samples, n_features)
         Standardised features.
+    groups : list of ndarray or None, default=None
+        Row indices of each class: the parameter then maximises the mean over
+        classes of each class's log-likelihood per row (classes of fewer than
+        two rows are left out). None: the pooled log-likelihood.
 
     Returns
     -------
@@ -51,32 +66,39 @@ def fit_lambdas(Z: np.ndarray) -> np.ndarray:
         column = Z[:, j]
         _, counts = np.unique(column, return_counts=True)
         if len(counts) >= 3 and counts.max() < MAX_POINT_MASS * len(column):
-            lambdas[j] = _normmax(column)
+            lambdas[j] = _normmax(column, groups)
     return lambdas
 
 
-def _normmax(z: np.ndarray) -> float:
+def _normmax(z: np.ndarray, groups: list[np.ndarray] | None = None) -> float:
     """:func:`scipy.stats.yeojohnson_normmax` of ``z``: the same bounded search on the same likelihood.
 
     The log-likelihood ``-n/2 log var(psi) + (lam - 1) sum(sign(z) log1p|z|)``
     is evaluated on ``log1p(|z|)`` computed once, split by sign (the variance
     does not depend on the order of the rows), which makes each evaluation a
-    single ``expm1`` per row instead of scipy's masked transform.
+    single ``expm1`` per row instead of scipy's masked transform. With
+    ``groups``, the mean over groups of each group's Gaussian log-likelihood
+    per row.
     """
     logs = np.log1p(np.abs(z))
-    pos, neg = logs[z >= 0], logs[z < 0]
-    jacobian = float(np.sum(pos) - np.sum(neg))
-    half_n = len(z) / 2
+    parts = []
+    for rows in [np.arange(len(z))] if groups is None else groups:
+        if len(rows) >= 2:
+            pos, neg = logs[rows][z[rows] >= 0], logs[rows][z[rows] < 0]
+            parts.append((pos, neg, float(np.sum(pos) - np.sum(neg)) / len(rows)))
     tiny = np.finfo(np.float64).smallest_normal
 
     def neg_llf(lam: float) -> float:
-        with np.errstate(over="ignore", invalid="ignore"):
-            psi = np.concatenate([_bent(pos, lam), -_bent(neg, 2.0 - lam)])
-            var = psi.var()
-        if not (tiny <= var < np.inf):
-            return np.inf  # as scipy: a likelihood that over- or underflows is rejected
-        return half_n * np.log(var) - (lam - 1.0) * jacobian
+        total = 0.0
+        for pos, neg, jacobian in parts:
+            with np.errstate(over="ignore", invalid="ignore"):
+                var = np.concatenate([_bent(pos, lam), -_bent(neg, 2.0 - lam)]).var()
+            if not (tiny <= var < np.inf):
+                return np.inf  # as scipy: a likelihood that over- or underflows is rejected
+            total += 0.5 * np.log(var) - (lam - 1.0) * jacobian
+        return total
 
+    pos, neg = z[z >= 0], z[z < 0]
     # scipy's bounds: transformed values of up to 20 times the largest |z| stay finite
     eps = np.finfo(np.float64).eps
     log1p_max = np.log1p(20 * np.max(np.abs(z)))
@@ -86,6 +108,8 @@ def _normmax(z: np.ndarray) -> float:
         lb, ub = 2 - ub, 2 - lb
     elif len(neg):
         lb, ub = max(2 - ub, lb), min(2 - lb, ub)
+    # within [0, 2] the transform maps the real line onto the real line (see fit_lambdas)
+    lb, ub = max(lb, LAMBDA_RANGE[0]), min(ub, LAMBDA_RANGE[1])
     return float(fminbound(neg_llf, lb, ub, xtol=1.48e-08))
 
 

@@ -48,7 +48,7 @@ def test_yeo_johnson_of_many_columns_matches_scipy_across_blocks():
     seed=st.integers(0, 2**16),
 )
 @settings(max_examples=40, deadline=None)
-def test_fit_lambdas_finds_scipys_maximum_likelihood_parameter(shape, n, seed):
+def test_fit_lambdas_finds_scipys_maximum_likelihood_parameter_within_zero_to_two(shape, n, seed):
     rng = np.random.default_rng(seed)
     z = {
         "normal": lambda: rng.normal(size=n),
@@ -59,9 +59,28 @@ def test_fit_lambdas_finds_scipys_maximum_likelihood_parameter(shape, n, seed):
         "uniform": lambda: rng.uniform(-1, 3, size=n),
     }[shape]()
     ours = fit_lambdas(z[:, None])[0]
-    want = stats.yeojohnson_normmax(z)
+    assert 0.0 <= ours <= 2.0
+    # the log-likelihood is unimodal in lam, so the best lam in [0, 2] is scipy's unbounded one clipped
+    want = float(np.clip(stats.yeojohnson_normmax(z), 0.0, 2.0))
     # both stop within the search's tolerance (1.48e-8) of the maximum; compare the likelihoods there
     assert abs(ours - want) < 1e-5 or stats.yeojohnson_llf(ours, z) >= stats.yeojohnson_llf(want, z) - 1e-9 * n
+
+
+@given(n=st.integers(5, 300), seed=st.integers(0, 2**16), minority=st.floats(0.02, 0.5))
+@settings(max_examples=30, deadline=None)
+def test_grouped_lambda_maximises_the_mean_of_the_groups_log_likelihoods(n, seed, minority):
+    rng = np.random.default_rng(seed)
+    small = max(2, int(n * minority))
+    z = np.r_[rng.lognormal(sigma=1.0, size=n), -rng.exponential(size=small) * 3]
+    groups = [np.arange(n), np.arange(n, n + small)]
+    ours = fit_lambdas(z[:, None], groups)[0]
+
+    def criterion(lam: float) -> float:
+        return float(np.mean([stats.yeojohnson_llf(lam, z[g]) / len(g) for g in groups]))
+
+    grid = np.linspace(0.0, 2.0, 2001)
+    assert 0.0 <= ours <= 2.0
+    assert criterion(ours) >= max(criterion(lam) for lam in grid) - 1e-7
 
 
 @pytest.mark.parametrize("lam", [-0.8, 0.0, 0.5, 1.7, 2.0])
@@ -85,6 +104,34 @@ def test_fit_lambdas_leaves_binary_and_point_mass_features_alone_and_bends_skewe
     assert lambdas[0] == 1.0 and lambdas[1] == 1.0
     assert lambdas[2] < 0.8  # a right tail is pulled in
     assert abs(stats.skew(yeo_johnson(Z, lambdas)[:, 2])) < 0.5 * abs(stats.skew(Z[:, 2]))
+
+
+def test_grouped_lambda_gives_each_class_the_same_say_whatever_its_size():
+    rng = np.random.default_rng(RND_SEED)
+    majority, minority = rng.normal(size=3000), 1 + rng.lognormal(sigma=1.0, size=60)
+    z = np.r_[majority, minority]
+    z = (z - z.mean()) / z.std()
+    groups = [np.arange(3000), np.arange(3000, 3060)]
+    grouped = fit_lambdas(z[:, None], groups)[0]
+    # replicating the majority's rows leaves each class's per-row likelihood, and so the parameter, as it was
+    tripled = np.r_[np.tile(z[:3000], 3), z[3000:]]
+    again = fit_lambdas(tripled[:, None], [np.arange(9000), np.arange(9000, 9060)])[0]
+    assert again == pytest.approx(grouped, abs=1e-6)
+    # the pooled parameter follows the majority (nearly Gaussian: close to 1); the grouped one bends for the minority
+    pooled = fit_lambdas(z[:, None])[0]
+    assert abs(pooled - 1.0) < abs(grouped - 1.0) - 0.1
+
+
+def test_classifier_fits_the_transform_on_its_classes():
+    rng = np.random.default_rng(RND_SEED)
+    X = np.column_stack([np.r_[rng.normal(size=800), 2 + rng.lognormal(size=80)], rng.lognormal(size=880)])
+    y = np.r_[np.zeros(800, int), np.ones(80, int)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GMMClassifier(random_state=RND_SEED).fit(X, y)
+    Z = (X - model.power_center_) / model.power_scale_
+    want = fit_lambdas(Z, [np.flatnonzero(y == 0), np.flatnonzero(y == 1)])
+    np.testing.assert_allclose(model.power_lambdas_, want, rtol=1e-12)
 
 
 def test_transformed_class_density_integrates_to_one_in_input_units():
