@@ -86,6 +86,8 @@ def _normmax(z: np.ndarray, groups: list[np.ndarray] | None = None) -> float:
         if len(rows) >= 2:
             pos, neg = logs[rows][z[rows] >= 0], logs[rows][z[rows] < 0]
             parts.append((pos, neg, float(np.sum(pos) - np.sum(neg)) / len(rows)))
+    if not parts:
+        return 1.0  # no class has two rows: no variance to judge a transform by
     tiny = np.finfo(np.float64).smallest_normal
 
     def neg_llf(lam: float) -> float:

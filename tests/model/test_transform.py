@@ -122,6 +122,11 @@ def test_grouped_lambda_gives_each_class_the_same_say_whatever_its_size():
     assert abs(pooled - 1.0) < abs(grouped - 1.0) - 0.1
 
 
+def test_grouped_lambda_without_a_class_of_two_rows_is_the_identity():
+    z = np.array([[-1.0], [0.5], [3.0]])
+    assert fit_lambdas(z, [np.array([0]), np.array([1]), np.array([2])])[0] == 1.0
+
+
 def test_classifier_fits_the_transform_on_its_classes():
     rng = np.random.default_rng(RND_SEED)
     X = np.column_stack([np.r_[rng.normal(size=800), 2 + rng.lognormal(size=80)], rng.lognormal(size=880)])
