@@ -71,7 +71,7 @@ def fit_lambdas(Z: np.ndarray, groups: list[np.ndarray] | None = None) -> np.nda
 
 
 def _normmax(z: np.ndarray, groups: list[np.ndarray] | None = None) -> float:
-    """:func:`scipy.stats.yeojohnson_normmax` of ``z``: the same bounded search on the same likelihood.
+    """:func:`scipy.stats.yeojohnson_normmax` of ``z`` within ``[0, 2]``: scipy's bounded search and likelihood.
 
     The log-likelihood ``-n/2 log var(psi) + (lam - 1) sum(sign(z) log1p|z|)``
     is evaluated on ``log1p(|z|)`` computed once, split by sign (the variance
@@ -100,17 +100,16 @@ def _normmax(z: np.ndarray, groups: list[np.ndarray] | None = None) -> float:
             total += 0.5 * np.log(var) - (lam - 1.0) * jacobian
         return total
 
-    pos, neg = z[z >= 0], z[z < 0]
     # scipy's bounds: transformed values of up to 20 times the largest |z| stay finite
     eps = np.finfo(np.float64).eps
     log1p_max = np.log1p(20 * np.max(np.abs(z)))
     lb = (np.log(tiny) - np.log(eps)) / 2 / log1p_max
     ub = (np.log(np.finfo(np.float64).max) + np.log(eps)) / 2 / log1p_max
-    if not len(pos):
+    if not (z >= 0).any():
         lb, ub = 2 - ub, 2 - lb
-    elif len(neg):
+    elif (z < 0).any():
         lb, ub = max(2 - ub, lb), min(2 - lb, ub)
-    # within [0, 2] the transform maps the real line onto the real line (see fit_lambdas)
+    # within [0, 2] the transform maps the real line onto the real line (see the module's docstring)
     lb, ub = max(lb, LAMBDA_RANGE[0]), min(ub, LAMBDA_RANGE[1])
     return float(fminbound(neg_llf, lb, ub, xtol=1.48e-08))
 

@@ -60,7 +60,7 @@ def test_fit_lambdas_finds_scipys_maximum_likelihood_parameter_within_zero_to_tw
     }[shape]()
     ours = fit_lambdas(z[:, None])[0]
     assert 0.0 <= ours <= 2.0
-    # the log-likelihood is unimodal in lam, so the best lam in [0, 2] is scipy's unbounded one clipped
+    # if the log-likelihood is unimodal in lam (this comparison checks it), the best lam in [0, 2] is scipy's, clipped
     want = float(np.clip(stats.yeojohnson_normmax(z), 0.0, 2.0))
     # both stop within the search's tolerance (1.48e-8) of the maximum; compare the likelihoods there
     assert abs(ours - want) < 1e-5 or stats.yeojohnson_llf(ours, z) >= stats.yeojohnson_llf(want, z) - 1e-9 * n
