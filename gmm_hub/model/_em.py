@@ -127,11 +127,17 @@ def shrunk_parameters(
             n = nk.sum()
             w = prior_weight(n, prior.rows)
             tied = (1 - w) * scatter.sum(axis=0) / n + w * target
-            tied.flat[:: d + 1] += floor
+            if prior.shape is None:
+                tied.flat[:: d + 1] += floor
+            else:
+                tied += prior.floor_matrix()
             return nk, means, tied
         w = prior_weight(nk, prior.rows)[:, None, None]
         cov = (1 - w) * scatter / nk[:, None, None] + w * target
-        cov[:, np.arange(d), np.arange(d)] += floor
+        if prior.shape is None:
+            cov[:, np.arange(d), np.arange(d)] += floor
+        else:
+            cov += prior.floor_matrix()
         return nk, means, cov
     sq = moments.scatter - 2 * shift * sums + counts[:, None] * shift**2
     w = prior_weight(nk, prior.rows)[:, None]

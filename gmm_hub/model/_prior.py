@@ -43,11 +43,22 @@ class CovariancePrior:
         Pseudo-rows the prior is worth, per component.
     floor : ndarray of shape (n_features,)
         Variance added to the diagonal of every covariance.
+    shape : ndarray of shape (n_features, n_features) or None
+        Correlation the floor is spread with in full and tied covariances
+        (``sqrt(floor) * shape * sqrt(floor)``); None: diagonal.
     """
 
     target: np.ndarray
     rows: float
     floor: np.ndarray
+    shape: np.ndarray | None = None
+
+    def floor_matrix(self) -> np.ndarray:
+        """The floor as a full matrix."""
+        if self.shape is None:
+            return np.diag(self.floor)
+        root = np.sqrt(self.floor)
+        return root[:, None] * self.shape * root[None, :]
 
 
 def feature_scale(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -133,3 +144,26 @@ def prior_weight(n: np.ndarray | float, rows: float) -> np.ndarray:
     """``rows / (n + rows)``: how far the prior pulls an estimate from ``n`` rows (1 for infinite rows)."""
     n = np.asarray(n, dtype=np.float64)
     return np.ones_like(n) if np.isinf(rows) else rows / (n + rows)
+
+
+def pooled_correlation(Z: np.ndarray, y_index: np.ndarray, n_classes: int) -> np.ndarray:
+    """The within-class correlation pooled over classes, Ledoit-Wolf shrunk.
+
+    Each row less its class mean, each feature divided by its spread: the
+    correlation of what is left, shrunk toward the identity as Ledoit and
+    Wolf (2004) choose, which keeps it well conditioned whatever the rows (a
+    floor spread with it leaves no direction without variance) and leaves it
+    free of the features' units.
+    """
+    from sklearn.covariance import ledoit_wolf
+
+    means = np.zeros((n_classes, Z.shape[1]))
+    np.add.at(means, y_index, Z)
+    means /= np.maximum(np.bincount(y_index, minlength=n_classes), 1)[:, None]
+    residual = Z - means[y_index]
+    sd = np.sqrt(np.mean(residual**2, axis=0))
+    sd[~(sd > 0)] = 1.0
+    corr, _ = ledoit_wolf(residual / sd, assume_centered=True)
+    root = np.sqrt(np.diag(corr))
+    root[~(root > 0)] = 1.0
+    return corr / root[:, None] / root[None, :]

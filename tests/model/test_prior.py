@@ -18,6 +18,7 @@ from gmm_hub.model._prior import (
     dequantisation_floor,
     feature_scale,
     held_out_prior_rows,
+    pooled_correlation,
     prior_weight,
 )
 
@@ -99,6 +100,52 @@ def test_no_prior_is_the_maximum_likelihood_m_step(kind):
     np.testing.assert_allclose(nk, ref_nk, rtol=1e-12)
     np.testing.assert_allclose(means, ref_means, rtol=1e-12)
     np.testing.assert_allclose(cov, ref_cov, rtol=1e-10)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    exponents=st.lists(st.floats(-3, 3), min_size=4, max_size=4),
+    n_minor=st.integers(2, 40),
+    seed=st.integers(0, 2**16),
+)
+def test_pooled_correlation_is_a_well_conditioned_correlation_free_of_units(exponents, n_minor, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(60 + n_minor, 4)) @ rng.normal(size=(4, 4))
+    y = np.r_[np.zeros(60, int), np.ones(n_minor, int)]
+    X[y == 1] += 5.0  # far apart: a pooled *within-class* estimate must not see the shift
+    corr = pooled_correlation(X, y, 2)
+    np.testing.assert_allclose(np.diag(corr), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(corr, corr.T, rtol=0, atol=1e-15)
+    assert np.linalg.eigvalsh(corr).min() > 1e-6  # Ledoit-Wolf shrinkage: positive definite whatever the rows
+    np.testing.assert_allclose(pooled_correlation(X * 10.0 ** np.array(exponents), y, 2), corr, atol=1e-9)
+
+
+def test_pooled_correlation_is_the_within_class_correlation_given_many_rows():
+    rng = np.random.default_rng(RND_SEED)
+    cov = np.array([[1.0, 0.9, 0.0], [0.9, 1.0, -0.3], [0.0, -0.3, 1.0]])
+    X = rng.multivariate_normal(np.zeros(3), cov, size=40_000)
+    y = (rng.random(40_000) < 0.1).astype(int)
+    X[y == 1] += [3.0, -2.0, 1.0]
+    np.testing.assert_allclose(pooled_correlation(X, y, 2), cov, atol=0.02)
+
+
+def test_a_shaped_floor_spreads_the_same_variances_like_the_correlation():
+    rng = np.random.default_rng(RND_SEED)
+    X, resp = rng.normal(size=(200, 3)), rng.dirichlet(np.ones(2), size=200)
+    floor, corr = np.array([0.1, 0.4, 0.9]), np.array([[1.0, 0.5, 0.0], [0.5, 1.0, 0.2], [0.0, 0.2, 1.0]])
+    plain = CovariancePrior(target=np.zeros((3, 3)), rows=0.0, floor=floor)
+    shaped = CovariancePrior(target=np.zeros((3, 3)), rows=0.0, floor=floor, shape=corr)
+    np.testing.assert_allclose(np.diag(shaped.floor_matrix()), floor)
+    np.testing.assert_allclose(plain.floor_matrix(), np.diag(floor))
+    for kind in TYPES:
+        moments = Moments.of(X, resp, kind in ("diag", "spherical"))
+        _, _, a = shrunk_parameters(moments, kind, plain)
+        _, _, b = shrunk_parameters(moments, kind, shaped)
+        if kind in ("diag", "spherical"):  # only the variances enter: the shape changes nothing
+            np.testing.assert_array_equal(a, b)
+        else:
+            off = shaped.floor_matrix() - np.diag(floor)
+            np.testing.assert_allclose(b - a, np.broadcast_to(off, a.shape), rtol=0, atol=1e-12)
 
 
 def test_prior_weight_fades_with_rows_and_is_total_for_infinite_rows():
