@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import numbers
 import time
 import warnings
@@ -17,12 +18,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..exceptions import InvalidInputError
 from ._em import to_input_units
-from ._floor import FLOOR_START, class_floor, cross_validated_floor, fading
+from ._floor import FLOOR_SHAPES, FLOOR_START, SHAPE_START, class_floor, cross_validated_floor, fading
 from ._prior import (
     CovariancePrior,
     dequantisation_floor,
     feature_scale,
     held_out_prior_rows,
+    pooled_correlation,
     pooled_covariance,
 )
 from ._scoring import check_finite, fused_scorer, power_transform
@@ -66,16 +68,23 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     (a quantile transform would clip them).
 
     By default (``prior_rows=0``) class ``k`` adds ``c * (1 + n_features /
-    n_k)`` of each feature's variance to the diagonal of its covariances: a
-    floor that keeps a minority class of a few rows from collapsing. How much
-    smoothing classifies best depends on the data, so each class's
-    multiplier ``c`` is chosen, as regularised discriminant analysis chooses
-    its regularisation (Friedman, 1989), by cross-validation: each class's
-    configuration (selected with ``c = 0.15``) is refitted on 3 folds of at
-    most ``selection_size`` of its rows with each of ``1e-6, 1e-3, 0.01,
-    0.05, 0.15, 0.5``, and the combination of per-class multipliers with the
-    lowest out-of-fold balanced log-loss (the mean over classes of the
-    negative log posterior of the true class) wins. On a continuous
+    n_k)`` of each feature's variance to its covariances: a floor that keeps
+    a minority class of a few rows from collapsing. The floor has two
+    shapes, the two directions regularised discriminant analysis (Friedman,
+    1989) shrinks a class covariance in: ``"diagonal"`` (a ridge, toward
+    independent features) and ``"pooled"`` (the same variances, spread like
+    the within-class correlation pooled over all classes, Ledoit-Wolf
+    shrunk: a floor of the shape the classes share, which leaves the
+    proportions of correlated features, and their thin directions, as they
+    are). How much smoothing, and of which shape, classifies best depends
+    on the data, so each class's ``c`` and shape are chosen, as in
+    regularised discriminant analysis, by cross-validation: each class's
+    configuration (selected with ``c = 0.15``, pooled) is refitted on 3
+    folds of at most ``selection_size`` of its rows with each of ``1e-6,
+    1e-3, 0.01, 0.05, 0.15, 0.5`` in both shapes (``1e-6``, numerical only,
+    once), and the combination of per-class choices with the lowest
+    out-of-fold balanced log-loss (the mean over classes of the negative log
+    posterior of the true class) wins. On a continuous
     feature a floor is what a fixed conjugate prior adds, which fades as
     ``1 / rows``, so there the chosen ``c`` is scaled by the folds' rows
     over the final fit's (a class subsampled for the folds gets a
@@ -148,6 +157,13 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         ``1e-6`` of each feature's variance (numerical safety) under the
         prior. A number ``r``: ``r * (1 + n_features /
         n_k)`` without the prior, ``r`` with it.
+    floor_shape : {"auto", "diagonal", "pooled"}, default="auto"
+        How the floor is spread over a full or tied covariance (diagonal and
+        spherical ones take its variances only): on the diagonal, or like the
+        pooled within-class correlation (above). ``"auto"``: pooled while the
+        configuration is selected, then cross-validated with the multiplier
+        when ``reg_covar="auto"`` (pooled when it is a number). Under the
+        prior the floor is numerical only and diagonal.
     selection_size : int or None, default=10_000
         Rows per class on which the candidate configurations are compared;
         classes with more rows are subsampled for the comparison, and the
@@ -230,17 +246,22 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     prior_rows_ : ndarray of shape (n_classes,)
         Pseudo-rows of each class's covariance prior (see ``prior_rows``).
     variance_floor_ : ndarray of shape (n_classes, n_features_in_)
-        Variance added to the diagonal of each class's covariances, in the
+        Variance added to the diagonal of each class's covariances (a pooled
+        floor adds the matching covariances off it, ``floor_shape``), in the
         units of ``gmms_`` (see ``reg_covar``; under the prior it includes each feature's
         dequantisation variance ``gap**2 / 12``).
     floor_scale_ : ndarray of shape (n_classes,)
         Each class's floor multiplier (``c`` above, as the folds chose it;
         ``variance_floor_`` has it scaled to the final fit's rows; under the
         prior, its numerical ``1e-6``).
-    floor_losses_ : ndarray of shape (6,) or None
+    floor_shape_ : ndarray of shape (n_classes,)
+        Each class's floor shape, ``"diagonal"`` or ``"pooled"``.
+    floor_losses_ : ndarray of shape (11,) or None
         When the floor was cross-validated: the out-of-fold balanced
-        log-loss of each multiplier shared by all classes (the per-class
-        choice is at least as good as the best of them).
+        log-loss of each multiplier and shape shared by all classes (the
+        multipliers in the diagonal shape, then those above ``1e-6`` pooled;
+        the multipliers alone when ``floor_shape`` is fixed). The per-class
+        choice is at least as good as the best of them.
     n_iter_ : ndarray of shape (n_classes,)
         EM iterations of each class's final fit.
     converged_ : ndarray of shape (n_classes,)
@@ -272,13 +293,14 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     array([0, 0, 0])
     """
 
-    # Models saved before ``verbose``, ``scoring_dtype`` and ``prior_rows`` existed
+    # Models saved before ``verbose``, ``scoring_dtype``, ``prior_rows`` (and the later parameters) existed
     # load without the attributes; these defaults keep their get_params() and
     # repr() working (their fitted mixtures, and so their predictions, are kept).
     verbose = 0
     scoring_dtype = "float64"
     prior_rows: float | str = 0.0
     feature_transform: str | None = None
+    floor_shape = "diagonal"
 
     def __init__(
         self,
@@ -292,6 +314,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         prior_rows: float | str = 0.0,
         feature_transform: str | None = "yeo-johnson",
         reg_covar: float | str = "auto",
+        floor_shape: str = "auto",
         selection_size: int | None = 10_000,
         n_init: int = 1,
         max_iter: int = 100,
@@ -310,6 +333,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         self.prior_rows = prior_rows
         self.feature_transform = feature_transform
         self.reg_covar = reg_covar
+        self.floor_shape = floor_shape
         self.selection_size = selection_size
         self.n_init = n_init
         self.max_iter = max_iter
@@ -351,7 +375,8 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         start = time.perf_counter()
         center, scale = feature_scale(X)
         Z = (X - center) / scale
-        self.power_lambdas_ = self._power_lambdas(Z, y_index, rng)
+        sample = self._class_sample(y_index, rng)
+        self.power_lambdas_ = self._power_lambdas(Z, sample)
         if self.power_lambdas_ is not None:
             # the mixtures live in the transformed units: standardise those in turn
             self.power_center_, self.power_scale_ = center, scale
@@ -360,29 +385,35 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
             Z = (U - center) / scale
         timings = {"transform": time.perf_counter() - start}
         start = time.perf_counter()
-        priors = self._covariance_priors(Z, y_index, rng, FLOOR_START)
-        timings["prior"] = time.perf_counter() - start
         fixed, self.floor_losses_ = self._floor_scale(), None
+        rows = np.concatenate(sample)
+        spread = self.prior_rows == 0 and self.floor_shape != "diagonal"
+        correlation = pooled_correlation(Z[rows], y_index[rows], len(self.classes_)) if spread else None
         self.floor_scale_ = np.full(len(self.classes_), FLOOR_START if fixed is None else fixed)
+        self.floor_shape_ = np.full(len(self.classes_), self._start_shape())
+        priors_of = functools.partial(self._covariance_priors, Z, y_index, rng, correlation=correlation)
+        priors = priors_of(FLOOR_START, shapes=self.floor_shape_)
+        timings["prior"] = time.perf_counter() - start
 
         def cross_validate_floor(mixtures: list, fit_rows: np.ndarray) -> list | None:
             # reg_covar="auto" without the prior: each class's floor, from the selected configurations
-            scales, self.floor_losses_, chosen_at = cross_validated_floor(
+            scales, shapes, self.floor_losses_, chosen_at = cross_validated_floor(
                 Z,
                 y_index,
                 mixtures,
-                lambda scale, counts: self._covariance_priors(Z, y_index, rng, scale, counts),
+                lambda scale, counts, shape: priors_of(scale, counts, shapes=shape),
                 np.log(self.class_prior_),
                 self.selection_size,
                 rng,
                 self.n_jobs,
+                shapes=FLOOR_SHAPES if self.floor_shape == "auto" else (self.floor_shape,),
             )
-            self.floor_scale_ = scales
             keep = fading(chosen_at, fit_rows, Z, y_index, self.selection_size)
-            changed = (scales != FLOOR_START) | (keep != 1).any(axis=1)
+            changed = (scales != FLOOR_START) | (shapes != self.floor_shape_) | (keep != 1).any(axis=1)
+            self.floor_scale_, self.floor_shape_ = scales, shapes
             if not changed.any():
                 return None
-            revised = self._covariance_priors(Z, y_index, rng, scales, keep=keep)
+            revised = priors_of(scales, keep=keep, shapes=shapes)
             return [revised[k] if changed[k] else priors[k] for k in range(len(priors))]
 
         mixtures = self._fit_mixtures(Z, y_index, rng, priors, timings, cross_validate_floor if fixed is None else None)
@@ -399,26 +430,29 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         self.fit_seconds_ = {**timings, "threshold": time.perf_counter() - start}
         return self
 
-    def _power_lambdas(self, Z: np.ndarray, y_index: np.ndarray, rng) -> np.ndarray | None:
+    def _class_sample(self, y_index: np.ndarray, rng) -> list[np.ndarray]:
+        """Each class's rows, subsampled to ``selection_size`` where it has more (sorted)."""
+        size, picks = self.selection_size, []
+        for k in range(len(self.classes_)):
+            idx = np.flatnonzero(y_index == k)
+            big = size is not None and len(idx) > size
+            picks.append(np.sort(rng.choice(idx, size=size, replace=False)) if big else idx)
+        return picks
+
+    def _power_lambdas(self, Z: np.ndarray, sample: list[np.ndarray]) -> np.ndarray | None:
         """Each feature's Yeo-Johnson parameter, or None when no feature is transformed.
 
         The parameter maximises the mean over classes of each class's Gaussian
         log-likelihood per row: the mixtures model each class, so the
         transform should make each class, not the pooled data, Gaussian, and
         a rare class weighs as much as the majority. One parameter per feature
-        is estimated well from a few thousand rows, so classes larger than
-        ``selection_size`` are subsampled to it.
+        is estimated well from a few thousand rows, so each class's rows are
+        ``sample[k]`` (at most ``selection_size``).
         """
         if self.feature_transform is None:
             return None
-        size = self.selection_size
-        picks = []
-        for k in range(len(self.classes_)):
-            idx = np.flatnonzero(y_index == k)
-            big = size is not None and len(idx) > size
-            picks.append(np.sort(rng.choice(idx, size=size, replace=False)) if big else idx)
-        rows = np.concatenate(picks)
-        groups = np.split(np.arange(len(rows)), np.cumsum([len(p) for p in picks])[:-1])
+        rows = np.concatenate(sample)
+        groups = np.split(np.arange(len(rows)), np.cumsum([len(p) for p in sample])[:-1])
         lambdas = fit_lambdas(Z[rows], groups)
         return None if np.all(lambdas == 1.0) else lambdas
 
@@ -433,6 +467,12 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
             return float(self.reg_covar)
         return 1e-6 if self.prior_rows != 0 else None
 
+    def _start_shape(self) -> str:
+        """The floor's shape for selecting the configuration (and the final one unless cross-validated)."""
+        if self.prior_rows != 0:
+            return "diagonal"  # under the prior the floor is numerical only
+        return SHAPE_START if self.floor_shape == "auto" else self.floor_shape
+
     def _covariance_priors(
         self,
         Z: np.ndarray,
@@ -441,8 +481,13 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         floor_scale: float | np.ndarray,
         counts: np.ndarray | None = None,
         keep: np.ndarray | None = None,
+        shapes: str | np.ndarray = "diagonal",
+        correlation: np.ndarray | None = None,
     ) -> list[CovariancePrior]:
         """Each class's prior (standardised units); ``keep`` scales each class's floor per feature.
+
+        A class whose floor shape is ``"pooled"`` spreads its floor like
+        ``correlation`` (the pooled within-class correlation).
 
         Centring class ``k``'s prior on the classes other than ``k`` keeps the
         held-out choice of its strength informative: a large class's own
@@ -456,6 +501,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         if counts is None:
             counts = np.bincount(y_index, minlength=len(self.classes_))
         quantum = dequantisation_floor(Z) if adaptive else None
+        shapes = np.broadcast_to(shapes, len(self.classes_))
         priors = []
         for k in range(len(self.classes_)):
             # the fixed floor is a prior of n_features pseudo-rows; under the MAP prior it is numerical only
@@ -463,7 +509,8 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
             if keep is not None:
                 floor = floor * keep[k]
             if not adaptive:  # a prior of no rows: its target is never used
-                priors.append(CovariancePrior(target=np.zeros((d, d)), rows=0.0, floor=floor))
+                shape = correlation if shapes[k] == "pooled" else None
+                priors.append(CovariancePrior(target=np.zeros((d, d)), rows=0.0, floor=floor, shape=shape))
                 continue
             others = y_index != k
             target = pooled_covariance(Z[others], y_index[others], len(self.classes_))
@@ -524,6 +571,8 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         r = self.reg_covar
         if not (r == "auto" or (_is_real(r) and r >= 0 and np.isfinite(r))):
             raise bad("reg_covar", 'a non-negative float or "auto"')
+        if not (isinstance(self.floor_shape, str) and self.floor_shape in ("auto", *FLOOR_SHAPES)):
+            raise bad("floor_shape", f"one of {['auto', *FLOOR_SHAPES]}")
         s = self.selection_size
         if not (s is None or (_is_int(s) and s >= 2)):
             raise bad("selection_size", "an int >= 2 or None")

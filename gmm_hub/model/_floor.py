@@ -1,13 +1,16 @@
 """Choosing the covariance floor by cross-validated classification loss.
 
 Class ``k``'s covariances get ``c * (1 + n_features / n_k)`` of each feature's
-variance added to their diagonal. How much smoothing classifies best depends
+variance added to their variances. How much smoothing classifies best depends
 on the data: heavy for overlapping classes with discrete features (it keeps a
 class's density off the spikes its few distinct values would make), next to
 none for large, well-sampled classes whose thin directions carry the signal.
-So ``c`` is chosen the way regularised discriminant analysis chooses its
-regularisation (Friedman, 1989): by cross-validation. Each multiplier of
-:data:`FLOOR_GRID` is scored by the balanced log-loss (the mean, over classes,
+The floor is added on the diagonal (a ridge) or spread like the pooled
+within-class correlation (a floor of the shape the classes share), the two
+directions in which regularised discriminant analysis (Friedman, 1989)
+shrinks a class covariance. So ``c`` and the shape are chosen the way that
+method chooses its regularisation: by cross-validation. Each multiplier of
+:data:`FLOOR_GRID`, in each shape, is scored by the balanced log-loss (the mean, over classes,
 of the mean negative log posterior of the true class) of out-of-fold
 predictions, and the lowest wins. The loss is a proper scoring rule, so it
 rewards calibrated densities rather than one threshold's accuracy, and
@@ -38,8 +41,11 @@ from ._selection import at_least_two_rows, warm_start
 
 #: Floor multipliers tried (fractions of each feature's variance, before the ``1 + d / n_k`` factor).
 FLOOR_GRID = (1e-6, 1e-3, 0.01, 0.05, 0.15, 0.5)
-#: The multiplier the configuration is first selected with.
+#: Shapes of the floor tried: ridge-like on the diagonal, or spread like the pooled within-class correlation.
+FLOOR_SHAPES = ("diagonal", "pooled")
+#: The multiplier and shape the configuration is first selected with.
 FLOOR_START = 0.15
+SHAPE_START = "pooled"
 #: Folds of the cross-validation (3 keeps a rare class's folds from being tiny).
 FLOOR_FOLDS = 3
 
@@ -53,21 +59,23 @@ def cross_validated_floor(
     Z: np.ndarray,
     y_index: np.ndarray,
     mixtures: list,
-    make_priors: Callable[[float, np.ndarray], list[CovariancePrior]],
+    make_priors: Callable[[float, np.ndarray, str], list[CovariancePrior]],
     log_prior: np.ndarray,
     size: int | None,
     rng: np.random.RandomState,
     n_jobs: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each class's floor multiplier, chosen jointly by out-of-fold balanced log-loss.
+    shapes: tuple[str, ...] = FLOOR_SHAPES,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each class's floor multiplier and shape, chosen jointly by out-of-fold balanced log-loss.
 
-    Every class's configuration is refitted on every fold with every
-    multiplier of :data:`FLOOR_GRID`; its held-out log-likelihoods are kept,
-    so any assignment of multipliers to classes can be scored without another
-    fit. All assignments are scored for up to three classes (216 for three);
-    with more, classes are improved one at a time from the best shared
-    multiplier until none changes. Among exactly equal losses the weaker
-    floors win.
+    Every class's configuration is refitted on every fold with every option,
+    a multiplier of :data:`FLOOR_GRID` in one of ``shapes`` (the smallest
+    multiplier, numerical only, in the first shape alone); its held-out
+    log-likelihoods are kept, so any assignment of options to classes can be
+    scored without another fit. All assignments are scored for two classes
+    (121); with more, classes are improved one at a time from the best
+    shared option until none changes. Among exactly equal losses the earlier
+    option wins (the weaker floor, the diagonal shape).
 
     Parameters
     ----------
@@ -80,8 +88,9 @@ def cross_validated_floor(
         fold, starting from its parameters (the search itself is not
         repeated).
     make_priors : callable
-        ``make_priors(scale, class_counts)`` gives each class's prior with the
-        floor multiplier ``scale`` for classes of ``class_counts`` rows.
+        ``make_priors(scale, class_counts, shape)`` gives each class's prior
+        with the floor multiplier ``scale`` in ``shape`` for classes of
+        ``class_counts`` rows.
     log_prior : ndarray of shape (n_classes,)
         Log class priors of the posterior.
     size : int or None
@@ -91,21 +100,27 @@ def cross_validated_floor(
     n_jobs : int or None, default=None
         Parallel fold fits, through joblib's active backend (threads
         preferred); the result does not depend on it.
+    shapes : tuple of str, default=FLOOR_SHAPES
+        The floor shapes tried.
 
     Returns
     -------
     scales : ndarray of shape (n_classes,)
         The chosen multiplier of each class (:data:`FLOOR_START` for all when
         a class has too few rows to hold any out).
-    losses : ndarray of shape (len(FLOOR_GRID),)
-        Out-of-fold balanced log-loss of each multiplier shared by all
-        classes (NaN when not run), for the record.
+    floor_shapes : ndarray of shape (n_classes,)
+        The chosen shape of each class (the starting one when not run).
+    losses : ndarray of shape (n_options,)
+        Out-of-fold balanced log-loss of each option shared by all classes
+        (NaN when not run), for the record.
     train_rows : ndarray of shape (n_classes,)
         Each class's mean training rows per fold, the evidence the
         multipliers were chosen at (see :func:`fading`); the rows looked at
         when no fold could be made.
     """
     n_classes = len(mixtures)
+    # at the smallest multiplier the floor is numerical only and its shape makes no difference: tried once
+    options = [(c, shape) for shape in shapes for c in FLOOR_GRID if shape == shapes[0] or c > FLOOR_GRID[0]]
     keep = []
     for k in range(n_classes):
         idx = np.flatnonzero(y_index == k)
@@ -114,27 +129,29 @@ def cross_validated_floor(
         keep.append(idx)
     rows = np.sort(np.concatenate(keep))
     Zs, ys = Z[rows], y_index[rows]
-    start = np.full(n_classes, FLOOR_START)
+    start_scales = np.full(n_classes, FLOOR_START)
+    start_shapes = np.full(n_classes, SHAPE_START if len(shapes) > 1 else shapes[0])
+    unscored = np.full(len(options), np.nan)
     folds = min(FLOOR_FOLDS, int(np.bincount(ys, minlength=n_classes).min()))
     counts = np.bincount(ys, minlength=n_classes).astype(float)
     if folds < 2:
-        return start, np.full(len(FLOOR_GRID), np.nan), counts
+        return start_scales, start_shapes, unscored, counts
     splits = list(StratifiedKFold(folds, shuffle=True, random_state=rng.randint(2**31 - 1)).split(Zs, ys))
     train_rows = np.mean([np.bincount(ys[train], minlength=n_classes) for train, _ in splits], axis=0)
-    # held-out log-likelihood of every row under every class's fold fit, for every multiplier
+    # held-out log-likelihood of every row under every class's fold fit, for every option
     tasks = []
-    for i, scale in enumerate(FLOOR_GRID):
+    for i, (scale, shape) in enumerate(options):
         for train, test in splits:
-            priors = make_priors(scale, np.bincount(ys[train], minlength=n_classes))
+            priors = make_priors(scale, np.bincount(ys[train], minlength=n_classes), shape)
             for k, gmm in enumerate(mixtures):
                 tasks.append(_FoldFit(i, k, gmm, priors[k], train[ys[train] == k], test))
     tasks.sort(key=lambda t: -len(t.train) * t.gmm.n_components)  # the costliest first, so workers finish together
     scores = Parallel(n_jobs=n_jobs, prefer="threads")(
         delayed(_held_out)(t.gmm, t.prior, Zs[t.train], Zs[t.test]) for t in tasks
     )
-    held_out = np.empty((len(FLOOR_GRID), n_classes, len(ys)))
+    held_out = np.empty((len(options), n_classes, len(ys)))
     for t, score in zip(tasks, scores, strict=True):
-        held_out[t.scale, t.k, t.test] = score
+        held_out[t.option, t.k, t.test] = score
 
     def loss(choice: tuple[int, ...]) -> float:
         jll = held_out[list(choice), np.arange(n_classes)].T + log_prior
@@ -142,26 +159,26 @@ def cross_validated_floor(
         value = -np.mean([own[ys == k].mean() for k in range(n_classes)])
         return float(value) if np.isfinite(value) else np.inf
 
-    shared = np.array([loss((i,) * n_classes) for i in range(len(FLOOR_GRID))])
+    shared = np.array([loss((i,) * n_classes) for i in range(len(options))])
     if not np.isfinite(shared).any():
-        return start, shared, counts
-    if n_classes <= 3:
-        best = min(itertools.product(range(len(FLOOR_GRID)), repeat=n_classes), key=loss)
+        return start_scales, start_shapes, shared, counts
+    if n_classes <= 2:
+        best = min(itertools.product(range(len(options)), repeat=n_classes), key=loss)
     else:
         best = (int(np.argmin(shared)),) * n_classes
         for _ in range(n_classes):  # coordinate descent; each sweep can only lower the loss
             before = best
             for k in range(n_classes):
-                best = min(((*best[:k], i, *best[k + 1 :]) for i in range(len(FLOOR_GRID))), key=loss)
+                best = min(((*best[:k], i, *best[k + 1 :]) for i in range(len(options))), key=loss)
             if best == before:
                 break
-    return np.array([FLOOR_GRID[i] for i in best]), shared, train_rows
+    return np.array([options[i][0] for i in best]), np.array([options[i][1] for i in best]), shared, train_rows
 
 
 class _FoldFit(NamedTuple):
-    """One fold fit of the floor's cross-validation: grid index, class, configuration, prior, rows."""
+    """One fold fit of the floor's cross-validation: option index, class, configuration, prior, rows."""
 
-    scale: int
+    option: int
     k: int
     gmm: Any
     prior: CovariancePrior

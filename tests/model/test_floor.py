@@ -6,9 +6,10 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.metrics import balanced_accuracy_score
 
 from gmm_hub import GMMClassifier
-from gmm_hub.model._floor import FLOOR_FOLDS, FLOOR_GRID, fading
+from gmm_hub.model._floor import FLOOR_FOLDS, FLOOR_GRID, FLOOR_SHAPES, fading
 from gmm_hub.model._selection import REFIT_EXCESS_NATS, n_parameters
 
 RND_SEED = 0
@@ -35,9 +36,64 @@ def _thin(n: int, seed: int = RND_SEED):
 def test_chosen_multipliers_are_on_the_grid_and_recorded():
     X, y = _thin(600)
     m = _fit(X, y)
-    assert m.floor_losses_.shape == (len(FLOOR_GRID),) and np.isfinite(m.floor_losses_).all()
+    # every multiplier in both shapes, the numerical-only one (where the shape makes no difference) once
+    assert m.floor_losses_.shape == (2 * len(FLOOR_GRID) - 1,) and np.isfinite(m.floor_losses_).all()
     assert m.floor_scale_.shape == (2,) and set(m.floor_scale_) <= set(FLOOR_GRID)
+    assert m.floor_shape_.shape == (2,) and set(m.floor_shape_) <= set(FLOOR_SHAPES)
     assert set(m.fit_seconds_) >= {"floor", "selection", "refit"}
+
+
+def _shared_shape(n_major: int, n_minor: int, rows_seed: int = RND_SEED, d: int = 8):
+    """Classes of one strongly correlated shape (variances 1 to 1e-4), the minority shifted along a thin direction."""
+    basis = np.linalg.qr(np.random.default_rng(RND_SEED).normal(size=(d, d)))[0]
+    mixing = basis * np.sqrt(np.geomspace(1.0, 1e-4, d))
+    X = np.random.default_rng(rows_seed).normal(size=(n_major + n_minor, d)) @ mixing.T
+    y = np.r_[np.zeros(n_major, int), np.ones(n_minor, int)]
+    X[y == 1] += 2.5 * mixing[:, d - 2]  # 2.5 sds along the second-thinnest direction
+    return X, y
+
+
+def test_a_minority_of_the_majoritys_shape_gets_a_floor_spread_like_it():
+    # twelve rows in eight dimensions need a strong floor; on the diagonal it swamps the thin
+    # directions the minority is told apart in, spread like the pooled correlation it keeps them
+    X, y = _shared_shape(2000, 12)
+    X_te, y_te = _shared_shape(4000, 400, rows_seed=RND_SEED + 1)
+    auto, diagonal = _fit(X, y, feature_transform=None), _fit(X, y, feature_transform=None, floor_shape="diagonal")
+    assert auto.floor_shape_[1] == "pooled" and auto.floor_scale_[1] > FLOOR_GRID[0]
+    assert set(diagonal.floor_shape_) == {"diagonal"}
+    ba = [balanced_accuracy_score(y_te, m.predict(X_te)) for m in (auto, diagonal)]
+    assert ba[0] > ba[1] + 0.05
+
+
+def test_a_fixed_shape_is_cross_validated_over_the_multipliers_alone():
+    X, y = _thin(300)
+    for shape in FLOOR_SHAPES:
+        m = _fit(X, y, floor_shape=shape)
+        assert set(m.floor_shape_) == {shape} and m.floor_losses_.shape == (len(FLOOR_GRID),)
+    fixed = _fit(X, y, reg_covar=0.2, floor_shape="diagonal")
+    np.testing.assert_array_equal(fixed.floor_shape_, ["diagonal", "diagonal"])
+
+
+def test_a_pooled_floor_adds_the_pooled_correlation_scaled_by_each_features_floor():
+    # one Gaussian per class, fitted on all its rows: its covariance is the class's scatter plus the floor matrix
+    from gmm_hub.model._prior import pooled_correlation
+
+    X, y = _shared_shape(400, 40)
+    m = _fit(X, y, feature_transform=None, n_components=1, covariance_type="full", reg_covar=0.1, floor_shape="pooled")
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    corr = pooled_correlation(Z, y, 2)
+    for k in range(2):
+        root = np.sqrt(m.variance_floor_[k])
+        rows = X[y == k]
+        expected = np.cov(rows, rowvar=False, bias=True) + root[:, None] * corr * root[None, :]
+        np.testing.assert_allclose(m.gmms_[k].covariances_[0], expected, rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize("bad", ["round", None, 1.0])
+def test_floor_shape_bad_value_is_refused(bad):
+    X, y = _thin(50)
+    with pytest.raises(ValueError, match="floor_shape must be"):
+        GMMClassifier(floor_shape=bad).fit(X, y)
 
 
 def test_floor_fades_where_the_signal_lives_in_thin_directions():
