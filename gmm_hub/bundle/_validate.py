@@ -140,6 +140,10 @@ def _check_classifier(clf: Any) -> None:
             raise _bad(clf, "power_scale_ holds a scale that is not positive")
     if getattr(clf, "floor_scale_", None) is not None and np.any(_array(clf, "floor_scale_", (n,)) < 0):
         raise _bad(clf, "floor_scale_ holds a negative floor multiplier")
+    if getattr(clf, "floor_shape_", None) is not None:
+        shapes = _array(clf, "floor_shape_", (n,), kinds="U")
+        if not set(shapes.tolist()) <= {"diagonal", "pooled"}:
+            raise _bad(clf, "floor_shape_ holds a shape other than 'diagonal' or 'pooled'")
     names = getattr(clf, "feature_names_in_", None)
     if names is not None and (not isinstance(names, np.ndarray) or names.shape != (d,)):
         raise _bad(clf, f"feature_names_in_ does not name its {d} features")

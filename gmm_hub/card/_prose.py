@@ -122,6 +122,9 @@ def _regularisation_sentence(params: dict[str, Any], fitted: dict[str, Any]) -> 
     reg = params.get("reg_covar", "auto")
     fitted_scale = fitted.get("floor_scale")
     scales = fitted_scale if isinstance(fitted_scale, list) else [fitted_scale]
+    shapes = fitted.get("floor_shape")
+    shapes = shapes if isinstance(shapes, list) else ["diagonal"]  # bundles before floor shapes: diagonal
+    spread = _shape_phrase(shapes)
     chosen = reg == "auto" and all(_finite(c) for c in scales)
     if not chosen:  # a fixed multiplier, or a 0.1 bundle's fixed 0.15
         reg = 0.15 if reg == "auto" else reg
@@ -129,17 +132,28 @@ def _regularisation_sentence(params: dict[str, Any], fitted: dict[str, Any]) -> 
             return units.strip()
         return (
             units + f"Each class's covariances get a floor of {reg:g} x (1 + features / class rows) of each "
-            "feature's variance, which keeps a small class from collapsing onto its few rows."
+            f"feature's variance, {spread}, which keeps a small class from collapsing onto its few rows."
         )
     shown = f"{scales[0]:.3g}" if len(set(scales)) == 1 else ", ".join(f"{c:.3g}" for c in scales) + " (in class order)"
     return (
         units + f"Each class's covariances get a floor of c x (1 + features / class rows) of each feature's "
-        f"variance, with c = {shown}: chosen per class from 1e-06 to 0.5 by 3-fold cross-validated balanced "
-        "log-loss, as regularised discriminant analysis chooses its regularisation (Friedman, 1989), "
-        "then, on continuous features, scaled to the rows of the final fit as a fixed prior's pull fades "
-        "(in proportion to 1 / rows). "
+        f"variance, with c = {shown}, {spread}: both chosen per class (c from 1e-06 to 0.5; the floor on the "
+        "diagonal, as a ridge, or spread like the within-class correlation pooled over classes) by 3-fold "
+        "cross-validated balanced log-loss, as regularised discriminant analysis chooses its regularisation "
+        "(Friedman, 1989), then, on continuous features, scaled to the rows of the final fit as a fixed "
+        "prior's pull fades (in proportion to 1 / rows). "
         "It keeps a small class from collapsing onto its few rows, and is weak where smoothing does not help."
     )
+
+
+_SHAPES = {"diagonal": "on the diagonal", "pooled": "spread like the pooled within-class correlation"}
+
+
+def _shape_phrase(shapes: list[Any]) -> str:
+    """Where the floor goes: one phrase for every class, or each class's shape in class order."""
+    if len(set(shapes)) == 1:
+        return _SHAPES.get(str(shapes[0]), "on the diagonal")
+    return "shaped " + ", ".join(str(s) for s in shapes) + " (in class order)"
 
 
 def _transform_sentence(fitted: dict[str, Any]) -> str | None:

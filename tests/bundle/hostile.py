@@ -235,6 +235,13 @@ def class_prior_wrong_length(work: Path) -> Callable[[], str]:
 
 
 @attack("1")
+def floor_shape_forged_into_the_card(work: Path) -> Callable[[], str]:
+    # the card names each class's floor shape: a forged one must not reach it as Markdown
+    forged = np.array(["diagonal", "<img src=x onerror=alert(1)>"])
+    return edit_model(work, lambda m: setattr(_gmm(m), "floor_shape_", forged))
+
+
+@attack("1")
 def gmms_fewer_than_classes(work: Path) -> Callable[[], str]:
     return edit_model(work, lambda m: _gmm(m).gmms_.pop())
 

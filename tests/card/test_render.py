@@ -450,3 +450,29 @@ def test_write_card_hub_snippets_run_against_local_hub(bundle_copy, local_hub, v
     exec(compile(hub_load, f"how_to_use_{variant}", "exec"), namespace)  # unchanged snippet
     assert len(namespace["model"].predict(namespace["X"])) == len(namespace["X"])
     assert Path(namespace["model"].path).is_relative_to(local_hub.cache_dir)
+
+
+@pytest.mark.parametrize(
+    ("fitted", "phrase"),
+    [
+        ({"floor_scale": [0.01, 0.5], "floor_shape": ["pooled", "pooled"]}, "spread like the pooled within-class"),
+        ({"floor_scale": [0.01, 0.5], "floor_shape": ["diagonal", "pooled"]}, "shaped diagonal, pooled (in class"),
+        ({"floor_scale": [0.01, 0.5]}, "on the diagonal"),  # a bundle from before floor shapes
+    ],
+)
+def test_card_states_each_classs_floor_shape(fitted, phrase):
+    from gmm_hub.card._prose import _regularisation_sentence
+
+    text = _regularisation_sentence({"reg_covar": "auto"}, {"prior_rows": [0.0, 0.0], **fitted})
+    assert "c = 0.01, 0.5 (in class order)" in text and phrase in text
+
+
+def test_write_card_describes_the_floor_the_model_was_fitted_with(bundle_copy):
+    bundle = bundle_copy("binary")
+    model = _section(write_card(bundle).read_text(encoding="utf-8"), "Model")
+    clf = gmm_hub.load(bundle).model[-1]  # tabular_pipeline(): the classifier is the last step
+    scales = clf.floor_scale_
+    shown = f"{scales[0]:.3g}" if len(set(scales)) == 1 else ", ".join(f"{c:.3g}" for c in scales)
+    assert f"with c = {shown}" in model
+    shapes = set(clf.floor_shape_)
+    assert ("spread like the pooled within-class correlation" in model) == (shapes == {"pooled"})
