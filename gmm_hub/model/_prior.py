@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import solve_triangular
+from sklearn.covariance import ledoit_wolf
 
 
 @dataclass(frozen=True)
@@ -155,8 +156,6 @@ def pooled_correlation(Z: np.ndarray, y_index: np.ndarray, n_classes: int) -> np
     floor spread with it leaves no direction without variance) and leaves it
     free of the features' units.
     """
-    from sklearn.covariance import ledoit_wolf
-
     means = np.zeros((n_classes, Z.shape[1]))
     np.add.at(means, y_index, Z)
     means /= np.maximum(np.bincount(y_index, minlength=n_classes), 1)[:, None]
