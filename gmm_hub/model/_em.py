@@ -383,6 +383,8 @@ class MAPGaussianMixture(GaussianMixture):
     _pending: tuple[np.ndarray, Moments] | None = None
     # set when scikit-learn has restored the best parameters: the E-step it then makes (for labels) feeds no M-step
     _settled = False
+    # set by fit(), which discards those labels: the E-step is then skipped (only fit_predict returns them)
+    _labels_unused = False
     #: Threads each E-step's blocks run on (the fit does not depend on it)
     n_threads = 1
     _pool: Executor | None = None
@@ -394,13 +396,14 @@ class MAPGaussianMixture(GaussianMixture):
         return self.covariance_type in ("diag", "spherical")
 
     def fit(self, X, y=None):
-        self._settled = False
+        self._settled, self._labels_unused = False, True
         pool = ThreadPoolExecutor(self.n_threads) if self.n_threads > 1 else None
         self._pool = pool
         try:
             return super().fit(X, y)
         finally:
             self._pending = self._pool = None
+            self._labels_unused = False
             if pool is not None:
                 pool.shutdown()
 
@@ -428,6 +431,8 @@ class MAPGaussianMixture(GaussianMixture):
             self.precisions_cholesky_ = _cholesky_of_precisions(self.precisions_init, self.covariance_type)
 
     def _e_step(self, X, xp=None):
+        if self._settled and self._labels_unused:  # the labels of fit_predict, which fit() throws away
+            return math.nan, np.zeros((len(X), self.n_components))
         single = self.single_precision and len(X) >= SINGLE_PRECISION_ROWS
         log_norm, log_resp, moments = e_step(self, X, with_moments=not self._settled, single=single, pool=self._pool)
         self._pending = None if moments is None else (log_resp, moments)

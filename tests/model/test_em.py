@@ -57,6 +57,28 @@ def test_map_mixture_without_prior_is_scikit_learns_fit(kind, n_init):
     np.testing.assert_array_equal(ours.fit_predict(X), ref.predict(X))  # the labels' E-step still runs
 
 
+@pytest.mark.parametrize("kind", TYPES)
+def test_fit_skips_the_e_step_for_labels_it_discards_and_fit_predict_keeps_it(kind, monkeypatch):
+    X = _clusters()
+    calls = []
+    real = _em.e_step
+    monkeypatch.setattr(_em, "e_step", lambda *a, **k: calls.append(k.get("with_moments", True)) or real(*a, **k))
+
+    def fitted(method):
+        calls.clear()
+        gmm = MAPGaussianMixture(3, covariance_type=kind, random_state=RND_SEED)
+        gmm.prior = _no_prior(X.shape[1])
+        labels = getattr(gmm, method)(X)
+        return gmm, labels, list(calls)
+
+    gmm, _, by_fit = fitted("fit")
+    again, labels, by_fit_predict = fitted("fit_predict")
+    assert len(by_fit) == gmm.n_iter_ and all(by_fit)  # one E-step per iteration, each feeding an M-step
+    assert by_fit_predict == [*by_fit, False]  # plus the labels' pass, which feeds none
+    np.testing.assert_array_equal(gmm.means_, again.means_)
+    np.testing.assert_array_equal(labels, gmm.predict(X))
+
+
 def _direct_log_prob(gmm, X):
     """Weighted log-densities with the residual taken first: accurate for rows far from the origin."""
     k, d = gmm.means_.shape
