@@ -13,7 +13,7 @@ from scipy.integrate import trapezoid
 
 from gmm_hub import GMMClassifier
 from gmm_hub.model import _transform
-from gmm_hub.model._transform import fit_lambdas, log_jacobian, yeo_johnson
+from gmm_hub.model._transform import fit_lambdas, joint_lambdas, log_jacobian, yeo_johnson
 
 RND_SEED = 0
 
@@ -204,3 +204,70 @@ def test_fast_bend_stays_within_its_rounding_bound(lam, seed, spread):
     # rounding 1 + |z| and exp(p L): about eps * (1 + p |v|) (1 + p L) / p, absolutely
     bound = 16 * eps * (1 + np.abs(power * exact)) * (1 + np.abs(power * logs)) / np.abs(power)
     assert np.all(np.abs(fast - exact) <= bound + 1e-13 * np.abs(exact))
+
+
+def _shared_skewed_source(n: int, seed: int) -> np.ndarray:
+    """Standardised features that each add one log-normal source to their own Gaussian noise.
+
+    Every marginal is skewed, so each feature's own parameter bends it, but
+    the features are linearly related through the source: bending them one
+    by one breaks the relation.
+    """
+    rng = np.random.default_rng(seed)
+    source = rng.lognormal(sigma=1.0, size=(n, 1))
+    X = np.hstack([source, source + rng.normal(size=(n, 5))])
+    return (X - X.mean(axis=0)) / X.std(axis=0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_joint_lambdas_unbends_features_whose_relation_bending_would_break(seed):
+    Z = _shared_skewed_source(2000, seed)
+    groups = [np.arange(len(Z))]
+    marginal = fit_lambdas(Z, groups)
+    assert np.all(np.abs(marginal - 1) > 0.5)  # each marginal on its own asks to be bent
+    np.testing.assert_array_equal(joint_lambdas(Z, marginal, groups), np.ones(Z.shape[1]))
+
+
+def test_joint_lambdas_keeps_bends_of_independent_skewed_features_and_leaves_gaussian_ones():
+    rng = np.random.default_rng(RND_SEED)
+    X = np.column_stack([rng.lognormal(sigma=0.8, size=(1500, 3)), rng.normal(size=(1500, 2))])
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    groups = [np.arange(1000), np.arange(1000, 1500)]
+    marginal = fit_lambdas(Z, groups)
+    kept = joint_lambdas(Z, marginal, groups)
+    np.testing.assert_array_equal(kept[:3], marginal[:3])  # the skewed ones stay bent
+    assert np.all(np.abs(kept[:3] - 1) > 0.5)
+
+
+def test_joint_lambdas_criterion_is_the_joint_gaussian_log_likelihood_of_z():
+    # one class, one feature: OAS leaves a 1 x 1 covariance as it is, so the criterion's gain from
+    # bending is the Yeo-Johnson profile log-likelihood ratio that scipy computes
+    rng = np.random.default_rng(RND_SEED)
+    z = rng.lognormal(sigma=0.7, size=(800, 1))
+    z = (z - z.mean()) / z.std()
+    lam = float(fit_lambdas(z)[0])
+    gain = (stats.yeojohnson_llf(lam, z[:, 0]) - stats.yeojohnson_llf(1.0, z[:, 0])) / len(z)
+    assert gain > 0
+    v = z.var()
+    want = stats.norm(scale=np.sqrt(v)).logpdf(z[:, 0] - z.mean()).mean()
+    assert _transform._oas_log_likelihood(np.array([[v]]), len(z)) == pytest.approx(want, rel=1e-12)
+    assert joint_lambdas(z, np.array([lam]), [np.arange(len(z))])[0] == lam
+
+
+def test_joint_lambdas_ignores_classes_too_small_or_constant_to_judge():
+    rng = np.random.default_rng(RND_SEED)
+    Z = np.vstack([rng.lognormal(size=(500, 2)), np.ones((3, 2))])
+    Z = (Z - Z.mean(axis=0)) / Z.std(axis=0)
+    lam = fit_lambdas(Z, [np.arange(500)])
+    groups = [np.arange(500), np.array([500]), np.array([501, 502])]  # one row; two identical rows
+    np.testing.assert_array_equal(joint_lambdas(Z, lam, groups), joint_lambdas(Z, lam, groups[:1]))
+
+
+def test_classifier_leaves_linearly_related_skewed_features_unbent():
+    Z = _shared_skewed_source(1200, RND_SEED)
+    y = np.r_[np.zeros(1000, int), np.ones(200, int)]
+    Z[y == 1] += 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GMMClassifier(random_state=RND_SEED).fit(Z * [1e3, 1, 1e-3, 5, 1, 1], y)
+    assert model.power_lambdas_ is None
