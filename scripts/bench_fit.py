@@ -147,7 +147,7 @@ def state_difference(a: Any, b: Any) -> tuple[float, list[str]]:
         if x.shape != y.shape or x.size == 0:
             continue
         both = np.isfinite(x) & np.isfinite(y)
-        if not np.array_equal(np.isfinite(x), np.isfinite(y)) or not np.array_equal(x[~both], y[~both]):
+        if not np.array_equal(np.isfinite(x), np.isfinite(y)) or not np.array_equal(x[~both], y[~both], equal_nan=True):
             odd.append(key)
             continue
         scale = np.maximum(np.abs(x[both]), np.abs(y[both]))

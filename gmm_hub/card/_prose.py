@@ -166,8 +166,9 @@ def _transform_sentence(fitted: dict[str, Any]) -> str | None:
         f"Before fitting, {bent} of the {len(lambdas)} features were bent toward a Gaussian shape by a "
         "Yeo-Johnson transform (Yeo & Johnson, 2000), its parameter chosen per feature within [0, 2] (where "
         "the transform maps the real line onto itself) to maximise the mean over classes of each class's "
-        "Gaussian log-likelihood, and kept only where it also raised the classes' joint Gaussian "
-        "log-likelihood (features whose linear relations a bend would break stay as they are); features with "
+        "Gaussian log-likelihood, the bends kept because they also raised the classes' joint Gaussian "
+        "log-likelihood (linearly related features, which bending one by one would break, stay as they are); "
+        "features with "
         "fewer than three values or one value in half the rows are left as they are."
     )
 

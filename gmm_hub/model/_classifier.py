@@ -59,12 +59,11 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     maps the real line onto itself, so each class's density integrates to
     one) to maximise the mean over classes of each class's Gaussian
     log-likelihood per row (the mixtures model the classes, and a rare class
-    counts as much as the majority). A bend is kept only where it also
-    raises the classes' joint Gaussian log-likelihood (one shrunk Gaussian
-    per class, the Jacobian included; features are bent one at a time from
-    none while that helps): linearly related features, each skewed on its
-    own, stay as they are, since bending them separately would break the
-    relation the mixtures model. Features with
+    counts as much as the majority). The bends are kept only if they also
+    raise the classes' joint Gaussian log-likelihood (one shrunk Gaussian
+    per class, the Jacobian included): linearly related features, each
+    skewed on its own, stay as they are, since bending them separately
+    would break the relation the mixtures model. Features with
     fewer than three distinct values, or with one value in half the rows or
     more (a point mass no transform can spread), are left as they are. A
     mixture of a few Gaussians then spends its components on the classes'
@@ -458,7 +457,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
             return None
         rows = np.concatenate(sample)
         groups = np.split(np.arange(len(rows)), np.cumsum([len(p) for p in sample])[:-1])
-        # each feature's bend from its marginal, kept where the classes also get more Gaussian jointly
+        # each feature's bend from its marginal, kept if the classes also get more Gaussian jointly
         lambdas = joint_lambdas(Z[rows], fit_lambdas(Z[rows], groups), groups)
         return None if np.all(lambdas == 1.0) else lambdas
 
