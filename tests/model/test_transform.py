@@ -271,3 +271,18 @@ def test_classifier_leaves_linearly_related_skewed_features_unbent():
         warnings.simplefilter("ignore")
         model = GMMClassifier(random_state=RND_SEED).fit(Z * [1e3, 1, 1e-3, 5, 1, 1], y)
     assert model.power_lambdas_ is None
+
+
+@given(seed=st.integers(0, 2**16), mixed=st.booleans())
+@settings(max_examples=15, deadline=None)
+def test_joint_lambdas_does_not_depend_on_the_order_of_features_or_rows(seed, mixed):
+    rng = np.random.default_rng(seed)
+    Z = _shared_skewed_source(400, seed) if mixed else rng.lognormal(sigma=0.7, size=(400, 4))
+    Z = (Z - Z.mean(axis=0)) / Z.std(axis=0)
+    groups = [np.arange(300), np.arange(300, 400)]
+    lam = fit_lambdas(Z, groups)
+    cols, rows = rng.permutation(Z.shape[1]), rng.permutation(len(Z))
+    where = np.argsort(rows)  # each old row's new position
+    moved = [np.sort(where[g]) for g in groups]
+    want = joint_lambdas(Z, lam, groups)
+    np.testing.assert_array_equal(joint_lambdas(Z[rows][:, cols], lam[cols], moved), want[cols])
