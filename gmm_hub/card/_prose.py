@@ -168,8 +168,7 @@ def _transform_sentence(fitted: dict[str, Any]) -> str | None:
         "the transform maps the real line onto itself) to maximise the mean over classes of each class's "
         "Gaussian log-likelihood, the bends kept because they also raised the classes' joint Gaussian "
         "log-likelihood (linearly related features, which bending one by one would break, stay as they are); "
-        "features with "
-        "fewer than three values or one value in half the rows are left as they are."
+        "features with fewer than three values or one value in half the rows are left as they are."
     )
 
 

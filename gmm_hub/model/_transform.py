@@ -106,7 +106,8 @@ def joint_lambdas(Z: np.ndarray, lambdas: np.ndarray, groups: list[np.ndarray]) 
     Returns
     -------
     ndarray of shape (n_features,)
-        ``lambdas``, or all ``1.0`` when the features are better left as they are.
+        ``lambdas``, or all ``1.0`` when the features are better left as they are
+        (kept when no class can judge).
     """
     bent = np.flatnonzero(lambdas != 1.0)
     if not bent.size:
@@ -118,10 +119,19 @@ def joint_lambdas(Z: np.ndarray, lambdas: np.ndarray, groups: list[np.ndarray]) 
     jacobian = log_jacobian(Z, lambdas) - np.log(scale).sum()
     gains = []
     for rows in groups:
-        if len(rows) >= 2 and np.ptp(Z[rows], axis=0).any():
-            before = _oas_log_likelihood(_covariance(Z[rows]), len(rows))
-            after = _oas_log_likelihood(_covariance(U[rows]), len(rows))
-            gains.append(after + jacobian[rows].mean() - before)
+        if len(rows) < 2 or not np.ptp(Z[rows], axis=0).any():
+            continue
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                gain = (
+                    _oas_log_likelihood(_covariance(U[rows]), len(rows))
+                    + jacobian[rows].mean()
+                    - _oas_log_likelihood(_covariance(Z[rows]), len(rows))
+                )
+        except (np.linalg.LinAlgError, ValueError):  # values too extreme for a covariance: no vote
+            continue
+        if np.isfinite(gain):
+            gains.append(gain)
     return lambdas if not gains or np.mean(gains) > 0 else np.ones_like(lambdas)
 
 
