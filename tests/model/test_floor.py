@@ -205,3 +205,37 @@ def test_the_final_floor_is_the_folds_choice_scaled_to_the_final_fits_rows():
         keep = m.variance_floor_[k] / full
         np.testing.assert_allclose(keep[:4], FOLD_SHARE * 600 / fit_rows[k], rtol=1e-9)
         np.testing.assert_allclose(keep[4], 1.0, rtol=1e-9)
+
+
+def _fold_fits(X, y, monkeypatch):
+    """Every fold fit of the floor's cross-validation: (components, training rows, scored rows)."""
+    from gmm_hub.model import _floor
+
+    seen = []
+    real = _floor._held_out
+
+    def spy(gmm, prior, train, test):
+        seen.append((gmm.n_components, train, test))
+        return real(gmm, prior, train, test)
+
+    monkeypatch.setattr(_floor, "_held_out", spy)
+    model = _fit(X, y, n_components=1, covariance_type="full", selection_size=1000)
+    return model, seen
+
+
+@pytest.mark.parametrize(("n_major", "n_minor", "major_fits"), [(1500, 60, 1), (300, 200, FLOOR_FOLDS)])
+def test_a_large_class_is_refitted_on_one_fold_and_scores_only_rows_it_never_saw(
+    n_major, n_minor, major_fits, monkeypatch
+):
+    rng = np.random.default_rng(RND_SEED)
+    X = rng.normal(size=(n_major + n_minor, 3))
+    y = np.r_[np.zeros(n_major, int), np.ones(n_minor, int)]
+    X[y == 1] += 1.5
+    model, seen = _fold_fits(X, y, monkeypatch)
+    n_options = len(model.floor_losses_)
+    assert np.isfinite(model.floor_losses_).all()  # every scored row has every class's score
+    big = [s for s in seen if s[1].mean() < 0]  # the majority's fits (standardised, it lies below the minority)
+    assert len(big) == major_fits * n_options
+    assert len(seen) - len(big) == FLOOR_FOLDS * n_options  # the smallest class: every fold
+    for _, train, test in seen:  # continuous rows: a scored row equal to a training row would be a leak
+        assert not (test[:, None, :] == train[None, :, :]).all(axis=2).any()
