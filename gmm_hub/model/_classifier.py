@@ -176,7 +176,9 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         or on ``p / 0.02`` of them for a mixture of ``p`` parameters, whichever
         is fewer: about the rows at which the estimate's expected excess
         held-out loss (``p / 2m`` nats per row, the optimism AIC corrects for)
-        falls under 0.01 nats. ``None`` compares on all rows.
+        falls under 0.01 nats. The floor's cross-validation uses the same
+        subsample (and refits a class that has more rows on one of its
+        folds only). ``None`` compares on all rows.
     n_init : int, default=1
         EM initialisations per candidate; the best is kept.
     max_iter : int, default=100
