@@ -125,8 +125,12 @@ def _fit_one(
     n_total: int | None = None,
     threads: int = 1,
     kmeans: SharedKMeans | None = None,
+    accelerated: bool = False,
 ) -> _Fit:
     """Fit one MAP mixture, recording its warnings so that workers can hand them back.
+
+    ``accelerated`` extrapolates EM's steps by SQUAREM (see
+    :class:`~gmm_hub.model._em.MAPGaussianMixture`).
 
     A covariance that EM cannot factorise (duplicated rows, ``reg_covar=0``)
     is retried with a larger variance floor and a warning, rather than ending
@@ -143,7 +147,7 @@ def _fit_one(
                 n_components=candidate.n_components, covariance_type=candidate.covariance_type, **{**params, **init}
             )
             gmm.prior = replace(prior, floor=prior.floor + extra) if extra else prior
-            gmm.n_threads, gmm.kmeans = threads, kmeans
+            gmm.n_threads, gmm.kmeans, gmm.accelerated = threads, kmeans, accelerated
             try:
                 gmm.fit(X)
                 break
@@ -170,13 +174,16 @@ def _refit(
     params: dict[str, Any],
     prior: CovariancePrior,
     first: np.ndarray | None = None,
+    accelerated: bool = False,
     threads: int = 1,
 ) -> _Fit:
     """Refit ``gmm``'s configuration on ``X`` with ``prior``, starting from its solution.
 
     When the prior changed since ``gmm`` was fitted, EM on ``first`` (the
     subsample ``gmm`` came from) moves the solution to the new prior for a
-    fraction of the cost of doing so on all of ``X``. Each E-step's blocks
+    fraction of the cost of doing so on all of ``X``. With ``accelerated``
+    (a class refitted on more rows than it was selected on, where EM's passes
+    cost most), EM on ``X`` is extrapolated by SQUAREM; each E-step's blocks
     run on ``threads`` threads.
     """
     candidate = Candidate(gmm.n_components, gmm.covariance_type)
@@ -186,7 +193,7 @@ def _refit(
         pre = _fit_one(first, candidate, params, warm_start(gmm), prior, threads=threads)
         gmm, caught, seconds = pre.gmm, pre.caught, pre.seconds
     init = warm_start(gmm) if len(X) >= gmm.n_components else {}
-    fit = _fit_one(X, candidate, params, init, prior, threads=threads)
+    fit = _fit_one(X, candidate, params, init, prior, threads=threads, accelerated=accelerated)
     return replace(fit, caught=caught + fit.caught, seconds=seconds + fit.seconds)
 
 
@@ -512,6 +519,7 @@ def fit_class_mixtures(
                 params[i],
                 priors[i],
                 X[subsets[i]] if i in changed and len(subsets[i]) < len(refit_rows[i]) else None,
+                len(refit_rows[i]) > len(subsets[i]),  # SQUAREM where EM's passes cost most: beyond the subsample
             )
             for i in refit
         )

@@ -286,3 +286,78 @@ def test_collapsed_diagonal_variance_is_refused_and_refitted_with_a_floor(kind):
     fit = _fit_one(X, Candidate(1, kind), {"random_state": 0}, {}, _no_prior(2, floor=0.0))
     assert np.all(np.asarray(fit.gmm.covariances_) >= 1e-6)
     assert any("extra variance floor of 1e-06" in str(w.message) for w in fit.caught)
+
+
+def _overlapping(n=4000, d=4, seed=RND_SEED):
+    """Four overlapping clusters: EM crawls there."""
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.normal(size=(n, d)) @ rng.normal(size=(d, d)) + 0.8 * rng.normal(size=d) for _ in range(4)])
+    return (X - X.mean(axis=0)) / X.std(axis=0)
+
+
+def _em_fit(X, kind, accelerated, threads=1, tol=1e-9):
+    gmm = MAPGaussianMixture(4, covariance_type=kind, random_state=RND_SEED, tol=tol, max_iter=5000)
+    gmm.prior, gmm.accelerated, gmm.n_threads = _no_prior(X.shape[1]), accelerated, threads
+    gmm.single_precision = False  # a tolerance this tight is below float32's rounding of the bound
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return gmm.fit(X)
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_squarem_reaches_plain_ems_fixed_point_in_fewer_passes(kind, monkeypatch):
+    X = _overlapping()
+    passes = []
+    real = _em.e_step
+    monkeypatch.setattr(_em, "e_step", lambda *a, **k: passes.append(1) or real(*a, **k))
+    plain = _em_fit(X, kind, accelerated=False)
+    plain_passes, passes[:] = len(passes), []
+    fast = _em_fit(X, kind, accelerated=True)
+    assert fast.score(X) == pytest.approx(plain.score(X), abs=1e-6)  # the same maximum (flat: params to 1e-2)
+    order = [np.lexsort(g.means_.T) for g in (plain, fast)]
+    np.testing.assert_allclose(fast.means_[order[1]], plain.means_[order[0]], atol=1e-2)
+    np.testing.assert_allclose(fast.weights_[order[1]], plain.weights_[order[0]], atol=1e-3)
+    assert len(passes) <= plain_passes
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_an_accelerated_warm_started_refit_only_climbs_and_equals_itself_on_threads(kind, monkeypatch):
+    X = _overlapping(n=3000)
+    start = _em_fit(X[::7], kind, accelerated=False, tol=1e-3)
+    monkeypatch.setattr(_em, "_BLOCK_BYTES", 8 * 4 * 4 * 500)
+    fits = []
+    for threads in (1, 2):
+        gmm = MAPGaussianMixture(4, covariance_type=kind, random_state=RND_SEED, **_warm(start))
+        gmm.prior, gmm.accelerated, gmm.n_threads = _no_prior(X.shape[1]), True, threads
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fits.append(gmm.fit(X))
+    for name in ("weights_", "means_", "covariances_", "n_iter_"):
+        np.testing.assert_array_equal(getattr(fits[0], name), getattr(fits[1], name))
+    assert fits[0].score(X) >= start.score(X)
+
+
+def _warm(gmm):
+    from gmm_hub.model._selection import warm_start
+
+    return warm_start(gmm)
+
+
+def test_a_squarem_jump_out_of_the_parameter_space_falls_back_to_the_second_em_step():
+    gmm = MAPGaussianMixture(2, covariance_type="diag")
+    squarem = _em._Squarem()
+    means = np.zeros((2, 1))
+    cov = np.ones((2, 1))
+    # the weights move toward 0 fast enough that the extrapolation crosses it
+    squarem.t0 = (np.array([0.5, 0.5]), means, cov)
+    squarem.t1 = (np.array([0.3, 0.7]), means, cov)
+    squarem.t2 = (np.array([0.11, 0.89]), means, cov)
+    assert squarem._jump(gmm) is squarem.t2
+    # a variance that crosses 0 the same way
+    squarem.t0 = (np.array([0.5, 0.5]), means, cov)
+    squarem.t1 = (np.array([0.5, 0.5]), means, np.array([[1.0], [0.6]]))
+    squarem.t2 = (np.array([0.5, 0.5]), means, np.array([[1.0], [0.22]]))
+    assert squarem._jump(gmm) is squarem.t2
+    squarem.t2 = (np.array([0.5, 0.5]), means, np.array([[1.0], [0.45]]))  # inside: a real jump
+    jump = squarem._jump(gmm)
+    assert jump is not squarem.t2 and np.all(jump[2] > 0)
