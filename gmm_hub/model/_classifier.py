@@ -87,8 +87,9 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     folds of at most ``selection_size`` of its rows with each of ``1e-6,
     1e-3, 0.01, 0.05, 0.15, 0.5`` in both shapes (``1e-6``, numerical only,
     once; a class with more rows than ``selection_size`` is refitted on one
-    fold only, and scores every row of the other classes), and the combination of per-class choices with the lowest
-    out-of-fold balanced log-loss (the mean over classes of the negative log
+    fold only, and scores every row of the other classes), and the
+    combination of per-class choices with the lowest out-of-fold balanced
+    log-loss (the mean over classes of the negative log
     posterior of the true class) wins. On a continuous
     feature a floor is what a fixed conjugate prior adds, which fades as
     ``1 / rows``, so there the chosen ``c`` is scaled by the folds' rows

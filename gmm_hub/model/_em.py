@@ -372,8 +372,8 @@ class MAPGaussianMixture(GaussianMixture):
     :data:`SINGLE_PRECISION_ROWS` rows, and where the precision factors are
     well conditioned, the E-step's products run in float32
     (``single_precision``); scores and the BIC are always float64. With
-    ``accelerated``, every third M-step is a SQUAREM jump (:class:`_Squarem`). Used only
-    while fitting (``prior`` is set as an attribute before ``fit``); the
+    ``accelerated``, every third M-step is a SQUAREM jump (:class:`_Squarem`).
+    Used only while fitting (``prior`` is set as an attribute before ``fit``); the
     result is stored as a plain GaussianMixture by :func:`to_input_units`.
     """
 
@@ -402,13 +402,12 @@ class MAPGaussianMixture(GaussianMixture):
 
     def fit(self, X, y=None):
         self._settled, self._labels_unused = False, True
-        self._squarem = _Squarem() if self.accelerated else None
         pool = ThreadPoolExecutor(self.n_threads) if self.n_threads > 1 else None
         self._pool = pool
         try:
             return super().fit(X, y)
         finally:
-            self._pending = self._pool = None
+            self._pending = self._pool = self._squarem = None
             self._labels_unused = False
             if pool is not None:
                 pool.shutdown()
@@ -422,6 +421,7 @@ class MAPGaussianMixture(GaussianMixture):
         self._initialize(X, resp)
 
     def _initialize(self, X, resp, xp=None):
+        self._squarem = _Squarem() if self.accelerated else None  # each initialisation extrapolates afresh
         if resp is None:  # warm start: scikit-learn skips the estimate when every init is given
             self.weights_, self.means_ = self.weights_init, self.means_init
             self.precisions_cholesky_ = _cholesky_of_precisions(self.precisions_init, self.covariance_type)
@@ -465,7 +465,7 @@ class MAPGaussianMixture(GaussianMixture):
             moments = pending[1]
         else:  # responsibilities that did not come from this model's E-step
             moments = Moments.of(X, np.exp(log_resp), self._diagonal)
-        if self.accelerated and self._squarem is not None:
+        if self._squarem is not None:
             self._set_state(self._squarem.step(self, X, self._last_bound, moments))
             return
         self._set_state(self._em_map(moments))

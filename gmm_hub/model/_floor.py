@@ -151,6 +151,8 @@ def cross_validated_floor(
     first_test = np.zeros(len(ys), dtype=bool)
     first_test[splits[0][1]] = True
     scored = ~one_fold[ys] | first_test
+    # what a one-fold class's fit scores: its own held-out rows and every scored row of the others
+    one_fold_rows = {int(k): np.flatnonzero(scored & ((ys != k) | first_test)) for k in np.flatnonzero(one_fold)}
     # held-out log-likelihood of every scored row under every class's fold fit, for every option
     tasks = []
     for i, (scale, shape) in enumerate(options):
@@ -159,9 +161,8 @@ def cross_validated_floor(
             for k, gmm in enumerate(mixtures):
                 if not one_fold[k]:
                     tasks.append(_FoldFit(i, k, gmm, priors[k], train[ys[train] == k], test[scored[test]]))
-                elif f == 0:  # its own held-out rows and every other class's row
-                    rows = np.flatnonzero(scored & ((ys != k) | first_test))
-                    tasks.append(_FoldFit(i, k, gmm, priors[k], train[ys[train] == k], rows))
+                elif f == 0:
+                    tasks.append(_FoldFit(i, k, gmm, priors[k], train[ys[train] == k], one_fold_rows[k]))
     tasks.sort(key=lambda t: -len(t.train) * t.gmm.n_components)  # the costliest first, so workers finish together
     scores = Parallel(n_jobs=n_jobs, prefer="threads")(
         delayed(_held_out)(t.gmm, t.prior, Zs[t.train], Zs[t.test]) for t in tasks

@@ -38,8 +38,11 @@ holds half the rows or more (a point mass, like a capital gain that is mostly
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.optimize import fminbound
+from sklearn.covariance import OAS
 
 #: A value held by at least this share of a feature's rows is a point mass no transform can spread.
 MAX_POINT_MASS = 0.5
@@ -85,7 +88,7 @@ def joint_lambdas(Z: np.ndarray, lambdas: np.ndarray, groups: list[np.ndarray]) 
     The criterion is the mean over classes (a rare class counts as much as
     the majority, as in :func:`fit_lambdas`) of each class's log-likelihood
     per row under one Gaussian with the Oracle Approximating Shrinkage
-    covariance (Chen et al., 2010), the Jacobian of the transform and of the
+    covariance (Chen et al., 2010; scikit-learn's ``OAS``), the Jacobian of the transform and of the
     re-standardisation included, so both choices are densities of ``Z``.
     All or none: on linearly related features bending any one alone breaks
     the relation, and on a class made of several clusters one Gaussian is too
@@ -122,42 +125,14 @@ def joint_lambdas(Z: np.ndarray, lambdas: np.ndarray, groups: list[np.ndarray]) 
         if len(rows) < 2 or not np.ptp(Z[rows], axis=0).any():
             continue
         try:
-            with np.errstate(over="ignore", invalid="ignore"):
-                gain = (
-                    _oas_log_likelihood(_covariance(U[rows]), len(rows))
-                    + jacobian[rows].mean()
-                    - _oas_log_likelihood(_covariance(Z[rows]), len(rows))
-                )
+            with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                gain = OAS().fit(U[rows]).score(U[rows]) + jacobian[rows].mean() - OAS().fit(Z[rows]).score(Z[rows])
         except (np.linalg.LinAlgError, ValueError):  # values too extreme for a covariance: no vote
             continue
         if np.isfinite(gain):
             gains.append(gain)
     return lambdas if not gains or np.mean(gains) > 0 else np.ones_like(lambdas)
-
-
-def _covariance(X: np.ndarray) -> np.ndarray:
-    """Maximum-likelihood covariance (over ``n``), ``(n_features, n_features)`` even for one feature."""
-    return np.atleast_2d(np.cov(X, rowvar=False, bias=True))
-
-
-def _oas_log_likelihood(S: np.ndarray, n: int) -> float:
-    """Mean log-likelihood per row of ``n`` rows of covariance ``S`` under their mean and OAS covariance.
-
-    The shrinkage is scikit-learn's :func:`~sklearn.covariance.oas` formula
-    on ``S``. The shrunk covariance ``(1 - s) S + s mu I`` has the
-    eigenvalues ``(1 - s) l + s mu`` of ``S``'s ``l``, which give its
-    log-determinant and the rows' mean Mahalanobis distance ``tr(C^-1 S)``.
-    """
-    d = len(S)
-    mu = np.trace(S) / d
-    alpha = np.mean(S**2)
-    den = (n + 1) * (alpha - mu**2 / d)
-    shrinkage = 1.0 if den == 0 else min((alpha + mu**2) / den, 1.0)
-    eig = np.clip(np.linalg.eigvalsh(S), 0.0, None)
-    shrunk = (1.0 - shrinkage) * eig + shrinkage * mu
-    if not np.all(shrunk > 0):
-        raise np.linalg.LinAlgError("a class's shrunk covariance is singular")
-    return float(-0.5 * (np.sum(eig / shrunk) + np.sum(np.log(shrunk)) + d * np.log(2 * np.pi)))
 
 
 def _normmax(z: np.ndarray, groups: list[np.ndarray] | None = None) -> float:

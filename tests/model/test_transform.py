@@ -245,13 +245,14 @@ def test_joint_lambdas_criterion_is_the_joint_gaussian_log_likelihood_of_z():
     rng = np.random.default_rng(RND_SEED)
     z = rng.lognormal(sigma=0.7, size=(800, 1))
     z = (z - z.mean()) / z.std()
-    lam = float(fit_lambdas(z)[0])
-    gain = (stats.yeojohnson_llf(lam, z[:, 0]) - stats.yeojohnson_llf(1.0, z[:, 0])) / len(z)
-    assert gain > 0
-    v = z.var()
-    want = stats.norm(scale=np.sqrt(v)).logpdf(z[:, 0] - z.mean()).mean()
-    assert _transform._oas_log_likelihood(np.array([[v]]), len(z)) == pytest.approx(want, rel=1e-12)
-    assert joint_lambdas(z, np.array([lam]), [np.arange(len(z))])[0] == lam
+    rows = [np.arange(len(z))]
+    kept, worse = 0, 0
+    for lam in [0.0, 0.2, 0.5, 0.8, 1.3, 1.7, 2.0]:  # the fitted one and ones worse than none at all
+        gain = stats.yeojohnson_llf(lam, z[:, 0]) - stats.yeojohnson_llf(1.0, z[:, 0])
+        keeps = joint_lambdas(z, np.array([lam]), rows)[0] == lam
+        assert keeps == (gain > 0), lam
+        kept, worse = kept + keeps, worse + (not keeps)
+    assert kept and worse  # both directions were tried
 
 
 def test_joint_lambdas_ignores_classes_too_small_or_constant_to_judge():
