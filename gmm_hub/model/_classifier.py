@@ -382,15 +382,18 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         start = time.perf_counter()
         center, scale = feature_scale(X)
-        Z = (X - center) / scale
+        # in place, here and below: a fresh array of the whole data costs its page faults every time
+        Z = X - center
+        Z /= scale
         sample = self._class_sample(y_index, rng)
         self.power_lambdas_ = self._power_lambdas(Z, sample)
         if self.power_lambdas_ is not None:
             # the mixtures live in the transformed units: standardise those in turn
             self.power_center_, self.power_scale_ = center, scale
-            U = yeo_johnson(Z, self.power_lambdas_)
-            center, scale = feature_scale(U)
-            Z = (U - center) / scale
+            Z = yeo_johnson(Z, self.power_lambdas_, copy=False)
+            center, scale = feature_scale(Z)
+            Z -= center
+            Z /= scale
         timings = {"transform": time.perf_counter() - start}
         start = time.perf_counter()
         fixed, self.floor_losses_ = self._floor_scale(), None
