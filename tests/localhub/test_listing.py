@@ -191,3 +191,43 @@ def test_hf_cli_lists_models(published, local_hub):
     )
     assert run.returncode == 0, run.stderr
     assert sorted(m["id"] for m in json.loads(run.stdout)) == ["alice/adult-gmm", "alice/secret-gmm"]
+
+
+def test_list_user_repos_gives_each_repo_of_the_callers_namespace_with_its_storage(tmp_path):
+    """``list_user_repos`` (``hf repos ls``): own and organisation repos, private ones included, sizes in bytes."""
+    from gmm_hub.localhub import LocalHub
+
+    tokens = {"alice": "hf_alice_listing", "bob": "hf_bob_listing"}
+    with LocalHub(tmp_path / "root", tokens=tokens, orgs={"acme": ["alice"]}) as hub:
+        alice, bob = HfApi(endpoint=hub.url, token=tokens["alice"]), HfApi(endpoint=hub.url, token=tokens["bob"])
+        alice.create_repo("alice/model")
+        alice.upload_file(path_or_fileobj=b"x" * 1000, path_in_repo="weights.txt", repo_id="alice/model")
+        alice.create_repo("alice/data", repo_type="dataset", private=True)
+        alice.create_repo("acme/shared")
+        bob.create_repo("bob/own")
+
+        mine = {r.id: r for r in alice.list_user_repos()}
+        assert set(mine) == {"alice/model", "alice/data"}
+        assert (mine["alice/model"].type, mine["alice/model"].visibility) == ("model", "public")
+        assert (mine["alice/data"].type, mine["alice/data"].visibility) == ("dataset", "private")
+        files = {s.rfilename: s.size for s in alice.model_info("alice/model", files_metadata=True).siblings}
+        assert mine["alice/model"].storage == sum(files.values()) and files["weights.txt"] == 1000
+        assert sum(r.storage_percent for r in mine.values()) == pytest.approx(100.0)
+        assert mine["alice/model"].updated_at == alice.model_info("alice/model").last_modified
+        assert [r.id for r in alice.list_user_repos(namespace="acme")] == ["acme/shared"]
+        assert [r.id for r in bob.list_user_repos()] == ["bob/own"]
+        with pytest.raises(HfHubHTTPError) as refused:
+            list(bob.list_user_repos(namespace="acme"))
+        assert refused.value.response.status_code == 403
+        with pytest.raises(HfHubHTTPError) as refused:
+            list(HfApi(endpoint=hub.url, token=False).list_user_repos())
+        assert refused.value.response.status_code == 401
+        listed = subprocess.run(
+            [str(Path(sys.executable).with_name("hf")), "repos", "ls", "--format", "json"],
+            env={**os.environ, "HF_ENDPOINT": hub.url, "HF_TOKEN": tokens["alice"], "HF_HOME": str(tmp_path / "home")},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert {r["id"] for r in json.loads(listed.stdout)} == {"alice/model", "alice/data"}

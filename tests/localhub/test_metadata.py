@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from huggingface_hub import HfApi, ModelCard, ModelCardData
 from hypothesis import given, settings
@@ -241,3 +242,47 @@ def test_dataset_info_derives_key_value_tags(local_hub):
     info = api.dataset_info("alice/adult-data")
     assert info.tags == ["tabular", "task_categories:tabular-classification", "language:en", "license:mit", "region:us"]
     assert info.card_data.license == "mit" and info.card_data.task_categories == ["tabular-classification"]
+
+
+def _safetensors_bytes(tensors: dict[str, tuple[str, list[int]]]) -> bytes:
+    """A safetensors file: little-endian header length, JSON header, zeroed data."""
+    import json
+    import struct
+
+    widths = {"F32": 4, "F16": 2, "I64": 8}
+    header, offset = {"__metadata__": {"format": "pt"}}, 0
+    for name, (dtype, shape) in tensors.items():
+        size = widths[dtype] * int(np.prod(shape))
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + size]}
+        offset += size
+    raw = json.dumps(header).encode()
+    return struct.pack("<Q", len(raw)) + raw + bytes(offset)
+
+
+def test_model_info_reports_safetensors_parameters_as_the_hub_does(local_hub):
+    """``model_info().safetensors``: parameters per dtype of the top-level .safetensors files, LFS or not."""
+    alice = local_hub.api("alice")
+    alice.create_repo("alice/tensors")
+    weights = _safetensors_bytes({"w": ("F32", [3, 4]), "b": ("F32", [4]), "step": ("I64", [])})
+    alice.upload_file(path_or_fileobj=weights, path_in_repo="model.safetensors", repo_id="alice/tensors")
+    alice.upload_file(
+        path_or_fileobj=_safetensors_bytes({"h": ("F16", [2, 5])}), path_in_repo="extra/head.safetensors",
+        repo_id="alice/tensors",
+    )  # fmt: skip
+    alice.upload_file(
+        path_or_fileobj=_safetensors_bytes({"h": ("F16", [2, 5])}), path_in_repo="model-head.safetensors",
+        repo_id="alice/tensors",
+    )  # fmt: skip
+    info = local_hub.api().model_info("alice/tensors")
+    assert info.safetensors.parameters == {"F32": 16, "I64": 1, "F16": 10} and info.safetensors.total == 27
+    assert local_hub.api().model_info("alice/tensors", expand=["safetensors"]).safetensors.total == 27
+    listed = list(local_hub.api().list_models(author="alice", expand=["safetensors"]))
+    assert listed[0].safetensors.total == 27
+
+    alice.delete_file("model-head.safetensors", repo_id="alice/tensors")  # the sub-folder's file is not counted
+    assert local_hub.api().model_info("alice/tensors").safetensors.parameters == {"F32": 16, "I64": 1}
+    assert alice.get_safetensors_metadata("alice/tensors").parameter_count == {"F32": 16, "I64": 1}
+    alice.upload_file(path_or_fileobj=b"\xff" * 64, path_in_repo="model.safetensors", repo_id="alice/tensors")
+    assert local_hub.api().model_info("alice/tensors").safetensors is None  # a broken header counts nothing
+    alice.create_repo("alice/plain")
+    assert local_hub.api().model_info("alice/plain").safetensors is None

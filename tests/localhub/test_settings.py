@@ -110,6 +110,31 @@ def test_auth_check_answers_who_may_read(apis):
         bob.auth_check("alice/private")
 
 
+def test_auth_check_write_answers_who_may_write(apis):
+    alice, bob, anonymous = apis
+    alice.create_repo("alice/public")
+    alice.auth_check("alice/public", write=True)
+    bob.auth_check("alice/public")  # bob reads it...
+    with pytest.raises(HfHubHTTPError) as refused:
+        bob.auth_check("alice/public", write=True)  # ...but may not write to it
+    assert refused.value.response.status_code == 403
+    with pytest.raises(HfHubHTTPError) as refused:
+        anonymous.auth_check("alice/public", write=True)
+    assert refused.value.response.status_code == 401
+    with pytest.raises(RepositoryNotFoundError):
+        alice.auth_check("alice/missing", write=True)
+
+
+def test_auth_check_on_a_gated_repo_refuses_outsiders_as_downloads_do(apis):
+    alice, bob, anonymous = apis
+    alice.create_repo("alice/gated")
+    alice.update_repo_settings("alice/gated", gated="manual")
+    alice.auth_check("alice/gated")
+    for outsider in (bob, anonymous):
+        with pytest.raises(GatedRepoError):
+            outsider.auth_check("alice/gated")
+
+
 def test_a_gated_repo_serves_its_files_to_its_owner_only(apis, tmp_path):
     alice, bob, anonymous = apis
     alice.create_repo("alice/gated-files")

@@ -91,11 +91,14 @@ def test_a_read_token_reads_but_cannot_push(hub):
         "branch": lambda: read.create_branch("alice/private-gmm", branch="dev"),
         "settings": lambda: read.update_repo_settings("alice/private-gmm", private=False),
         "delete": lambda: read.delete_repo("alice/private-gmm"),
+        "auth_check(write=True)": lambda: read.auth_check("alice/private-gmm", write=True),
     }
     for what, call in refusals.items():
         with pytest.raises(HfHubHTTPError, match="is a read token: it cannot write") as info:
             call()
         assert info.value.response.status_code == 403, what
+    read.auth_check("alice/private-gmm")  # it may read
+    write.auth_check("alice/private-gmm", write=True)
     assert write.list_repo_files("alice/private-gmm") == [".gitattributes"]
     assert write.model_info("alice/private-gmm").private is True
 

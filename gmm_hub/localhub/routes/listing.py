@@ -1,4 +1,5 @@
-"""Listing: ``/api/models`` and ``/api/datasets`` (``list_models``, ``list_datasets``, ``hf models ls``).
+"""Listing: ``/api/models`` and ``/api/datasets`` (``list_models``, ``list_datasets``, ``hf models ls``),
+and a namespace's repos with their storage (``list_user_repos``, ``hf repos ls``).
 
 Each repo is summarised by its info on ``main`` (:func:`~gmm_hub.localhub.routes.repos.info_json`,
 with the card-derived ``tags``, ``library_name``, ``pipeline_tag``, ``cardData``), then
@@ -6,6 +7,11 @@ selected, sorted and shaped by :mod:`gmm_hub.localhub._select`. A private repo i
 only to its owner (and their organisations' members). Without ``limit`` the answer
 is paged (``Link: <...&cursor=N>; rel="next"``, :data:`~gmm_hub.localhub._select.MAX_LIMIT`
 per page), which the client follows.
+
+``/api/settings/repositories`` lists every repo of the caller's own namespace, private ones
+included, and ``/api/organizations/{org}/settings/repositories`` an organisation's, for its
+members only (403 otherwise): id, type, last commit date, visibility and storage (the bytes of
+the files on ``main``, LFS content at its own size, as ``usedStorage`` counts them).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .._access import namespaces_of
-from .._auth import caller, state
+from .._auth import caller, param, require_user, state
 from .._errors import HubError
 from .._select import MAX_LIMIT, SelectionError, list_fields, project, select_repos
 from .repos import base_url, info_json
@@ -41,7 +47,7 @@ def summaries(hub: Any, repo_type: str) -> list[dict]:
             sha = repo.resolve("main")
         except HubError:
             continue
-        info = info_json(repo, sha)
+        info = info_json(repo, sha, hub.lfs)
         if repo_type == "model":
             info["modelId"] = info["id"]
         out.append(info)
@@ -100,9 +106,42 @@ def _listing(repo_type: str) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
+def _storage(hub: Any, namespace: str) -> list[dict]:
+    """Each repo of ``namespace``: what ``RepoStorageInfo`` reads, newest commit first."""
+    repos = [
+        info | {"type": repo_type}
+        for repo_type in ("model", "dataset")
+        for info in summaries(hub, repo_type)
+        if info["author"] == namespace
+    ]
+    total = sum(info["usedStorage"] for info in repos) or 1
+    repos.sort(key=lambda info: info["lastModified"], reverse=True)
+    return [
+        {
+            "id": info["id"],
+            "type": info["type"],
+            "updatedAt": info["lastModified"],
+            "visibility": "private" if info["private"] else "public",
+            "storage": info["usedStorage"],
+            "storagePercent": 100.0 * info["usedStorage"] / total,
+        }
+        for info in repos
+    ]
+
+
+async def user_repositories(request: Request) -> Response:
+    namespace = param(request, "namespace", "") or require_user(request, "list your repos")
+    if namespace not in namespaces_of(caller(request), state(request).orgs):
+        require_user(request, "list an organisation's repos")
+        raise HubError(403, f"You are not a member of {namespace!r}: only its members see its repos' settings.")
+    return JSONResponse(await run_in_threadpool(_storage, state(request), namespace))
+
+
 routes = [
     Route("/api/models", _listing("model"), methods=["GET"]),
     Route("/api/datasets", _listing("dataset"), methods=["GET"]),
+    Route("/api/settings/repositories", user_repositories, methods=["GET"]),
+    Route("/api/organizations/{namespace}/settings/repositories", user_repositories, methods=["GET"]),
 ]
 
 __all__ = ["ORDER", "routes", "summaries"]

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
+import math
+import struct
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -112,8 +116,62 @@ def _card_fields(repo: HubRepo, readme: Entry | None) -> dict:
     return copy.deepcopy(fields)  # each answer its own: nothing downstream may change the cached one
 
 
-def info_json(repo: HubRepo, sha: str) -> dict:
-    """The repo's info at commit ``sha``, as ``/api/models/{repo_id}`` answers."""
+_TENSORS = Memo(1_000)  # blob id or LFS oid -> {dtype: parameters} of a safetensors file (None: unreadable)
+#: The largest safetensors header read (huggingface_hub's own limit, SAFETENSORS_MAX_HEADER_LENGTH).
+MAX_SAFETENSORS_HEADER = 25_000_000
+
+
+def _tensor_counts(repo: HubRepo, entry: Entry, lfs: Any) -> dict[str, int] | None:
+    """Parameters per dtype of one ``.safetensors`` file, from its header (None if it is not one)."""
+    key = entry.lfs.oid if entry.lfs else entry.oid
+    cached = _TENSORS.get(key)
+    if cached is not None:
+        return cached or None
+    counts: dict[str, int] = {}
+    try:
+        if entry.lfs:
+            if lfs is None or not lfs.has(entry.lfs.oid, entry.lfs.size):
+                return None  # content not uploaded (yet): nothing to read, nothing to remember
+            with open(lfs.path(entry.lfs.oid), "rb") as handle:
+                head = handle.read(8 + MAX_SAFETENSORS_HEADER)
+        else:
+            head = repo.read_blob(entry.oid)
+        (length,) = struct.unpack("<Q", head[:8])
+        if not 2 <= length <= MAX_SAFETENSORS_HEADER or len(head) < 8 + length:
+            raise ValueError("bad header length")
+        header = json.loads(head[8 : 8 + length])
+        for name, tensor in header.items():
+            if name != "__metadata__":
+                dtype, shape = str(tensor["dtype"]), [int(n) for n in tensor["shape"]]
+                counts[dtype] = counts.get(dtype, 0) + math.prod(shape)
+    except (ValueError, TypeError, KeyError, AttributeError, struct.error, OSError):
+        counts = {}  # not a safetensors file after all: no parameters to report
+    _TENSORS.put(key, counts)
+    return counts or None
+
+
+def _safetensors(repo: HubRepo, files: dict[str, Entry], lfs: Any) -> dict[str, Any]:
+    """``{"safetensors": {"parameters": {dtype: n}, "total": n}}`` over the top-level safetensors files, or ``{}``.
+
+    The top level holds the weights (``model.safetensors``, or the shards of
+    ``model.safetensors.index.json``), the files ``get_safetensors_metadata``
+    counts; a sub-folder's (an adapter, a checkpoint) are other models.
+    """
+    parameters: dict[str, int] = {}
+    for entry in files.values():
+        if entry.path.endswith(".safetensors") and "/" not in entry.path:
+            for dtype, n in (_tensor_counts(repo, entry, lfs) or {}).items():
+                parameters[dtype] = parameters.get(dtype, 0) + n
+    return {"safetensors": {"parameters": parameters, "total": sum(parameters.values())}} if parameters else {}
+
+
+def info_json(repo: HubRepo, sha: str, lfs: Any = None) -> dict:
+    """The repo's info at commit ``sha``, as ``/api/models/{repo_id}`` answers.
+
+    ``lfs`` (the server's :class:`~gmm_hub.localhub._lfs.LfsStore`) lets the
+    headers of ``.safetensors`` files stored in LFS be read for ``safetensors``
+    (parameters per dtype, as the Hub reports them).
+    """
     commit = repo.commit_info(sha)
     files = repo.files(sha)
     siblings = []
@@ -138,6 +196,7 @@ def info_json(repo: HubRepo, sha: str) -> dict:
         **_card_fields(repo, files.get("README.md")),
         "siblings": siblings,
         "usedStorage": sum(e.content_size for e in files.values()),
+        **(_safetensors(repo, files, lfs) if repo.repo_type == "model" else {}),
     }
 
 
@@ -148,7 +207,7 @@ def repo_info(request: Request) -> Response:
         keys = check_expand(expand, repo.repo_type) if expand else None
     except SelectionError as err:
         raise HubError(400, str(err)) from None
-    info = info_json(repo, repo.resolve(param(request, "revision", "main")))
+    info = info_json(repo, repo.resolve(param(request, "revision", "main")), state(request).lfs)
     return JSONResponse(info if keys is None else project(info, keys))
 
 

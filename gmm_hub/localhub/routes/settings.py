@@ -7,7 +7,9 @@
 - ``POST /api/repos/move`` renames ``fromRepo`` to ``toRepo`` (another name, another
   namespace the caller may write to, or the same id in another case). The Hub keeps a
   redirect from the old id; the local Hub does not, so the old id is gone at once.
-- ``GET /api/{type}s/{id}/auth-check`` answers 200 when the caller may read the repo.
+- ``GET /api/{type}s/{id}/auth-check`` answers 200 when the caller may read the repo (and
+  its files: a gated repo refuses outsiders with ``GatedRepo``, as downloads do), and
+  ``.../auth-check/write`` when the caller may also write to it (``auth_check(write=True)``).
 - A gated repo's files are refused (``GatedRepo``, 401/403) to anyone outside its namespace
   (:func:`check_gate`, called by ``resolve``).
 """
@@ -125,13 +127,19 @@ async def move_repo(request: Request) -> Response:
 
 
 def auth_check(request: Request) -> Response:
-    repo_from_path(request)
+    check_gate(request, repo_from_path(request))
+    return JSONResponse({})
+
+
+def auth_check_write(request: Request) -> Response:
+    repo_from_path(request, write=True)  # a writer is in the repo's namespace, so past any gate
     return JSONResponse({})
 
 
 routes = [
     Route("/api/{repo_type:repo_type}/{namespace}/{name}/settings", update_settings, methods=["PUT"]),
     Route("/api/{repo_type:repo_type}/{namespace}/{name}/auth-check", auth_check, methods=["GET"]),
+    Route("/api/{repo_type:repo_type}/{namespace}/{name}/auth-check/write", auth_check_write, methods=["GET"]),
     Route("/api/repos/move", move_repo, methods=["POST"]),
 ]
 
