@@ -101,7 +101,7 @@ def serve(host: str, port: int, root: Path, tokens: tuple[str, ...], orgs: tuple
         root, host=host, port=port, tokens=users, orgs=organisations, max_body_bytes=max_body_mb * 1024 * 1024
     )
     click.echo(f"Local Hub at {server.url} (root: {root}, users: {', '.join(sorted(users)) or 'none'})")
-    click.echo(f"Use it with: HF_ENDPOINT={server.url} HF_HUB_DISABLE_XET=1 (it serves LFS, not Xet)")
+    click.echo(f"Use it with: HF_ENDPOINT={server.url} (uploads through LFS or Xet, downloads over HTTP)")
     click.echo(f"Pages for people: {server.url}/ (a repo's card at {server.url}/USER/REPO)")
     try:
         server.serve_forever()

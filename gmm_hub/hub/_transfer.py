@@ -436,7 +436,8 @@ def use_endpoint(url: str, *, hf_home: str | os.PathLike[str] | None = None, tok
     is too late inside a running process. This sets both the environment
     (for subprocesses such as ``hf``) and those constants, and restores
     everything on exit. Offline mode is off inside the block, and so is Xet
-    (uploads go through LFS, which is what the local Hub serves).
+    (uploads go through the LFS batch API: the local Hub serves Xet uploads
+    too, but LFS spares the chunking).
 
     A token saved for one endpoint is never sent to another: ``HF_TOKEN`` is
     replaced by ``token`` (or removed), OIDC exchange (``HF_OIDC_RESOURCE``)
@@ -468,7 +469,7 @@ def use_endpoint(url: str, *, hf_home: str | os.PathLike[str] | None = None, tok
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "HF_HUB_DISABLE_UPDATE_CHECK": "1",
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-        "HF_HUB_DISABLE_XET": "1",  # the local Hub serves LFS; with hf_xet installed the client would ask for Xet
+        "HF_HUB_DISABLE_XET": "1",  # LFS, not Xet, for every upload (the local Hub serves both)
         "HF_TOKEN": token,
         "HUGGING_FACE_HUB_TOKEN": None,
         "HF_HUB_OFFLINE": None,

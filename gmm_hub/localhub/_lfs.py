@@ -181,8 +181,9 @@ class LfsStore:
             tmp.unlink(missing_ok=True)
         return LfsPointer(digest.hexdigest(), written)
 
-    def store_iter(self, chunks: Iterable[bytes]) -> LfsPointer:
-        """Store content given chunk by chunk (blocking); return its pointer. Nothing is kept on error."""
+    def store_iter(self, chunks: Iterable[bytes], *, oid: str | None = None, size: int | None = None) -> LfsPointer:
+        """Store content given chunk by chunk (blocking), verified against ``oid`` and ``size`` when given;
+        return its pointer. Nothing is kept on error or mismatch."""
         digest = hashlib.sha256()
         written = 0
         fd, name = tempfile.mkstemp(dir=self.tmp, prefix="inline-")
@@ -193,6 +194,7 @@ class LfsStore:
                     written += len(chunk)
                     digest.update(chunk)
                     fh.write(chunk)
+            self._check(digest.hexdigest(), written, oid, size)
             self._place(tmp, digest.hexdigest())
         finally:
             tmp.unlink(missing_ok=True)

@@ -202,13 +202,6 @@ def test_lfs_upload_link_is_bound_to_its_content(local_hub):
     assert local_hub.server.lfs.has(oid, len(PNG_LIKE))
 
 
-def test_lfs_xet_is_not_offered(local_hub):
-    local_hub.api("alice").create_repo("alice/demo")
-    headers = {"Authorization": f"Bearer {local_hub.tokens['alice']}"}
-    reply = httpx2.get(f"{local_hub.url}/api/models/alice/demo/xet-write-token/main", headers=headers)
-    assert reply.status_code == 501 and "HF_HUB_DISABLE_XET" in reply.headers["X-Error-Message"]
-
-
 # --- git clone with git-lfs -------------------------------------------------------------------
 @pytest.mark.skipif(shutil.which("git") is None or shutil.which("git-lfs") is None, reason="needs git and git-lfs")
 @pytest.mark.parametrize(("private", "repo_type"), [(False, "model"), (True, "model"), (False, "dataset")])

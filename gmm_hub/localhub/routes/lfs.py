@@ -17,9 +17,8 @@ The client is the specification: ``huggingface_hub/lfs.py`` (``post_lfs_batch_in
   (:meth:`gmm_hub.localhub._lfs.LfsStore.store_stream`), kept only if its size and
   sha256 match. ``POST /api/lfs/verify/{oid}``: 200 once it is stored.
   ``GET /api/lfs/objects/{oid}``: the content (ranges supported).
-- Xet is not offered: the Xet token routes answer 501 saying so, since a client
-  with ``hf_xet`` installed asks for them instead of using the batch API unless
-  ``HF_HUB_DISABLE_XET=1``.
+- A client with ``hf_xet`` installed uploads through Xet instead (``routes/xet.py``),
+  unless ``HF_HUB_DISABLE_XET=1``; both end in this store.
 
 A commit then refers to the stored content by ``lfsFile`` (``routes/commits.py``);
 the tree holds the pointer file, ``.gitattributes`` tracks the path.
@@ -251,15 +250,6 @@ def download(request: Request) -> Response:
     return FileReply(store.path(oid), media_type="application/octet-stream", headers={"ETag": f'"{oid}"'})
 
 
-def xet_token(request: Request) -> Response:
-    repo_from_path(request)
-    raise HubError(
-        501,
-        "Xet storage is not implemented by the local Hub: it serves LFS. "
-        "Set HF_HUB_DISABLE_XET=1 (gmm_hub.use_endpoint does) so huggingface_hub uploads through LFS.",
-    )
-
-
 routes = [
     *(
         Route(f"{prefix}{{namespace}}/{{name}}.git/info/lfs/objects/batch", batch, methods=["POST"], name=name)
@@ -268,8 +258,4 @@ routes = [
     Route("/api/lfs/objects/{oid}", upload, methods=["PUT"]),
     Route("/api/lfs/objects/{oid}", download, methods=["GET", "HEAD"]),
     Route("/api/lfs/verify/{oid}", verify, methods=["POST"]),
-    *(
-        Route(f"/api/{{repo_type:repo_type}}/{{namespace}}/{{name}}/xet-{kind}-token/{{revision:path}}", xet_token)
-        for kind in ("read", "write")
-    ),
 ]
