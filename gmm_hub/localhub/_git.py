@@ -372,6 +372,27 @@ class HubRepo:
         self._objects.add_object(commit)
         return commit.id
 
+    def squash(self, branch: str, *, title: str, author: str) -> str:
+        """Replace ``branch``'s history by one commit of its head's tree (``super_squash_history``).
+
+        Tags keep the commits they point to; the branch's old commits stay in the
+        object store, as git leaves them, reachable from those tags only.
+        """
+        ref = f"refs/heads/{check_ref(branch)}".encode()
+        for _ in range(_CAS_ATTEMPTS):
+            try:
+                head = self._refs[ref]
+            except KeyError:
+                if f"refs/tags/{branch}".encode() in self._refs:
+                    raise HubError(400, f"Cannot squash {branch!r}: it is a tag, not a branch.") from None
+                raise revision_not_found(branch) from None
+            head_commit = self._objects[head]
+            assert isinstance(head_commit, Commit)
+            new = self._make_commit(head_commit.tree, [], title, "", author)
+            if self._set_ref(ref, head, new):
+                return new.decode()
+        raise HubError(503, "The branch is busy: too many concurrent writers, try again.", headers={"Retry-After": "1"})
+
     def create_branch(self, name: str, start: str) -> None:
         if not self._set_ref(f"refs/heads/{check_ref(name)}".encode(), None, start.encode()):
             raise HubError(409, f"Branch {name!r} already exists.")

@@ -27,7 +27,6 @@ CALLS = {
     "space info": lambda api: api.space_info("alice/demo"),
     "spaces": lambda api: list(api.list_spaces(author="alice")),
     "space runtime": lambda api: api.get_space_runtime("alice/demo"),
-    "squash": lambda api: api.super_squash_history("alice/demo"),
     "access requests": lambda api: list(api.list_pending_access_requests("alice/demo")),
     "collections": lambda api: list(api.list_collections(owner="alice")),
     "webhooks": lambda api: api.list_webhooks(),

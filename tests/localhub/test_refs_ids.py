@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from huggingface_hub import HfApi, hf_hub_download
-from huggingface_hub.errors import BadRequestError, HfHubHTTPError
+from huggingface_hub.errors import BadRequestError, HfHubHTTPError, RevisionNotFoundError
 
 from gmm_hub.localhub._names import InvalidRefName, check_ref_name, find_casefold
 
@@ -118,3 +119,35 @@ def test_list_repo_tree_expand_gives_each_entry_its_last_commit(api):
     assert entries["a.txt"].last_commit.oid == first and entries["dir"].last_commit.oid == second
     assert entries["a.txt"].last_commit.title == "Upload a.txt with huggingface_hub"
     assert all(e.last_commit is None for e in api.list_repo_tree("alice/tree"))
+
+
+def test_super_squash_history_leaves_one_commit_with_the_same_files(api, local_hub, tmp_path):
+    api.create_repo("alice/squash")
+    for i in range(3):
+        api.upload_file(path_or_fileobj=f"v{i}".encode(), path_in_repo=f"f{i}.txt", repo_id="alice/squash")
+    api.create_tag("alice/squash", tag="before")
+    api.create_branch("alice/squash", branch="feature/x")
+    files = sorted(api.list_repo_files("alice/squash"))
+    api.super_squash_history("alice/squash", commit_message="One commit")
+    commits = api.list_repo_commits("alice/squash")
+    assert [c.title for c in commits] == ["One commit"]
+    assert sorted(api.list_repo_files("alice/squash")) == files
+    assert len(api.list_repo_commits("alice/squash", revision="before")) == 4  # the tag keeps its history
+    api.super_squash_history("alice/squash", branch="feature/x")  # a branch whose name has a slash
+    assert [c.title for c in api.list_repo_commits("alice/squash", revision="feature/x")] == [
+        "Super-squash branch 'feature/x' using huggingface_hub"
+    ]
+    with pytest.raises(HfHubHTTPError) as refused:
+        api.super_squash_history("alice/squash", branch="before")
+    assert refused.value.response.status_code == 400
+    with pytest.raises(HfHubHTTPError) as refused:
+        HfApi(endpoint=local_hub.url, token=local_hub.tokens["bob"]).super_squash_history("alice/squash")
+    assert refused.value.response.status_code == 403
+    with pytest.raises(RevisionNotFoundError):
+        api.super_squash_history("alice/squash", branch="missing")
+    if shutil.which("git"):  # git sees the one commit too
+        target = tmp_path / "c"
+        clone = subprocess.run(["git", "clone", "-q", f"{local_hub.url}/alice/squash", str(target)], timeout=60)
+        assert clone.returncode == 0
+        log = subprocess.run(["git", "-C", str(target), "log", "--format=%s"], capture_output=True, text=True)
+        assert log.stdout.splitlines() == ["One commit"]

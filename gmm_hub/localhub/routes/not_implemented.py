@@ -35,7 +35,6 @@ NOT_IMPLEMENTED: tuple[tuple[str, str], ...] = (
     (_REPO + "/likers", "Likes"),
     ("/api/users/{user}/likes", "Likes"),
     (_REPO + "/user-access-request/{rest:path}", "Access requests to gated repos"),
-    (_REPO + "/super-squash/{rest:path}", "Squashing history"),
     (_REPO + "/duplicate", "Duplicating repos"),
     (_REPO + "/lfs-files", "Listing and deleting LFS files"),
     (_REPO + "/lfs-files/{rest:path}", "Listing and deleting LFS files"),

@@ -1,4 +1,5 @@
-"""Refs: list branches and tags, create and delete them (a tag with a message is an annotated tag)."""
+"""Refs: list branches and tags, create and delete them (a tag with a message is an annotated tag),
+and squash a branch's history into one commit (``super_squash_history``; tags keep theirs)."""
 
 from __future__ import annotations
 
@@ -69,8 +70,18 @@ async def branch(request: Request) -> Response:
     return JSONResponse({})
 
 
+async def super_squash(request: Request) -> Response:
+    repo = repo_from_path(request, write=True)
+    branch_name = param(request, "revision")
+    payload = expect_dict(await read_json(request, default={}), "the body")
+    title = expect_str(payload, "message", "the body", optional=True) or f"Super-squash branch '{branch_name}'"
+    sha = await run_in_threadpool(repo.squash, branch_name, title=title, author=caller(request) or repo.namespace)
+    return JSONResponse({"commitOid": sha})
+
+
 routes = [
     Route("/api/{repo_type:repo_type}/{namespace}/{name}/refs", list_refs, methods=["GET"]),
     Route("/api/{repo_type:repo_type}/{namespace}/{name}/tag/{revision:path}", tag, methods=["POST", "DELETE"]),
     Route("/api/{repo_type:repo_type}/{namespace}/{name}/branch/{revision:path}", branch, methods=["POST", "DELETE"]),
+    Route("/api/{repo_type:repo_type}/{namespace}/{name}/super-squash/{revision:path}", super_squash, methods=["POST"]),
 ]
