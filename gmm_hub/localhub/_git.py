@@ -89,6 +89,10 @@ class Deletion:
     folder: bool = False
 
 
+#: The directory of a repo (beside git's own) holding its LFS grants, one empty file per object.
+GRANTS_DIR = "lfs-grants"
+
+
 class Memo:
     """A bounded, thread-safe map for facts about git objects: an id never changes meaning,
     so what was read once is true in every repo and every process, and nothing is invalidated."""
@@ -151,6 +155,35 @@ class HubRepo:
     @property
     def repo_id(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    # -- LFS grants -------------------------------------------------------------
+    # The LFS store is shared by every repo (content-addressed), so knowing an object's sha256 must
+    # not be enough to read it: a repo may name (commit, serve, hand out) only the LFS objects that
+    # were uploaded to it, which proves their content was had. The grants live in the repo's
+    # directory, so they move and disappear with it.
+    def _grant_path(self, oid: str) -> Path:
+        return self.path / GRANTS_DIR / oid[:2] / oid
+
+    def grant_lfs(self, oid: str) -> None:
+        """Record that ``oid``'s content was uploaded to this repo."""
+        path = self._grant_path(oid)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+
+    def lfs_granted(self, oid: str) -> bool:
+        """Whether ``oid`` was uploaded to this repo (or was in it before grants were kept)."""
+        return self._grant_path(oid).is_file()
+
+    def backfill_lfs_grants(self) -> None:
+        """Grant every LFS object a commit of this repo names, once, for repos written before grants existed."""
+        if (self.path / GRANTS_DIR).is_dir():
+            return
+        heads = [sha.encode() for sha in {*self.branches().values(), *self.tags().values()}]
+        for walked in self.git.get_walker(include=cast(Any, heads)) if heads else []:
+            for entry in self.files(walked.commit.id.decode()).values():
+                if entry.lfs is not None:
+                    self.grant_lfs(entry.lfs.oid)
+        (self.path / GRANTS_DIR).mkdir(exist_ok=True)
 
     # -- settings -------------------------------------------------------------
     def _read_config(self) -> Any:

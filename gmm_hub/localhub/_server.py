@@ -122,6 +122,10 @@ class LocalHub:
         self.root.mkdir(parents=True, exist_ok=True)
         migrate_root(self.root)
         self.store = RepoStore(self.root)
+        for repo_type, namespace, name in self.store:  # roots from before LFS grants: grant what each repo names
+            repo = self.store.get(repo_type, namespace, name)
+            if repo is not None:
+                repo.backfill_lfs_grants()
         self.lfs = LfsStore(self.root)
         (self.root / "tmp").mkdir(exist_ok=True)
         self.tokens = dict(tokens or {})  # {user: spec(s)}, read on each request (tests may change it)

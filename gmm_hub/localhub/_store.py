@@ -19,7 +19,7 @@ from dulwich.objects import ZERO_SHA, Blob, Tree
 from dulwich.repo import Repo
 
 from ._errors import HubError, repo_not_found
-from ._git import REPO_TYPES, HubRepo
+from ._git import GRANTS_DIR, REPO_TYPES, HubRepo
 from ._lfs import HUB_GITATTRIBUTES
 from ._names import check_name, check_path, find_casefold, iso
 
@@ -170,6 +170,7 @@ class RepoStore:
             first = repo._make_commit(tree, [], "initial commit", "", author)
             git.refs.set_if_equals(b"refs/heads/main", ZERO_SHA, first)
             git.close()
+            (tmp / GRANTS_DIR).mkdir()  # a new repo has no LFS object yet: nothing to backfill
             try:
                 os.rename(tmp, final)
             except OSError:

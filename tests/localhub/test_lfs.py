@@ -20,6 +20,7 @@ import httpx2
 import pytest
 from huggingface_hub import (
     CommitOperationAdd,
+    HfApi,
     get_hf_file_metadata,
     hf_hub_download,
     hf_hub_url,
@@ -102,14 +103,79 @@ def test_lfs_20mb_upload_folder_round_trip_keeps_sha256(local_hub, big_file):
     assert [c.title for c in api.list_repo_commits("alice/demo")] == ["big", "initial commit"]
 
 
-def test_lfs_same_content_twice_is_uploaded_once(local_hub):
+def test_lfs_same_content_is_uploaded_once_per_repo_and_stored_once(local_hub):
     api = local_hub.api("alice")
     for name in ("alice/one", "alice/two"):
         api.create_repo(name)
         api.upload_file(path_or_fileobj=PNG_LIKE, path_in_repo="cm.png", repo_id=name)
+    api.upload_file(path_or_fileobj=PNG_LIKE, path_in_repo="again.png", repo_id="alice/two")
     puts = [r for r in local_hub.server.requests if r.method == "PUT"]
-    assert len(puts) == 1  # the second batch answer has no actions: the content is already stored
-    assert hf_hub_download("alice/two", "cm.png", cache_dir=local_hub.cache_dir)
+    # a repo that does not hold the content yet must upload it (so prove it has it); once it does, never again
+    assert len(puts) == 2
+    assert [p.name for p in (local_hub.root / "lfs" / "objects").rglob("*") if p.is_file()] == [_sha(PNG_LIKE)]
+    assert hf_hub_download("alice/two", "again.png", cache_dir=local_hub.cache_dir)
+
+
+# --- knowing an object's sha256 is not having it ----------------------------------------------
+def test_lfs_content_of_a_private_repo_is_not_reachable_by_its_sha256_alone(local_hub, tmp_path):
+    """The store is shared by all repos; a repo names only what was uploaded to it (or came in a commit)."""
+    import json
+
+    secret = os.urandom(5000) + b"\x00"  # binary: goes to LFS
+    alice, bob = local_hub.api("alice"), local_hub.api("bob")
+    alice.create_repo("alice/vault", private=True)
+    alice.upload_file(path_or_fileobj=secret, path_in_repo="weights.bin", repo_id="alice/vault")
+    alice.create_repo("alice/public")
+    bob.create_repo("bob/steal")
+    oid, size = _sha(secret), len(secret)
+    as_bob = {"Authorization": f"Bearer {local_hub.tokens['bob']}"}
+
+    # 1. a commit naming the object
+    lines = [
+        {"key": "header", "value": {"summary": "steal"}},
+        {"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256", "oid": oid, "size": size}},
+    ]
+    body = "\n".join(json.dumps(line) for line in lines).encode()
+    reply = httpx2.post(f"{local_hub.url}/api/models/bob/steal/commit/main", content=body, headers=as_bob)
+    assert reply.status_code == 400 and "was not uploaded to bob/steal" in reply.headers["X-Error-Message"]
+    # 2. a pointer committed as a file's content (as a git push would put it in the tree), then read back
+    import base64
+
+    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {size}\n".encode()
+    lines[1] = {"key": "file", "value": {"path": "w.bin", "content": base64.b64encode(pointer).decode()}}
+    body = "\n".join(json.dumps(line) for line in lines).encode()
+    assert httpx2.post(f"{local_hub.url}/api/models/bob/steal/commit/main", content=body, headers=as_bob).is_success
+    assert local_hub.server.store.get("model", "bob", "steal").files(bob.model_info("bob/steal").sha)["w.bin"].lfs
+    assert httpx2.get(f"{local_hub.url}/bob/steal/resolve/main/w.bin", headers=as_bob).status_code == 404
+    # 3. the batch API of any repo the attacker sees
+    for repo in ("bob/steal", "alice/public"):
+        download = {"operation": "download", "objects": [{"oid": oid, "size": size}]}
+        answer = httpx2.post(f"{local_hub.url}/{repo}.git/info/lfs/objects/batch", json=download, headers=as_bob)
+        assert answer.json()["objects"][0]["error"]["code"] == 404, repo
+    upload = {"operation": "upload", "objects": [{"oid": oid, "size": size}]}
+    answer = httpx2.post(f"{local_hub.url}/bob/steal.git/info/lfs/objects/batch", json=upload, headers=as_bob)
+    assert "upload" in answer.json()["objects"][0]["actions"]  # "already stored" would let the commit through
+    # the owner still reads it, and so does anyone who uploads the content itself
+    assert Path(alice.hf_hub_download("alice/vault", "weights.bin", cache_dir=tmp_path / "a")).read_bytes() == secret
+    bob.upload_file(path_or_fileobj=secret, path_in_repo="mine.bin", repo_id="bob/steal")
+    assert Path(bob.hf_hub_download("bob/steal", "mine.bin", cache_dir=tmp_path / "b")).read_bytes() == secret
+
+
+def test_lfs_grants_follow_a_moved_repo_and_are_backfilled_on_an_old_root(local_hub, tmp_path):
+    import shutil as sh
+
+    from gmm_hub.localhub import LocalHub
+
+    alice = local_hub.api("alice")
+    alice.create_repo("alice/old")
+    alice.upload_file(path_or_fileobj=PNG_LIKE, path_in_repo="cm.png", repo_id="alice/old")
+    alice.move_repo("alice/old", "alice/moved")
+    assert Path(alice.hf_hub_download("alice/moved", "cm.png", cache_dir=tmp_path / "m")).read_bytes() == PNG_LIKE
+    repo = local_hub.server.store.get("model", "alice", "moved")
+    sh.rmtree(repo.path / "lfs-grants")  # a repo written before grants were kept
+    with LocalHub(local_hub.root, tokens=local_hub.tokens) as again:
+        api = HfApi(endpoint=again.url, token=local_hub.tokens["alice"])
+        assert Path(api.hf_hub_download("alice/moved", "cm.png", cache_dir=tmp_path / "r")).read_bytes() == PNG_LIKE
 
 
 # --- the Hub's metadata ---------------------------------------------------------------------

@@ -115,6 +115,7 @@ class ParsedCommit:
     inline: dict[str, bytes] = field(default_factory=dict)
     lfs: dict[str, LfsPointer] = field(default_factory=dict)
     deletions: list[Deletion] = field(default_factory=list)
+    sent: set[str] = field(default_factory=set)  # LFS oids whose content came in the body (streamed inline files)
 
 
 def _loads(line: bytes, number: int) -> Any:
@@ -190,6 +191,7 @@ def parse_commit(fh: IO[bytes], store: LfsStore) -> ParsedCommit:
             encoding = value.get("encoding", "base64")
             if streamed is not None:
                 parsed.lfs[path] = streamed
+                parsed.sent.add(streamed.oid)
                 parsed.inline.pop(path, None)
                 continue
             if encoding == "base64":
@@ -227,6 +229,13 @@ def parse_commit(fh: IO[bytes], store: LfsStore) -> ParsedCommit:
 def apply_commit(repo: HubRepo, branch: str, parsed: ParsedCommit, store: LfsStore, author: str) -> str:
     """Write the parsed commit: LFS content to the store, pointers and blobs to the tree."""
     pointers = dict(parsed.lfs)
+    for oid in parsed.sent:
+        repo.grant_lfs(oid)  # its content came with the commit
+    for path, pointer in pointers.items():  # the store is shared: only content uploaded to this repo may be named
+        if not repo.lfs_granted(pointer.oid):
+            raise HubError(
+                400, f"LFS object {pointer.oid} for {path!r} was not uploaded to {repo.repo_id}: upload it first."
+            )
     regular: dict[str, bytes] = {}
     head = repo.resolve(branch)
     attributes = parsed.inline.get(".gitattributes", _gitattributes(repo, head))
@@ -238,6 +247,7 @@ def apply_commit(repo: HubRepo, branch: str, parsed: ParsedCommit, store: LfsSto
             and (goes_to_lfs(path, len(content), content[:SAMPLE_BYTES], b"") or matches(patterns, path))
         ):
             pointers[path] = store.store_bytes(content)
+            repo.grant_lfs(pointers[path].oid)  # its content came with the commit
         else:
             regular[path] = content
     untracked = [p for p in pointers if not matches(patterns, p)]

@@ -60,7 +60,8 @@ async def resolve(request: Request) -> Response:
     headers = {"X-Repo-Commit": sha, "Accept-Ranges": "bytes", "Content-Type": "application/octet-stream"}
     if entry.lfs is not None:
         store = state(request).lfs
-        if not store.has(entry.lfs.oid, entry.lfs.size):
+        # a pointer pushed without its upload names content this repo never had: as good as missing
+        if not store.has(entry.lfs.oid, entry.lfs.size) or not repo.lfs_granted(entry.lfs.oid):
             raise HubError(404, f"The LFS content of {path} is missing from the store.", "EntryNotFound")
         etag = f'"{entry.lfs.oid}"'
         headers.update({"ETag": etag, "X-Linked-Etag": etag, "X-Linked-Size": str(entry.lfs.size)})

@@ -80,10 +80,14 @@ def link_key(lfs_root: Path) -> bytes:
     raise HubError(500, f"The LFS link key {path} is damaged: delete it (open links become invalid).")
 
 
-def sign(method: str, oid: str, size: int, expires: int, *, key: bytes) -> str:
-    """The signature of a link allowing ``method`` on ``oid`` of ``size`` bytes until ``expires`` (Unix time)."""
-    message = f"{method}\n{oid}\n{size}\n{expires}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+def sign(method: str, oid: str, size: int, expires: int, *, key: bytes, repo: str = "") -> str:
+    """The signature of a link allowing ``method`` on ``oid`` of ``size`` bytes until ``expires`` (Unix time).
+
+    ``repo`` (``type/namespace/name``) is the repo an upload link uploads to: the upload grants
+    the object to that repo (see :meth:`~gmm_hub.localhub._git.HubRepo.grant_lfs`).
+    """
+    message = f"{method}\n{oid}\n{size}\n{expires}" + (f"\n{repo}" if repo else "")
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
 
 
 def check_signature(method: str, oid: str, query: dict[str, str], *, key: bytes, now: float | None = None) -> int:
@@ -92,18 +96,27 @@ def check_signature(method: str, oid: str, query: dict[str, str], *, key: bytes,
         size, expires, signature = int(query["size"]), int(query["expires"]), query["sig"]
     except (KeyError, ValueError):
         raise HubError(403, "This LFS link is not signed: ask the batch API for one.") from None
-    if not hmac.compare_digest(sign(method, oid, size, expires, key=key), signature):
+    if not hmac.compare_digest(sign(method, oid, size, expires, key=key, repo=query.get("repo", "")), signature):
         raise HubError(403, "This LFS link's signature does not match: ask the batch API for a new one.")
     if (time.time() if now is None else now) > expires:
         raise HubError(403, "This LFS link has expired: ask the batch API for a new one.")
     return size
 
 
-def signed_href(base: str, kind: str, oid: str, size: int, *, key: bytes, now: float | None = None) -> dict[str, Any]:
-    """An action (``href``, ``header``, ``expires_in``) for ``kind`` in upload, verify or download."""
+def signed_href(
+    base: str, kind: str, oid: str, size: int, *, key: bytes, now: float | None = None, repo: str = ""
+) -> dict[str, Any]:
+    """An action (``href``, ``header``, ``expires_in``) for ``kind`` in upload, verify or download.
+
+    An upload link names ``repo``, the repo its content is granted to.
+    """
     method, route = {"upload": ("PUT", "objects"), "download": ("GET", "objects"), "verify": ("POST", "verify")}[kind]
     expires = int(time.time() if now is None else now) + EXPIRES_IN
-    query = urlencode({"size": size, "expires": expires, "sig": sign(method, oid, size, expires, key=key)})
+    scope = repo if kind == "upload" else ""
+    fields: dict[str, Any] = {"size": size, "expires": expires}
+    if scope:
+        fields["repo"] = scope
+    query = urlencode({**fields, "sig": sign(method, oid, size, expires, key=key, repo=scope)})
     return {"href": f"{base}/api/lfs/{route}/{oid}?{query}", "header": {}, "expires_in": EXPIRES_IN}
 
 
@@ -134,7 +147,7 @@ def batch_reply(payload: Any, *, has: Callable[[str, int], bool], action: Action
     payload : object
         The decoded request body.
     has : callable
-        ``has(oid, size)``: whether the store holds that content.
+        ``has(oid, size)``: whether the repo holds that content (stored, and uploaded to it).
     action : callable
         ``action(kind, oid, size)`` -> the action dict for ``upload``, ``verify`` or ``download``.
     max_size : int
@@ -196,16 +209,17 @@ def batch_reply(payload: Any, *, has: Callable[[str, int], bool], action: Action
 
 async def batch(request: Request) -> Response:
     request.scope["gmm_hub_git"] = True  # git-lfs sends credentials only after a 401 with WWW-Authenticate
-    repo_from_path(request)  # the caller and the repo's visibility first, the body after
+    repo = repo_from_path(request)  # the caller and the repo's visibility first, the body after
     payload = await read_json(request)
     if isinstance(payload, dict) and payload.get("operation") == "upload":
         repo_from_path(request, write=True)  # and write rights for an upload
     hub = state(request)
-    base, key = base_url(request), link_key(hub.lfs.root)
+    base, key, scope = base_url(request), link_key(hub.lfs.root), f"{repo.repo_type}/{repo.repo_id}"
     reply = batch_reply(
         payload,
-        has=hub.lfs.has,
-        action=lambda kind, oid, size: signed_href(base, kind, oid, size, key=key),
+        # an object is this repo's only once uploaded to it: anyone else must upload (so have) it first
+        has=lambda oid, size: hub.lfs.has(oid, size) and repo.lfs_granted(oid),
+        action=lambda kind, oid, size: signed_href(base, kind, oid, size, key=key, repo=scope),
         max_size=hub.max_body_bytes,
     )
     return JSONResponse(reply, media_type=LFS_MEDIA_TYPE)
@@ -227,6 +241,11 @@ async def upload(request: Request) -> Response:
     hub = state(request)
     length = None if declared is None else size
     await hub.lfs.store_stream(_chunks(request, length, size), oid=oid, size=size)
+    repo_type, _, repo_id = request.query_params.get("repo", "").partition("/")
+    namespace, _, name = repo_id.partition("/")
+    repo = hub.store.get(repo_type, namespace, name) if repo_type in ("model", "dataset") and name else None
+    if repo is not None:  # the signed link named it: the content now belongs to it too
+        repo.grant_lfs(oid)
     return Response(status_code=200)
 
 

@@ -192,14 +192,20 @@ def _file_bytes(directory: Path, file: XetFile) -> Iterator[bytes]:
         yield from chunks[segment.start : segment.end]
 
 
-def _store_files(directory: Path, lfs: Any, data: bytes) -> None:
-    """Rebuild each file of the shard into the LFS store (400 if a xorb is missing or a sha256 differs)."""
+def _store_files(directory: Path, lfs: Any, data: bytes, repo: Any) -> None:
+    """Rebuild each file of the shard into the LFS store (400 if a xorb is missing or a sha256 differs).
+
+    Each file is granted to ``repo``, the repo of the token: the xorbs it is made of name
+    its content by hashes only its content gives.
+    """
     try:
         files = shard_files(data)
     except XetFormatError as err:
         raise HubError(400, f"Malformed shard: {err}") from None
     for file in files:
         if lfs.has(file.sha256, file.size):
+            if repo is not None:
+                repo.grant_lfs(file.sha256)
             continue  # the same content uploaded before
         try:
             lfs.store_iter(_file_bytes(directory, file), oid=file.sha256, size=file.size)
@@ -207,12 +213,18 @@ def _store_files(directory: Path, lfs: Any, data: bytes) -> None:
             if not err.message.startswith("LFS content"):
                 raise  # a xorb or chunk range that is not there
             raise HubError(400, f"A file's bytes do not match the shard, so nothing was kept: {err.message}") from None
+        if repo is not None:
+            repo.grant_lfs(file.sha256)
 
 
 async def upload_shard(request: Request) -> Response:
-    check_token(request, write=True)
-    directory, lfs = _xorb_dir(request), state(request).lfs
-    await _process(request, MAX_SHARD_BYTES, lambda data: _store_files(directory, lfs, data))
+    claims = check_token(request, write=True)
+    hub = state(request)
+    repo_type, _, repo_id = str(claims.get("repo", "")).partition("/")
+    namespace, _, name = repo_id.partition("/")
+    repo = hub.store.get(repo_type, namespace, name) if repo_type in ("model", "dataset") and name else None
+    directory = _xorb_dir(request)
+    await _process(request, MAX_SHARD_BYTES, lambda data: _store_files(directory, hub.lfs, data, repo))
     return JSONResponse({"result": 1})
 
 
