@@ -174,6 +174,15 @@ class HubRepo:
         """Whether ``oid`` was uploaded to this repo (or was in it before grants were kept)."""
         return self._grant_path(oid).is_file()
 
+    def granted_lfs(self) -> dict[str, float]:
+        """Every LFS object uploaded to this repo, with when (Unix time)."""
+        base = self.path / GRANTS_DIR
+        return {p.name: p.stat().st_mtime for p in base.glob("*/*") if p.is_file()} if base.is_dir() else {}
+
+    def revoke_lfs(self, oid: str) -> None:
+        """Forget that ``oid`` was uploaded to this repo (it can no longer name or serve it)."""
+        self._grant_path(oid).unlink(missing_ok=True)
+
     def backfill_lfs_grants(self) -> None:
         """Grant every LFS object a commit of this repo names, once, for repos written before grants existed."""
         if (self.path / GRANTS_DIR).is_dir():

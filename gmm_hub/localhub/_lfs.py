@@ -129,13 +129,18 @@ class LfsStore:
         check_oid(oid)
         return self.root / "objects" / oid[:2] / oid[2:4] / oid
 
+    def remove(self, oid: str) -> None:
+        """Delete ``oid``'s content (callers check that no repo holds it any more)."""
+        self.path(oid).unlink(missing_ok=True)
+
     def has(self, oid: str, size: int | None = None) -> bool:
         """Whether the store holds ``oid`` (of ``size`` bytes, if given)."""
         path = self.path(oid)
         try:
-            return size is None or path.stat().st_size == size
+            stored = path.stat().st_size
         except FileNotFoundError:
             return False
+        return size is None or stored == size
 
     def _place(self, tmp: Path, oid: str) -> None:
         target = self.path(oid)

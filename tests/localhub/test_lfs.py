@@ -178,6 +178,31 @@ def test_lfs_grants_follow_a_moved_repo_and_are_backfilled_on_an_old_root(local_
         assert Path(api.hf_hub_download("alice/moved", "cm.png", cache_dir=tmp_path / "r")).read_bytes() == PNG_LIKE
 
 
+def test_list_and_permanently_delete_lfs_files(local_hub, tmp_path):
+    alice = local_hub.api("alice")
+    for repo in ("alice/store", "alice/other"):
+        alice.create_repo(repo)
+    kept, dropped = PNG_LIKE, PNG_LIKE + b"\x01"
+    alice.upload_file(path_or_fileobj=kept, path_in_repo="w/kept.bin", repo_id="alice/store")
+    alice.upload_file(path_or_fileobj=dropped, path_in_repo="w/dropped.bin", repo_id="alice/store")
+    alice.upload_file(path_or_fileobj=kept, path_in_repo="kept.bin", repo_id="alice/other")
+    files = {f.filename: f for f in alice.list_lfs_files("alice/store")}
+    assert set(files) == {"w/kept.bin", "w/dropped.bin"}
+    assert (files["w/kept.bin"].oid, files["w/kept.bin"].size) == (_sha(kept), len(kept))
+    with pytest.raises(HfHubHTTPError) as refused:
+        list(local_hub.api("bob").list_lfs_files("alice/store"))
+    assert refused.value.response.status_code == 403
+    alice.permanently_delete_lfs_files("alice/store", [files["w/dropped.bin"], files["w/kept.bin"]])
+    assert list(alice.list_lfs_files("alice/store")) == []
+    store = local_hub.server.lfs
+    assert not store.has(_sha(dropped)) and store.has(_sha(kept))  # alice/other still holds one of them
+    with pytest.raises(HfHubHTTPError):
+        alice.hf_hub_download("alice/store", "w/kept.bin", cache_dir=tmp_path / "s")
+    assert Path(alice.hf_hub_download("alice/other", "kept.bin", cache_dir=tmp_path / "o")).read_bytes() == kept
+    status = local_hub.api().model_info("alice/other", securityStatus=True).security_repo_status
+    assert status == {"scansDone": False, "filesWithIssues": []}  # it scans nothing, and says so
+
+
 # --- the Hub's metadata ---------------------------------------------------------------------
 def test_lfs_metadata_in_model_info_tree_and_etag(local_hub):
     api = local_hub.api("alice")

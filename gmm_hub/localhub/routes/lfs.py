@@ -20,6 +20,11 @@ The client is the specification: ``huggingface_hub/lfs.py`` (``post_lfs_batch_in
 - A client with ``hf_xet`` installed uploads through Xet instead (``routes/xet.py``),
   unless ``HF_HUB_DISABLE_XET=1``; both end in this store.
 
+- ``GET /api/{type}s/{id}/lfs-files`` lists the repo's LFS objects (``list_lfs_files``), for
+  who may write to it; ``POST .../lfs-files/batch`` (``permanently_delete_lfs_files``) takes
+  them from the repo, and from the store once no repo holds them. The history is not rewritten
+  (``rewriteHistory``): its pointers stay, and their files answer 404 as missing content.
+
 A commit then refers to the stored content by ``lfsFile`` (``routes/commits.py``);
 the tree holds the pointer file, ``.gitattributes`` tracks the path.
 """
@@ -36,6 +41,7 @@ from pathlib import Path
 from typing import Any, TypeGuard
 from urllib.parse import urlencode
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -269,6 +275,50 @@ def download(request: Request) -> Response:
     return FileReply(store.path(oid), media_type="application/octet-stream", headers={"ETag": f'"{oid}"'})
 
 
+def _lfs_files(repo: Any, store: Any) -> list[dict[str, Any]]:
+    """The repo's LFS objects as ``list_lfs_files`` reads them, with a path each appears at (newest first)."""
+    granted = repo.granted_lfs()
+    names: dict[str, str] = {}
+    heads = [sha.encode() for sha in {*repo.branches().values(), *repo.tags().values()}]
+    for walked in repo.git.get_walker(include=heads) if heads and granted else []:
+        for entry in repo.files(walked.commit.id.decode()).values():
+            if entry.lfs is not None and entry.lfs.oid in granted:
+                names.setdefault(entry.lfs.oid, entry.path)
+        if len(names) == len(granted):
+            break
+    out = []
+    for oid, when in sorted(granted.items(), key=lambda item: -item[1]):
+        if store.has(oid):
+            pushed = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(when))
+            size = store.path(oid).stat().st_size
+            out.append({"fileOid": oid, "oid": oid, "filename": names.get(oid, oid), "pushedAt": pushed, "size": size})
+    return out
+
+
+async def list_lfs_files(request: Request) -> Response:
+    repo = repo_from_path(request, write=True)  # storage is managed by the repo's writers, as on the Hub
+    return JSONResponse(await run_in_threadpool(_lfs_files, repo, state(request).lfs))
+
+
+async def delete_lfs_files(request: Request) -> Response:
+    repo = repo_from_path(request, write=True)
+    deletions = expect_dict(expect_dict(await read_json(request), "the body").get("deletions"), "deletions")
+    shas = deletions.get("sha")
+    if not isinstance(shas, list) or not all(_is_oid(sha) for sha in shas):
+        raise HubError(400, '"deletions.sha" must be a list of sha256 oids (64 lowercase hex digits).')
+    hub = state(request)
+
+    def delete() -> None:
+        for oid in shas:
+            repo.revoke_lfs(oid)
+            holders = (hub.store.get(*key) for key in hub.store)
+            if not any(other is not None and other.lfs_granted(oid) for other in holders):
+                hub.lfs.remove(oid)  # no repo holds it any more
+
+    await run_in_threadpool(delete)
+    return JSONResponse({})
+
+
 routes = [
     *(
         Route(f"{prefix}{{namespace}}/{{name}}.git/info/lfs/objects/batch", batch, methods=["POST"], name=name)
@@ -277,4 +327,6 @@ routes = [
     Route("/api/lfs/objects/{oid}", upload, methods=["PUT"]),
     Route("/api/lfs/objects/{oid}", download, methods=["GET", "HEAD"]),
     Route("/api/lfs/verify/{oid}", verify, methods=["POST"]),
+    Route("/api/{repo_type:repo_type}/{namespace}/{name}/lfs-files", list_lfs_files, methods=["GET"]),
+    Route("/api/{repo_type:repo_type}/{namespace}/{name}/lfs-files/batch", delete_lfs_files, methods=["POST"]),
 ]

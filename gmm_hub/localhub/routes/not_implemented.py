@@ -36,8 +36,6 @@ NOT_IMPLEMENTED: tuple[tuple[str, str], ...] = (
     ("/api/users/{user}/likes", "Likes"),
     (_REPO + "/user-access-request/{rest:path}", "Access requests to gated repos"),
     (_REPO + "/duplicate", "Duplicating repos"),
-    (_REPO + "/lfs-files", "Listing and deleting LFS files"),
-    (_REPO + "/lfs-files/{rest:path}", "Listing and deleting LFS files"),
     (_REPO + "/resource-group", "Resource groups"),
     ("/api/datasets/{namespace}/{name}/leaderboard", "Leaderboards"),
     ("/api/spaces", "Spaces"),

@@ -208,6 +208,8 @@ def repo_info(request: Request) -> Response:
     except SelectionError as err:
         raise HubError(400, str(err)) from None
     info = info_json(repo, repo.resolve(param(request, "revision", "main")), state(request).lfs)
+    if request.query_params.get("securityStatus", "").lower() in ("1", "true"):
+        info["securityRepoStatus"] = {"scansDone": False, "filesWithIssues": []}  # the local Hub scans nothing
     return JSONResponse(info if keys is None else project(info, keys))
 
 
