@@ -40,6 +40,9 @@ BRANCHING = 4
 MAX_XORB_BYTES = 64 << 20
 #: Largest chunk, uncompressed (``spec/upload_protocol.md``: 128 KiB).
 MAX_CHUNK_BYTES = 128 << 10
+#: Largest xorb once unpacked: clients fill xorbs to about 64 MiB of chunks; twice that is refused,
+#: so a small body of highly compressible chunks cannot unpack into gigabytes.
+MAX_XORB_UNPACKED = 2 * MAX_XORB_BYTES
 SHARD_HEADER_TAG = bytes(
     [72, 70, 82, 101, 112, 111, 77, 101, 116, 97, 68, 97, 116, 97, 0, 85,
      105, 103, 69, 106, 123, 129, 87, 131, 165, 189, 217, 92, 205, 209, 74, 169]
@@ -107,10 +110,13 @@ def _decompress(kind: int, payload: bytes, size: int) -> bytes:
     if kind == 0:
         data = payload
     elif kind in (1, 2):
-        try:
-            data = lz4.frame.decompress(payload)
+        decompressor = lz4.frame.LZ4FrameDecompressor()
+        try:  # never more than the header's size (and one byte to tell): a chunk cannot be a bomb
+            data = decompressor.decompress(payload, max_length=size + 1)
         except RuntimeError as err:
             raise XetFormatError(f"a chunk's LZ4 data is corrupt ({err}).") from None
+        if len(data) == size and not decompressor.eof:
+            raise XetFormatError(f"a chunk decompresses to more than the {size} bytes its header says.")
         if kind == 2:  # byte grouping: the bytes of each position of 4 were stored together
             data = _ungroup(data)
     else:
@@ -136,7 +142,7 @@ def xorb_chunks(data: bytes) -> list[bytes]:
     """The uncompressed chunks of a serialised xorb (:class:`XetFormatError` if it is malformed)."""
     if len(data) > MAX_XORB_BYTES:
         raise XetFormatError(f"a xorb of {len(data)} bytes is larger than the {MAX_XORB_BYTES >> 20} MiB allowed.")
-    chunks, at = [], 0
+    chunks, at, unpacked = [], 0, 0
     while at < len(data):
         if data.startswith(_FOOTER_IDENT, at):
             break  # the chunk index the client appends: the chunks themselves are read from their headers
@@ -147,6 +153,9 @@ def xorb_chunks(data: bytes) -> list[bytes]:
         size = int.from_bytes(data[at + 5 : at + 8], "little")
         if version != 0 or size > MAX_CHUNK_BYTES or at + 8 + compressed > len(data):
             raise XetFormatError(f"a xorb has an invalid chunk header at byte {at}.")
+        unpacked += size
+        if unpacked > MAX_XORB_UNPACKED:
+            raise XetFormatError(f"a xorb unpacks to more than {MAX_XORB_UNPACKED >> 20} MiB.")
         chunks.append(_decompress(kind, data[at + 8 : at + 8 + compressed], size))
         at += 8 + compressed
     return chunks

@@ -95,6 +95,26 @@ def test_xorb_chunks_undo_every_compression_scheme(chunks, data):
     assert xorb_chunks(_xorb(chunks, schemes)) == chunks
 
 
+def test_a_chunk_that_unpacks_past_its_header_is_refused_without_unpacking_it():
+    import tracemalloc
+
+    bomb = lz4.frame.compress(bytes(50_000_000))  # 50 MB of zeros in about 200 KB
+    xorb = bytes([0]) + len(bomb).to_bytes(3, "little") + bytes([1]) + (1000).to_bytes(3, "little") + bomb
+    tracemalloc.start()
+    with pytest.raises(XetFormatError, match="decompresses to 1001 bytes, its header says 1000"):
+        xorb_chunks(xorb)
+    assert tracemalloc.get_traced_memory()[1] < 5_000_000  # never the 50 MB
+    tracemalloc.stop()
+
+
+def test_a_xorb_that_unpacks_to_gigabytes_is_refused(monkeypatch):
+    import gmm_hub.localhub._xet as xet
+
+    monkeypatch.setattr(xet, "MAX_XORB_UNPACKED", 3 * 1000)
+    with pytest.raises(XetFormatError, match="unpacks to more than"):
+        xorb_chunks(_xorb([bytes(1000)] * 4))
+
+
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
