@@ -292,3 +292,19 @@ def test_hf_upload_with_only_the_endpoint_and_a_token_works(xet_on, tmp_path):
     assert any(r.path == "/xet/v1/shards" for r in xet_on.server.requests)
     out = xet_on.api().hf_hub_download("alice/cli", "w.bin", cache_dir=tmp_path / "dl")
     assert Path(out).read_bytes() == (tmp_path / "w.bin").read_bytes()
+
+
+def test_many_files_cut_from_one_xorb_unpack_it_once(local_hub, monkeypatch):
+    import gmm_hub.localhub.routes.xet as routes
+
+    hub, headers = local_hub.server, _token(local_hub.server)
+    parts = [os.urandom(1000 + i) for i in range(20)]
+    name = hash_hex(xorb_hash(parts))
+    assert httpx2.post(f"{hub.url}/xet/v1/xorbs/default/{name}", content=_xorb(parts), headers=headers).is_success
+    calls = []
+    real = routes.xorb_chunks
+    monkeypatch.setattr(routes, "xorb_chunks", lambda data: calls.append(1) or real(data))
+    shard = _shard([(part, [(name, i, i + 1, len(part))]) for i, part in enumerate(parts)])
+    assert httpx2.post(f"{hub.url}/xet/v1/shards", content=shard, headers=headers).status_code == 200
+    assert len(calls) == 1
+    assert all(hub.lfs.path(hashlib.sha256(p).hexdigest()).read_bytes() == p for p in parts)

@@ -175,16 +175,20 @@ async def upload_xorb(request: Request) -> Response:
     return JSONResponse({"was_inserted": inserted})
 
 
-def _file_bytes(directory: Path, file: XetFile) -> Iterator[bytes]:
-    """The bytes of ``file``, segment by segment, from the stored xorbs (one xorb decompressed at a time)."""
-    current, chunks = None, []
+def _file_bytes(directory: Path, file: XetFile, unpacked: dict[str, list[bytes]]) -> Iterator[bytes]:
+    """The bytes of ``file``, segment by segment, from the stored xorbs.
+
+    ``unpacked`` keeps the last xorb unpacked for the shard's next file, so many small files
+    cut from one xorb unpack it once, not once each.
+    """
     for segment in file.segments:
-        if segment.xorb != current:
+        chunks = unpacked.get(segment.xorb)
+        if chunks is None:
+            unpacked.clear()  # one xorb in memory at a time
             try:
-                chunks = xorb_chunks((directory / segment.xorb).read_bytes())
+                chunks = unpacked[segment.xorb] = xorb_chunks((directory / segment.xorb).read_bytes())
             except FileNotFoundError:
                 raise HubError(400, f"The shard refers to xorb {segment.xorb}, which was not uploaded.") from None
-            current = segment.xorb
         if segment.end > len(chunks):
             raise HubError(
                 400, f"The shard asks for chunks up to {segment.end} of xorb {segment.xorb}, which has {len(chunks)}."
@@ -202,13 +206,14 @@ def _store_files(directory: Path, lfs: Any, data: bytes, repo: Any) -> None:
         files = shard_files(data)
     except XetFormatError as err:
         raise HubError(400, f"Malformed shard: {err}") from None
+    unpacked: dict[str, list[bytes]] = {}
     for file in files:
         if lfs.has(file.sha256, file.size):
             if repo is not None:
                 repo.grant_lfs(file.sha256)
             continue  # the same content uploaded before
         try:
-            lfs.store_iter(_file_bytes(directory, file), oid=file.sha256, size=file.size)
+            lfs.store_iter(_file_bytes(directory, file, unpacked), oid=file.sha256, size=file.size)
         except HubError as err:
             if not err.message.startswith("LFS content"):
                 raise  # a xorb or chunk range that is not there
