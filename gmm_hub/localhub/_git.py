@@ -22,6 +22,7 @@ import stat
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -156,6 +157,11 @@ class HubRepo:
     def repo_id(self) -> str:
         return f"{self.namespace}/{self.name}"
 
+    @property
+    def key(self) -> str:
+        """``type/namespace/name``: how a signed link or a CAS token names the repo (:meth:`RepoStore.by_key`)."""
+        return f"{self.repo_type}/{self.repo_id}"
+
     # -- LFS grants -------------------------------------------------------------
     # The LFS store is shared by every repo (content-addressed), so knowing an object's sha256 must
     # not be enough to read it: a repo may name (commit, serve, hand out) only the LFS objects that
@@ -183,15 +189,20 @@ class HubRepo:
         """Forget that ``oid`` was uploaded to this repo (it can no longer name or serve it)."""
         self._grant_path(oid).unlink(missing_ok=True)
 
-    def backfill_lfs_grants(self) -> None:
-        """Grant every LFS object a commit of this repo names, once, for repos written before grants existed."""
-        if (self.path / GRANTS_DIR).is_dir():
-            return
+    def lfs_pointers(self) -> Iterator[tuple[str, LfsPointer]]:
+        """``(path, pointer)`` of every LFS file of every commit reachable from a branch or tag, newest first."""
         heads = [sha.encode() for sha in {*self.branches().values(), *self.tags().values()}]
         for walked in self.git.get_walker(include=cast(Any, heads)) if heads else []:
             for entry in self.files(walked.commit.id.decode()).values():
                 if entry.lfs is not None:
-                    self.grant_lfs(entry.lfs.oid)
+                    yield entry.path, entry.lfs
+
+    def backfill_lfs_grants(self) -> None:
+        """Grant every LFS object a commit of this repo names, once, for repos written before grants existed."""
+        if (self.path / GRANTS_DIR).is_dir():
+            return
+        for _, pointer in self.lfs_pointers():
+            self.grant_lfs(pointer.oid)
         (self.path / GRANTS_DIR).mkdir(exist_ok=True)
 
     # -- settings -------------------------------------------------------------

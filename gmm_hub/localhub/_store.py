@@ -120,6 +120,12 @@ class RepoStore:
                 if (git_dir / "HEAD").is_file():
                     yield folder.name, git_dir.name.removesuffix(".git")
 
+    def by_key(self, key: str) -> HubRepo | None:
+        """The repo :attr:`HubRepo.key` names (None if it is gone or the key is malformed)."""
+        repo_type, _, repo_id = key.partition("/")
+        namespace, _, name = repo_id.partition("/")
+        return self.get(repo_type, namespace, name) if repo_type in REPO_TYPES and namespace and name else None
+
     def require(self, repo_type: str, namespace: str, name: str) -> HubRepo:
         repo = self.get(repo_type, namespace, name)
         if repo is None:

@@ -173,9 +173,8 @@ class Segment:
 
 @dataclass(frozen=True)
 class XetFile:
-    """A file of a shard: its Xet hash, its sha256 (hex) and the chunk ranges it is made of, in order."""
+    """A file of a shard: its sha256 (hex) and the chunk ranges it is made of, in order."""
 
-    file_hash: str
     sha256: str
     segments: tuple[Segment, ...]
 
@@ -217,4 +216,4 @@ def shard_files(data: bytes) -> list[XetFile]:
             raise XetFormatError("a shard's file has no sha256 (its metadata extension is required for uploads).")
         sha256 = hash_hex(data[at : at + 32])  # kept as a hash of four words, like every hash of a shard
         at += _ENTRY
-        files.append(XetFile(hash_hex(header[:32]), sha256, tuple(segments)))
+        files.append(XetFile(sha256, tuple(segments)))

@@ -282,6 +282,26 @@ def test_model_info_reports_safetensors_parameters_as_the_hub_does(local_hub):
     alice.delete_file("model-head.safetensors", repo_id="alice/tensors")  # the sub-folder's file is not counted
     assert local_hub.api().model_info("alice/tensors").safetensors.parameters == {"F32": 16, "I64": 1}
     assert alice.get_safetensors_metadata("alice/tensors").parameter_count == {"F32": 16, "I64": 1}
+    # a pointer to alice's weights committed elsewhere reveals nothing of them (not even from the cache)
+    import base64
+    import hashlib
+    import json
+
+    import httpx2
+
+    pointer = (
+        f"version https://git-lfs.github.com/spec/v1\noid sha256:{hashlib.sha256(weights).hexdigest()}\n"
+        f"size {len(weights)}\n"
+    ).encode()
+    local_hub.api("bob").create_repo("bob/peek")
+    lines = [
+        {"key": "header", "value": {"summary": "peek"}},
+        {"key": "file", "value": {"path": "model.safetensors", "content": base64.b64encode(pointer).decode()}},
+    ]
+    body = "\n".join(json.dumps(line) for line in lines).encode()
+    as_bob = {"Authorization": f"Bearer {local_hub.tokens['bob']}"}
+    assert httpx2.post(f"{local_hub.url}/api/models/bob/peek/commit/main", content=body, headers=as_bob).is_success
+    assert local_hub.api().model_info("bob/peek").safetensors is None
     alice.upload_file(path_or_fileobj=b"\xff" * 64, path_in_repo="model.safetensors", repo_id="alice/tensors")
     assert local_hub.api().model_info("alice/tensors").safetensors is None  # a broken header counts nothing
     alice.create_repo("alice/plain")

@@ -19,7 +19,6 @@ The client is the specification: ``huggingface_hub/lfs.py`` (``post_lfs_batch_in
   ``GET /api/lfs/objects/{oid}``: the content (ranges supported).
 - A client with ``hf_xet`` installed uploads through Xet instead (``routes/xet.py``),
   unless ``HF_HUB_DISABLE_XET=1``; both end in this store.
-
 - ``GET /api/{type}s/{id}/lfs-files`` lists the repo's LFS objects (``list_lfs_files``), for
   who may write to it; ``POST .../lfs-files/batch`` (``permanently_delete_lfs_files``) takes
   them from the repo, and from the store once no repo holds them. The history is not rewritten
@@ -220,7 +219,7 @@ async def batch(request: Request) -> Response:
     if isinstance(payload, dict) and payload.get("operation") == "upload":
         repo_from_path(request, write=True)  # and write rights for an upload
     hub = state(request)
-    base, key, scope = base_url(request), link_key(hub.lfs.root), f"{repo.repo_type}/{repo.repo_id}"
+    base, key, scope = base_url(request), link_key(hub.lfs.root), repo.key
     reply = batch_reply(
         payload,
         # an object is this repo's only once uploaded to it: anyone else must upload (so have) it first
@@ -247,9 +246,7 @@ async def upload(request: Request) -> Response:
     hub = state(request)
     length = None if declared is None else size
     await hub.lfs.store_stream(_chunks(request, length, size), oid=oid, size=size)
-    repo_type, _, repo_id = request.query_params.get("repo", "").partition("/")
-    namespace, _, name = repo_id.partition("/")
-    repo = hub.store.get(repo_type, namespace, name) if repo_type in ("model", "dataset") and name else None
+    repo = hub.store.by_key(request.query_params.get("repo", ""))
     if repo is not None:  # the signed link named it: the content now belongs to it too
         repo.grant_lfs(oid)
     return Response(status_code=200)
@@ -279,13 +276,11 @@ def _lfs_files(repo: Any, store: Any) -> list[dict[str, Any]]:
     """The repo's LFS objects as ``list_lfs_files`` reads them, with a path each appears at (newest first)."""
     granted = repo.granted_lfs()
     names: dict[str, str] = {}
-    heads = [sha.encode() for sha in {*repo.branches().values(), *repo.tags().values()}]
-    for walked in repo.git.get_walker(include=heads) if heads and granted else []:
-        for entry in repo.files(walked.commit.id.decode()).values():
-            if entry.lfs is not None and entry.lfs.oid in granted:
-                names.setdefault(entry.lfs.oid, entry.path)
-        if len(names) == len(granted):
-            break
+    for path, pointer in repo.lfs_pointers() if granted else ():
+        if pointer.oid in granted:
+            names.setdefault(pointer.oid, path)
+            if len(names) == len(granted):
+                break
     out = []
     for oid, when in sorted(granted.items(), key=lambda item: -item[1]):
         if store.has(oid):

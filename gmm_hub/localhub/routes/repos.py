@@ -123,6 +123,8 @@ MAX_SAFETENSORS_HEADER = 25_000_000
 
 def _tensor_counts(repo: HubRepo, entry: Entry, lfs: Any) -> dict[str, int] | None:
     """Parameters per dtype of one ``.safetensors`` file, from its header (None if it is not one)."""
+    if entry.lfs and (lfs is None or not lfs.has(entry.lfs.oid, entry.lfs.size) or not repo.lfs_granted(entry.lfs.oid)):
+        return None  # content not uploaded to this repo: nothing to read (not even from the cache)
     key = entry.lfs.oid if entry.lfs else entry.oid
     cached = _TENSORS.get(key)
     if cached is not None:
@@ -130,8 +132,6 @@ def _tensor_counts(repo: HubRepo, entry: Entry, lfs: Any) -> dict[str, int] | No
     counts: dict[str, int] = {}
     try:
         if entry.lfs:
-            if lfs is None or not lfs.has(entry.lfs.oid, entry.lfs.size):
-                return None  # content not uploaded (yet): nothing to read, nothing to remember
             with open(lfs.path(entry.lfs.oid), "rb") as handle:
                 head = handle.read(8 + MAX_SAFETENSORS_HEADER)
         else:

@@ -59,7 +59,6 @@ from .settings import check_gate
 
 ORDER = 46
 CAS_PREFIX = "/xet"
-_REPO = "/api/{repo_type:repo_type}/{namespace}/{name}"
 #: Largest shard accepted: its file and xorb sections are 48 bytes per entry.
 MAX_SHARD_BYTES = 64 << 20
 _TOKEN_PREFIX = "xet_"
@@ -108,7 +107,7 @@ def _token_route(scope: str):
             check_gate(request, repo)
         expires = int(time.time()) + EXPIRES_IN
         cas_url = base_url(request) + CAS_PREFIX
-        access = issue_token(scope, f"{repo.repo_type}/{repo.repo_id}", expires, key=link_key(state(request).lfs.root))
+        access = issue_token(scope, repo.key, expires, key=link_key(state(request).lfs.root))
         headers = {"X-Xet-Cas-Url": cas_url, "X-Xet-Access-Token": access, "X-Xet-Token-Expiration": str(expires)}
         return JSONResponse({"accessToken": access, "exp": expires, "casUrl": cas_url}, headers=headers)
 
@@ -225,9 +224,7 @@ def _store_files(directory: Path, lfs: Any, data: bytes, repo: Any) -> None:
 async def upload_shard(request: Request) -> Response:
     claims = check_token(request, write=True)
     hub = state(request)
-    repo_type, _, repo_id = str(claims.get("repo", "")).partition("/")
-    namespace, _, name = repo_id.partition("/")
-    repo = hub.store.get(repo_type, namespace, name) if repo_type in ("model", "dataset") and name else None
+    repo = hub.store.by_key(str(claims.get("repo", "")))
     directory = _xorb_dir(request)
     await _process(request, MAX_SHARD_BYTES, lambda data: _store_files(directory, hub.lfs, data, repo))
     return JSONResponse({"result": 1})
