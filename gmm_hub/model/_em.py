@@ -363,6 +363,28 @@ class SharedKMeans:
         return run[1][0]
 
 
+class WhitenedKMeans:
+    """k-means starts on whitened rows: a second start of another geometry.
+
+    k-means measures Euclidean distance, so it splits a class along its
+    widest directions and is blind to structure in its thin ones (a small,
+    thin component beside a wide one); EM with full covariances is invariant
+    to any linear map of the features, its k-means start is not. On the rows
+    mapped by the inverse square root of the class covariance (identity
+    covariance), k-means sees every direction at the scale of its spread.
+    Eigenvalues below ``1e-9`` of the largest (constant or duplicated
+    columns) are raised to it, so the map always exists.
+    """
+
+    def labels(self, X: np.ndarray, n_clusters: int, random_state: np.random.RandomState) -> np.ndarray:
+        """``KMeans(n_clusters, n_init=1, random_state=random_state)`` on the whitened ``X``."""
+        centred = X - X.mean(axis=0)
+        values, vectors = np.linalg.eigh(np.atleast_2d(np.cov(centred, rowvar=False)))
+        values = np.maximum(values, 1e-9 * max(float(values[-1]), np.finfo(float).tiny))
+        white = centred @ (vectors / np.sqrt(values))
+        return KMeans(n_clusters=n_clusters, n_init=1, random_state=random_state).fit(white).labels_
+
+
 class MAPGaussianMixture(GaussianMixture):
     """A GaussianMixture whose M-step uses a :class:`CovariancePrior`, fitted a block at a time.
 
@@ -390,7 +412,7 @@ class MAPGaussianMixture(GaussianMixture):
     n_threads = 1
     _pool: Executor | None = None
     #: k-means starts shared with the class's other candidates (the fit does not depend on it)
-    kmeans: SharedKMeans | None = None
+    kmeans: SharedKMeans | WhitenedKMeans | None = None
     #: EM's steps extrapolated by SQUAREM (see :class:`_Squarem`); set for a warm-started refit on many rows
     accelerated = False
     _squarem: _Squarem | None = None

@@ -262,6 +262,28 @@ def test_moments_about_any_centres_give_the_same_parameters(kind, centre_scale, 
         np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-12 * max(1.0, centre_scale) ** 2)
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**16), conditioning=st.sampled_from([1.0, 1e-2, 1e-4]))
+def test_whitened_kmeans_labels_do_not_depend_on_a_linear_map_of_the_features(seed, conditioning):
+    # whitening undoes any invertible linear map up to a rotation, which leaves k-means' distances alone
+    rng = np.random.default_rng(seed)
+    X = _clusters(seed, n=200, d=4)
+    q1, _ = np.linalg.qr(rng.normal(size=(4, 4)))
+    q2, _ = np.linalg.qr(rng.normal(size=(4, 4)))
+    mapping = q1 @ np.diag(np.geomspace(1.0, conditioning, 4)) @ q2
+    starts = _em.WhitenedKMeans()
+    plain = starts.labels(X, 3, np.random.RandomState(seed))
+    mapped = starts.labels(X @ mapping + rng.normal(size=4), 3, np.random.RandomState(seed))
+    assert np.mean(plain == mapped) >= 0.99
+
+
+def test_whitened_kmeans_survives_constant_and_duplicated_columns():
+    X = _clusters(n=100, d=3)
+    X = np.c_[X, X[:, 0], np.full(len(X), 7.0)]  # a singular class covariance
+    labels = _em.WhitenedKMeans().labels(X, 3, np.random.RandomState(0))
+    assert labels.shape == (len(X),) and set(labels) == {0, 1, 2}
+
+
 @pytest.mark.parametrize("kind", TYPES)
 def test_an_emptied_component_gets_scikit_learns_parameters(kind):
     # a component that lost all its rows: its mean goes where scikit-learn's goes (sum(r x) / nk)
