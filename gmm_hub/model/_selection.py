@@ -34,7 +34,6 @@ from ._prior import CovariancePrior, prior_weight
 
 logger = logging.getLogger(__name__)
 
-
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
 
