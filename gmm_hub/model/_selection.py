@@ -29,7 +29,7 @@ from joblib.parallel import ThreadingBackend, get_active_backend
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
-from ._em import MAPGaussianMixture, SharedKMeans, SingularCovarianceError, WhitenedKMeans
+from ._em import MAPGaussianMixture, SharedKMeans, SingularCovarianceError, WhitenedKMeans, count_parameters
 from ._prior import CovariancePrior, prior_weight
 
 logger = logging.getLogger(__name__)
@@ -322,9 +322,7 @@ REFIT_EXCESS_NATS = 0.01
 
 def n_parameters(gmm: GaussianMixture) -> int:
     """Free parameters of a fitted mixture (weights, means, covariances)."""
-    k, d = gmm.means_.shape
-    cov = {"full": k * d * (d + 1) // 2, "tied": d * (d + 1) // 2, "diag": k * d, "spherical": k}
-    return cov[gmm.covariance_type] + k * d + k - 1
+    return count_parameters(gmm.covariance_type, *gmm.means_.shape)
 
 
 def _refit_rows(idx: np.ndarray, gmm: GaussianMixture, rng) -> np.ndarray:

@@ -106,7 +106,7 @@ def test_single_precision_e_steps_reach_the_double_precision_fit(kind):
         gmm.prior, gmm.single_precision = _no_prior(X.shape[1]), single
         fits[single] = gmm.fit(X)
     low, high = fits[True], fits[False]
-    assert _em._Projection(low, single=True).dtype == np.float32  # the test exercises float32
+    assert _em._Projection(low, single=True, n_rows=len(X)).dtype == np.float32  # the test exercises float32
     assert abs(low.n_iter_ - high.n_iter_) <= 2
     np.testing.assert_allclose(low.score(X), high.score(X), rtol=1e-7)
     np.testing.assert_allclose(low.weights_, high.weights_, rtol=1e-4)
@@ -119,8 +119,54 @@ def test_ill_conditioned_factors_keep_double_precision():
     for smallest, expected in ((1e-2, np.float32), (1e-9, np.float64)):  # variance ratios 1e2 and 1e9
         X = rng.normal(size=(5000, 4)) * np.sqrt([1.0, 1.0, 1.0, smallest])
         gmm = GaussianMixture(2, covariance_type="full", reg_covar=0.0, random_state=RND_SEED).fit(X)
-        assert _em._Projection(gmm, single=True).dtype == expected
+        assert _em._Projection(gmm, single=True, n_rows=len(X)).dtype == expected
         assert _em._Projection(gmm).dtype == np.float64  # double unless asked
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    thinnest=st.floats(0.0, 3.0),  # log10 of the widest over the thinnest direction's spread
+    offset=st.sampled_from([0.0, 30.0, 1e3]),
+    kind=st.sampled_from(["full", "tied"]),
+)
+def test_single_precision_rounding_stays_within_its_share_of_the_sampling_error(seed, thinnest, offset, kind):
+    # the contract of _Projection: float32 only where a typical row's log-density moves by less than
+    # SINGLE_PRECISION_SHARE of its sampling error, sqrt(n_parameters / n_rows), however far the data sit
+    rng = np.random.default_rng(seed)
+    d = 6
+    basis = np.linalg.qr(rng.normal(size=(d, d)))[0]
+    X = _clusters(seed=seed % 1000, n=1500, d=d) * 10.0 ** -np.linspace(0, thinnest, d) @ basis.T + offset
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gmm = GaussianMixture(3, covariance_type=kind, max_iter=5, random_state=RND_SEED).fit(X)
+    double, _, _ = e_step(gmm, X)
+    single, _, _ = e_step(gmm, X, single=True)
+    if _em._Projection(gmm, single=True, n_rows=len(X)).dtype == np.float64:
+        np.testing.assert_array_equal(single, double)
+        return
+    share = _em.SINGLE_PRECISION_SHARE * np.sqrt(_em.count_parameters(kind, 3, d) / len(X))
+    assert np.median(np.abs(single - double)) <= share
+
+
+def test_single_precision_gives_way_to_double_as_the_rows_grow():
+    # the more rows, the smaller the sampling error that rounding must stay under
+    rng = np.random.default_rng(RND_SEED)
+    X = rng.normal(size=(5000, 4)) * np.sqrt([1.0, 1.0, 1.0, 1e-5])
+    gmm = GaussianMixture(2, covariance_type="full", reg_covar=0.0, random_state=RND_SEED).fit(X)
+    dtypes = [_em._Projection(gmm, single=True, n_rows=n).dtype for n in (10**3, 10**5, 10**7, 10**9)]
+    assert dtypes[0] == np.float32 and dtypes[-1] == np.float64
+    assert dtypes == sorted(dtypes, key=lambda t: t.itemsize)  # never back to float32
+
+
+def test_stacked_products_match_per_component_residuals_far_from_the_origin():
+    # x @ P - (m - c) @ P about the mixture's mean c: no cancellation beyond the components' spread
+    X = _clusters(n=400)
+    for kind in ("full", "tied"):
+        gmm = GaussianMixture(3, covariance_type=kind, random_state=RND_SEED).fit(X)
+        gmm.means_ = gmm.means_ + 1e9  # fitted near the origin, moved: scikit-learn's own fit cancels there
+        far = X + 1e9
+        np.testing.assert_allclose(weighted_log_prob(gmm, far), _direct_log_prob(gmm, far), rtol=0, atol=1e-8)
 
 
 @pytest.mark.parametrize("kind", TYPES)
@@ -184,7 +230,7 @@ def test_single_precision_moments_flush_negligible_responsibilities(kind):
         gmm.fit(X)
     resp = np.exp(_direct_log_prob(gmm, X) - logsumexp(_direct_log_prob(gmm, X), axis=1, keepdims=True))
     assert np.any((resp > 0) & (resp < np.finfo(np.float32).tiny))  # the case is exercised
-    assert _em._Projection(gmm, single=True).dtype == np.float32
+    assert _em._Projection(gmm, single=True, n_rows=len(X)).dtype == np.float32
     _, _, moments = e_step(gmm, X, single=True)
     prior = _no_prior(4, floor=0.0)
     nk, means, cov = shrunk_parameters(moments, kind, prior)
