@@ -40,7 +40,7 @@ _LOG_2PI = math.log(2 * math.pi)
 _EPS32 = float(np.finfo(np.float32).eps)
 #: Largest worst-case rounding of a typical row's log-density allowed in float32, as a share of the
 #: sampling error of a log-density fitted on the E-step's rows (see :class:`_Projection`): noise a tenth
-#: of what the data leave uncertain anyway (on 30 features the rounding measured is 5-20x below the bound).
+#: of what the data leave uncertain anyway (the bound is a worst case; measured roundings are far smaller).
 SINGLE_PRECISION_SHARE = 0.1
 #: Rows from which an E-step may run in float32: below, the pass is short and float64 costs little.
 SINGLE_PRECISION_ROWS = 4096
