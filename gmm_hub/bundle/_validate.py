@@ -138,6 +138,13 @@ def _check_classifier(clf: Any) -> None:
             _array(clf, name, (d,))
         if np.any(clf.power_scale_ <= 0):
             raise _bad(clf, "power_scale_ holds a scale that is not positive")
+        if getattr(clf, "asinh_params_", None) is not None:  # Johnson S_U (shift, spread) per feature, NaN: unused
+            asinh = _array(clf, "asinh_params_", (d, 2), finite=False)
+            used = ~np.isnan(asinh[:, 0])
+            if not (np.isnan(asinh[~used]).all() and np.isfinite(asinh[used]).all() and np.all(asinh[used, 1] > 0)):
+                raise _bad(
+                    clf, "asinh_params_ holds a shift or spread that is not finite, or a spread that is not positive"
+                )
     if getattr(clf, "floor_scale_", None) is not None and np.any(_array(clf, "floor_scale_", (n,)) < 0):
         raise _bad(clf, "floor_scale_ holds a negative floor multiplier")
     if getattr(clf, "floor_shape_", None) is not None:

@@ -19,7 +19,16 @@ __all__ = ["describe_model"]
 logger = logging.getLogger(__name__)
 
 #: Fitted attributes of the classifier the card may mention (absent ones are skipped).
-_FITTED = ("threshold_", "prior_rows_", "converged_", "n_iter_", "power_lambdas_", "floor_scale_", "floor_shape_")
+_FITTED = (
+    "threshold_",
+    "prior_rows_",
+    "converged_",
+    "n_iter_",
+    "power_lambdas_",
+    "asinh_params_",
+    "floor_scale_",
+    "floor_shape_",
+)
 
 
 def _native(value: Any) -> Any:

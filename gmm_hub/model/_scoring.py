@@ -71,7 +71,10 @@ def power_transform(estimator: Any) -> functools.partial | None:
     lambdas = getattr(estimator, "power_lambdas_", None)
     if lambdas is None:
         return None
-    return functools.partial(standardised_yeo_johnson, estimator.power_center_, estimator.power_scale_, lambdas)
+    asinh = getattr(estimator, "asinh_params_", None)  # absent from the bundles of earlier releases
+    return functools.partial(
+        standardised_yeo_johnson, estimator.power_center_, estimator.power_scale_, lambdas, asinh=asinh
+    )
 
 
 def fused_scorer(estimator: Any, dtype: str = "float64") -> FusedScorer:
@@ -95,7 +98,7 @@ def fused_scorer(estimator: Any, dtype: str = "float64") -> FusedScorer:
     gmms, prior = estimator.gmms_, estimator.class_prior_
     power = power_transform(estimator)
     key = (prior, *(a for g in gmms for a in (g, g.weights_, g.means_, g.precisions_cholesky_)))
-    key += () if power is None else tuple(power.args)
+    key += () if power is None else (*power.args, power.keywords["asinh"])
     entries = _CACHE.setdefault(estimator, {})
     cached = entries.get(dtype)
     if cached is not None and len(cached[0]) == len(key) and all(a is b for a, b in zip(cached[0], key, strict=True)):

@@ -65,6 +65,10 @@ def _models() -> dict[str, Any]:
         X[["amount"]].to_numpy(), y
     )
     models["tabular_pipeline"] = gmm_hub.tabular_pipeline(n_components=1, random_state=RND_SEED).fit(X, y)
+    heavy = np.random.default_rng(RND_SEED).standard_cauchy(len(X))  # takes the S_U bend: asinh_params_ is set
+    models["heavy_tailed_auto_transform"] = gmm_hub.GMMClassifier(
+        n_components=1, feature_transform="auto", random_state=RND_SEED
+    ).fit(np.column_stack([X["amount"].to_numpy(), heavy]), y)
     models["imputer_column_transformer"] = Pipeline(
         [
             (
@@ -153,6 +157,9 @@ def test_reader_builds_what_skops_builds(name):
         X = X[["amount", "age"]].fillna(0).to_numpy()
     elif name == "bare_classifier":
         X = X[["amount"]].to_numpy()
+    elif name == "heavy_tailed_auto_transform":
+        assert MODELS[name].asinh_params_ is not None
+        X = np.column_stack([X["amount"].to_numpy(), np.random.default_rng(RND_SEED).standard_cauchy(len(X))])
     np.testing.assert_array_equal(ours.predict_proba(X), MODELS[name].predict_proba(X))
 
 

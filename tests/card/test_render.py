@@ -476,3 +476,17 @@ def test_write_card_describes_the_floor_the_model_was_fitted_with(bundle_copy):
     assert f"with c = {shown}" in model
     shapes = set(clf.floor_shape_)
     assert ("spread like the pooled within-class correlation" in model) == (shapes == {"pooled"})
+
+
+@pytest.mark.parametrize(
+    ("asinh", "heavy"),
+    [(None, 0), ([[None, None], [None, None]], 0), ([[0.1, 0.002], [None, None]], 1), ([[0.1, 0.002], [-1.0, 3.0]], 2)],
+)
+def test_card_names_the_s_u_bend_only_where_a_feature_took_it(asinh, heavy):
+    from gmm_hub.card._prose import model_description
+
+    fitted = {"power_lambdas": [1.0, 0.4], "asinh_params": asinh}
+    lines, cited = model_description({"model": {"params": {}, "fitted": fitted}}, pos_label=1)
+    text = " ".join(lines)
+    assert (f"{heavy} continuous feature(s) took Johnson's S_U transform" in text) == bool(heavy)
+    assert ("johnson" in cited) == bool(heavy)
