@@ -35,7 +35,6 @@ from ._transform import (
     asinh_log_jacobian,
     fit_asinh,
     fit_lambdas,
-    joint_gain,
     joint_transform,
     log_jacobian,
     yeo_johnson,
@@ -492,13 +491,6 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         Zs = Z[rows]
         lambdas = fit_lambdas(Zs, groups)
         asinh = fit_asinh(Zs, lambdas, groups) if self.feature_transform == "auto" else None
-        if asinh is not None:
-            # a feature takes one bend or the other; the joint criterion judges the mix against powers alone
-            mixed = np.where(np.isnan(asinh[:, 0]), lambdas, 1.0)
-            if joint_gain(Zs, mixed, asinh, groups) > joint_gain(Zs, lambdas, None, groups):
-                lambdas = mixed
-            else:
-                asinh = None
         # each feature's bend from its marginal, kept if the classes also get more Gaussian jointly
         lambdas, asinh = joint_transform(Zs, lambdas, asinh, groups)
         return (None, None) if np.all(lambdas == 1.0) and asinh is None else (lambdas, asinh)

@@ -25,7 +25,7 @@ the features jointly, and bending each of a set of linearly related features
 on its own destroys the relation (on linearly mixed data the marginals can
 look skewed while the joint is close to Gaussian in a rotated frame). So the
 transform is kept only if it makes the classes more Gaussian *jointly*
-(:func:`joint_lambdas`): each class's Gaussian log-likelihood per row, with
+(:func:`joint_transform`): each class's Gaussian log-likelihood per row, with
 a shrunk covariance and the transform's Jacobian, averaged over classes,
 must be higher with it than without.
 
@@ -125,7 +125,8 @@ def fit_asinh(Z: np.ndarray, lambdas: np.ndarray, groups: list[np.ndarray] | Non
     where its held-out log-likelihood is higher. In-sample, S_U's shift
     settles just below a skewed feature's smallest value with a narrow
     spread, which sends new rows beyond it far out (the threshold problem
-    of the three-parameter log-normal); held out, that costs it the choice.
+    of the three-parameter log-normal); held out, such a fit is scored on
+    rows it did not see.
     Each class contributes at most :data:`ASINH_ROWS` evenly spaced rows.
 
     Parameters
@@ -292,16 +293,20 @@ def asinh_log_jacobian(Z: np.ndarray, params: np.ndarray | None) -> np.ndarray:
 def joint_transform(
     Z: np.ndarray, lambdas: np.ndarray, asinh: np.ndarray | None, groups: list[np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """The per-feature transforms if they make the classes more Gaussian jointly, else none at all.
+    """The per-feature transforms that make the classes most Gaussian jointly, or none at all.
 
-    The criterion is the mean over classes (a rare class counts as much as
-    the majority, as in :func:`fit_lambdas`) of each class's log-likelihood
-    per row under one Gaussian with the Oracle Approximating Shrinkage
-    covariance (Chen et al., 2010; scikit-learn's ``OAS``), the Jacobian of the transform and of the
-    re-standardisation included, so both choices are densities of ``Z``.
-    All or none: on linearly related features bending any one alone breaks
-    the relation, and on a class made of several clusters one Gaussian is too
-    crude a judge of single features (the fraud-shaped data of
+    The candidates are the Yeo-Johnson bends alone (``lambdas``) and, given
+    ``asinh``, the mix in which its features take S_U instead; the one with
+    the larger :func:`joint_gain` is kept if that gain is positive (or if no
+    class can judge). The criterion is the mean over classes (a rare class
+    counts as much as the majority, as in :func:`fit_lambdas`) of each
+    class's log-likelihood per row under one Gaussian with the Oracle
+    Approximating Shrinkage covariance (Chen et al., 2010; scikit-learn's
+    ``OAS``), the Jacobian of the transform and of the re-standardisation
+    included, so every choice is a density of ``Z``. All or none: on
+    linearly related features bending any one alone breaks the relation,
+    and on a class made of several clusters one Gaussian is too crude a
+    judge of single features (the fraud-shaped data of
     ``scripts/bench_fit.py`` lost up to 2% of its majority's held-out
     log-likelihood when features were chosen one at a time).
 
@@ -312,7 +317,7 @@ def joint_transform(
     lambdas : ndarray of shape (n_features,)
         Each feature's Yeo-Johnson parameter (from :func:`fit_lambdas`).
     asinh : ndarray of shape (n_features, 2) or None
-        S_U parameters (from :func:`fit_asinh`); its features' ``lambdas`` are 1.
+        S_U parameters (from :func:`fit_asinh`), or None.
     groups : list of ndarray
         Row indices of each class; classes of fewer than two rows, or
         constant, do not vote.
@@ -320,13 +325,17 @@ def joint_transform(
     Returns
     -------
     lambdas : ndarray of shape (n_features,)
-        ``lambdas``, or all ``1.0`` when the features are better left as they are
-        (kept when no class can judge).
+        The kept Yeo-Johnson parameters (``1.0`` where a feature takes S_U),
+        or all ``1.0`` when the features are better left as they are.
     asinh : ndarray of shape (n_features, 2) or None
-        ``asinh``, or None when the features are better left as they are.
+        ``asinh`` if the mix is kept, else None.
     """
-    gain = joint_gain(Z, lambdas, asinh, groups)
-    return (lambdas, asinh) if not gain <= 0 else (np.ones_like(lambdas), None)  # kept when no class can judge
+    candidates: list[tuple[np.ndarray, np.ndarray | None]] = [(lambdas, None)]
+    if asinh is not None:
+        candidates.append((np.where(np.isnan(asinh[:, 0]), lambdas, 1.0), asinh))
+    gains = [joint_gain(Z, lam, params, groups) for lam, params in candidates]
+    best = 1 if len(gains) > 1 and gains[1] > gains[0] else 0
+    return candidates[best] if not gains[best] <= 0 else (np.ones_like(lambdas), None)  # NaN: no class judged
 
 
 def joint_gain(Z: np.ndarray, lambdas: np.ndarray, asinh: np.ndarray | None, groups: list[np.ndarray]) -> float:
@@ -351,11 +360,6 @@ def joint_gain(Z: np.ndarray, lambdas: np.ndarray, asinh: np.ndarray | None, gro
         if np.isfinite(gain):
             gains.append(gain)
     return float(np.mean(gains)) if gains else np.nan
-
-
-def joint_lambdas(Z: np.ndarray, lambdas: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
-    """:func:`joint_transform` of Yeo-Johnson bends alone: ``lambdas``, or all ``1.0``."""
-    return joint_transform(Z, lambdas, None, groups)[0]
 
 
 def _normmax(z: np.ndarray, groups: list[np.ndarray] | None = None) -> float:

@@ -14,7 +14,7 @@ from scipy.integrate import trapezoid
 
 from gmm_hub import GMMClassifier
 from gmm_hub.model import _transform
-from gmm_hub.model._transform import fit_lambdas, joint_lambdas, log_jacobian, yeo_johnson
+from gmm_hub.model._transform import fit_lambdas, joint_transform, log_jacobian, yeo_johnson
 
 RND_SEED = 0
 
@@ -225,26 +225,26 @@ def _shared_skewed_source(n: int, seed: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_joint_lambdas_leaves_unbent_features_whose_relation_bending_would_break(seed):
+def test_joint_transform_leaves_unbent_features_whose_relation_bending_would_break(seed):
     Z = _shared_skewed_source(2000, seed)
     groups = [np.arange(len(Z))]
     marginal = fit_lambdas(Z, groups)
     assert np.all(np.abs(marginal - 1) > 0.5)  # each marginal on its own asks to be bent
-    np.testing.assert_array_equal(joint_lambdas(Z, marginal, groups), np.ones(Z.shape[1]))
+    np.testing.assert_array_equal(joint_transform(Z, marginal, None, groups)[0], np.ones(Z.shape[1]))
 
 
-def test_joint_lambdas_keeps_the_bends_of_independent_skewed_features():
+def test_joint_transform_keeps_the_bends_of_independent_skewed_features():
     rng = np.random.default_rng(RND_SEED)
     X = np.column_stack([rng.lognormal(sigma=0.8, size=(1500, 3)), rng.normal(size=(1500, 2))])
     Z = (X - X.mean(axis=0)) / X.std(axis=0)
     groups = [np.arange(1000), np.arange(1000, 1500)]
     marginal = fit_lambdas(Z, groups)
-    kept = joint_lambdas(Z, marginal, groups)
+    kept = joint_transform(Z, marginal, None, groups)[0]
     np.testing.assert_array_equal(kept, marginal)
     assert np.all(np.abs(kept[:3] - 1) > 0.5)  # the skewed ones bend
 
 
-def test_joint_lambdas_criterion_is_the_joint_gaussian_log_likelihood_of_z():
+def test_joint_transform_criterion_is_the_joint_gaussian_log_likelihood_of_z():
     # one class, one feature: OAS leaves a 1 x 1 covariance as it is, so the criterion's gain from
     # bending is the Yeo-Johnson profile log-likelihood ratio that scipy computes
     rng = np.random.default_rng(RND_SEED)
@@ -254,19 +254,21 @@ def test_joint_lambdas_criterion_is_the_joint_gaussian_log_likelihood_of_z():
     kept, worse = 0, 0
     for lam in [0.0, 0.2, 0.5, 0.8, 1.3, 1.7, 2.0]:  # the fitted one and ones worse than none at all
         gain = stats.yeojohnson_llf(lam, z[:, 0]) - stats.yeojohnson_llf(1.0, z[:, 0])
-        keeps = joint_lambdas(z, np.array([lam]), rows)[0] == lam
+        keeps = joint_transform(z, np.array([lam]), None, rows)[0][0] == lam
         assert keeps == (gain > 0), lam
         kept, worse = kept + keeps, worse + (not keeps)
     assert kept and worse  # both directions were tried
 
 
-def test_joint_lambdas_ignores_classes_too_small_or_constant_to_judge():
+def test_joint_transform_ignores_classes_too_small_or_constant_to_judge():
     rng = np.random.default_rng(RND_SEED)
     Z = np.vstack([rng.lognormal(size=(500, 2)), np.ones((3, 2))])
     Z = (Z - Z.mean(axis=0)) / Z.std(axis=0)
     lam = fit_lambdas(Z, [np.arange(500)])
     groups = [np.arange(500), np.array([500]), np.array([501, 502])]  # one row; two identical rows
-    np.testing.assert_array_equal(joint_lambdas(Z, lam, groups), joint_lambdas(Z, lam, groups[:1]))
+    np.testing.assert_array_equal(
+        joint_transform(Z, lam, None, groups)[0], joint_transform(Z, lam, None, groups[:1])[0]
+    )
 
 
 def test_classifier_leaves_linearly_related_skewed_features_unbent():
@@ -281,7 +283,7 @@ def test_classifier_leaves_linearly_related_skewed_features_unbent():
 
 @given(seed=st.integers(0, 2**16), mixed=st.booleans())
 @settings(max_examples=15, deadline=None)
-def test_joint_lambdas_does_not_depend_on_the_order_of_features_or_rows(seed, mixed):
+def test_joint_transform_does_not_depend_on_the_order_of_features_or_rows(seed, mixed):
     rng = np.random.default_rng(seed)
     Z = _shared_skewed_source(400, seed) if mixed else rng.lognormal(sigma=0.7, size=(400, 4))
     Z = (Z - Z.mean(axis=0)) / Z.std(axis=0)
@@ -290,8 +292,8 @@ def test_joint_lambdas_does_not_depend_on_the_order_of_features_or_rows(seed, mi
     cols, rows = rng.permutation(Z.shape[1]), rng.permutation(len(Z))
     where = np.argsort(rows)  # each old row's new position
     moved = [np.sort(where[g]) for g in groups]
-    want = joint_lambdas(Z, lam, groups)
-    np.testing.assert_array_equal(joint_lambdas(Z[rows][:, cols], lam[cols], moved), want[cols])
+    want = joint_transform(Z, lam, None, groups)[0]
+    np.testing.assert_array_equal(joint_transform(Z[rows][:, cols], lam[cols], None, moved)[0], want[cols])
 
 
 # ------------------------------------------------------------ Johnson S_U (feature_transform="auto")
@@ -438,3 +440,24 @@ def test_auto_transform_scores_through_the_fused_scorer_as_class_log_likelihood(
     jll = model.class_log_likelihood(X) + np.log(model.class_prior_)
     want = np.exp(jll - np.logaddexp.reduce(jll, axis=1, keepdims=True))
     np.testing.assert_allclose(model.predict_proba(X), want, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_joint_transform_keeps_whichever_of_powers_alone_and_the_s_u_mix_gains_more(seed):
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([rng.standard_cauchy(1200), rng.lognormal(sigma=0.8, size=1200), rng.standard_t(3, 1200)])
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    groups = [np.arange(1000), np.arange(1000, 1200)]
+    lambdas = fit_lambdas(Z, groups)
+    asinh = _transform.fit_asinh(Z, lambdas, groups)
+    assert asinh is not None
+    mixed = np.where(np.isnan(asinh[:, 0]), lambdas, 1.0)
+    power_gain = _transform.joint_gain(Z, lambdas, None, groups)
+    mix_gain = _transform.joint_gain(Z, mixed, asinh, groups)
+    kept_lambdas, kept_asinh = joint_transform(Z, lambdas, asinh, groups)
+    if mix_gain > power_gain and mix_gain > 0:
+        np.testing.assert_array_equal(kept_lambdas, mixed)
+        np.testing.assert_array_equal(kept_asinh, asinh)
+    else:
+        assert kept_asinh is None
+    assert mix_gain > power_gain  # on these tails the mix should be the one kept
