@@ -72,6 +72,13 @@ class Predictor:
     def validate(self, X: Any) -> Any:
         """Return ``X`` checked and arranged as the model expects (see ``validate_input``)."""
         as_frame = getattr(self.model, "feature_names_in_", None) is not None
+        categorical = [c["name"] for c in self.schema["columns"] if c.get("kind", "numeric") != "numeric"]
+        if not as_frame and categorical:  # a model fed arrays cannot take the schema's categories
+            raise BundleError(
+                f"the bundle's model takes numeric arrays (it records no input column names) but its "
+                f"schema lists categorical column(s) {', '.join(categorical)}: the model and its config "
+                "do not belong together. Re-save the bundle from the fitted pipeline."
+            )
         return validate_input(X, self.schema, as_frame=as_frame)
 
     def predict(self, X: Any) -> Any:

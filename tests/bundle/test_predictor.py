@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
 import gmm_hub
 from gmm_hub import Predictor
-from gmm_hub.exceptions import InvalidInputError
+from gmm_hub.exceptions import BundleError, InvalidInputError
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +54,13 @@ def test_predictor_refuses_missing_column_before_the_model_sees_it(loaded, mixed
     _, X, _ = mixed_model
     with pytest.raises(InvalidInputError, match="age"):
         loaded.predict(X.drop(columns=["age"]))
+
+
+def test_predictor_refuses_a_model_that_lost_its_column_names_while_its_schema_has_categories(loaded, mixed_model):
+    # a hostile file can drop feature_names_in_; the pipeline would then be fed a float array of strings
+    _, X, _ = mixed_model
+    model = copy.deepcopy(loaded.model)
+    del model.steps[0][1].feature_names_in_
+    broken = Predictor(model, loaded.config)
+    with pytest.raises(BundleError, match="categorical column\\(s\\) channel"):
+        broken.predict(X.head(3))
