@@ -336,6 +336,20 @@ def test_fit_asinh_finds_the_maximum_of_the_class_averaged_likelihood(seed, tail
         assert ours >= -other.fun - 1e-6
 
 
+@given(seed=st.integers(0, 2**16), outlier=st.sampled_from([1e2, 1e4, 1e6]), tight=st.sampled_from([1e-12, 1e-6, 1e-2]))
+@settings(max_examples=12, deadline=None)
+def test_asinh_criterion_is_the_arcsinh_formula_at_extreme_and_tiny_magnitudes(seed, outlier, tight):
+    # the criterion takes asinh from the square root it shares with its derivative; check it against
+    # np.arcsinh where that rewrite could lose precision: values within `tight` of the shift, far outliers
+    rng = np.random.default_rng(seed)
+    z = np.r_[rng.normal(0.0, tight, 300), rng.standard_cauchy(300), [outlier, -outlier]]
+    groups = [np.arange(0, 602, 2), np.arange(1, 602, 2)]
+    columns = [z[g] for g in groups]
+    for shift, spread in [(0.0, 1e-3), (0.0, 1.0), (float(np.median(z)), 30.0), (1.0, 1e3)]:
+        (found_shift, found_spread), value = _transform._asinh_max(columns, np.array([shift, spread]))
+        assert _asinh_criterion(z, groups, found_shift, found_spread) == pytest.approx(value, rel=1e-12, abs=1e-9)
+
+
 def test_fit_asinh_takes_heavy_tails_and_leaves_gaussian_and_discrete_features_to_yeo_johnson():
     rng = np.random.default_rng(RND_SEED)
     n = 3000
