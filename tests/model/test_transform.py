@@ -340,7 +340,8 @@ def test_fit_asinh_finds_the_maximum_of_the_class_averaged_likelihood(seed, tail
 @settings(max_examples=12, deadline=None)
 def test_asinh_criterion_is_the_arcsinh_formula_at_extreme_and_tiny_magnitudes(seed, outlier, tight):
     # the criterion takes asinh from the square root it shares with its derivative; check it against
-    # np.arcsinh where that rewrite could lose precision: values within `tight` of the shift, far outliers
+    # np.arcsinh where that rewrite could lose precision: values packed within `tight` of zero (fits started
+    # there, or elsewhere), far outliers on both sides
     rng = np.random.default_rng(seed)
     z = np.r_[rng.normal(0.0, tight, 300), rng.standard_cauchy(300), [outlier, -outlier]]
     groups = [np.arange(0, 602, 2), np.arange(1, 602, 2)]
