@@ -22,10 +22,10 @@ from ._floor import FLOOR_SHAPES, FLOOR_START, SHAPE_START, class_floor, cross_v
 from ._prior import (
     CovariancePrior,
     dequantisation_floor,
-    feature_scale,
     held_out_prior_rows,
     pooled_correlation,
     pooled_covariance,
+    standardise,
 )
 from ._scoring import check_finite, fused_scorer, power_transform
 from ._selection import COVARIANCE_TYPES, at_least_two_rows, fit_class_mixtures
@@ -405,19 +405,15 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         self.class_prior_ = self._resolve_priors()
         rng = check_random_state(self.random_state)
         start = time.perf_counter()
-        center, scale = feature_scale(X)
-        # in place, here and below: a fresh array of the whole data costs its page faults every time
-        Z = X - center
-        Z /= scale
+        # one copy of the data, then in place: a fresh array of the whole data costs its page faults every time
+        Z, center, scale = standardise(X)
         sample = self._class_sample(y_index, rng)
         self.power_lambdas_, self.asinh_params_ = self._power_lambdas(Z, sample)
         if self.power_lambdas_ is not None:
             # the mixtures live in the transformed units: standardise those in turn
             self.power_center_, self.power_scale_ = center, scale
             Z = asinh_bend(yeo_johnson(Z, self.power_lambdas_, copy=False), self.asinh_params_)
-            center, scale = feature_scale(Z)
-            Z -= center
-            Z /= scale
+            Z, center, scale = standardise(Z, copy=False)
         timings = {"transform": time.perf_counter() - start}
         start = time.perf_counter()
         fixed, self.floor_losses_ = self._floor_scale(), None

@@ -308,6 +308,28 @@ def test_moments_about_any_centres_give_the_same_parameters(kind, centre_scale, 
         np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-12 * max(1.0, centre_scale) ** 2)
 
 
+@pytest.mark.parametrize("diagonal", [False, True])
+@pytest.mark.parametrize("empty", [False, True])
+def test_moments_of_a_hard_start_are_each_clusters_own(diagonal, empty):
+    # a k-means start gives each row to one component: only its rows are read, and nothing is lost
+    rng = np.random.default_rng(RND_SEED)
+    X = rng.normal(size=(500, 5)) * [1e-3, 1.0, 1e3, 1.0, 1.0] + 7.0
+    labels = rng.integers(0, 3 if empty else 4, size=len(X))  # with `empty`, component 3 gets no row
+    resp = np.eye(4)[labels]
+    got = Moments.of(X, resp, diagonal)
+    for j in range(4):
+        rows = X[labels == j]
+        assert got.counts[j] == len(rows)
+        if not len(rows):
+            assert not got.sums[j].any() and not got.scatter[j].any()
+            continue
+        np.testing.assert_allclose(got.centres[j], rows.mean(axis=0), rtol=1e-12)
+        diff = rows - got.centres[j]
+        np.testing.assert_allclose(got.sums[j], diff.sum(axis=0), atol=1e-9)
+        scatter = (diff**2).sum(axis=0) if diagonal else diff.T @ diff
+        np.testing.assert_allclose(got.scatter[j], scatter, rtol=1e-12)
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**16), conditioning=st.sampled_from([1.0, 1e-2, 1e-4]))
 def test_whitened_kmeans_labels_do_not_depend_on_a_linear_map_of_the_features(seed, conditioning):

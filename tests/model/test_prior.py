@@ -17,10 +17,10 @@ from gmm_hub.model._floor import FLOOR_FOLDS
 from gmm_hub.model._prior import (
     CovariancePrior,
     dequantisation_floor,
-    feature_scale,
     held_out_prior_rows,
     pooled_correlation,
     prior_weight,
+    standardise,
 )
 
 RND_SEED = 0
@@ -79,18 +79,33 @@ def _small_fit_predictions() -> np.ndarray:
 def test_to_input_units_gives_the_same_density_up_to_the_jacobian(kind):
     rng = np.random.default_rng(RND_SEED)
     X = rng.normal(size=(400, 3)) @ rng.normal(size=(3, 3)) * [1e-3, 1.0, 1e3] + [5.0, -2.0, 1e4]
-    center, scale = feature_scale(X)
-    Z = (X - center) / scale
+    Z, center, scale = standardise(X)
     z_model = GaussianMixture(2, covariance_type=kind, random_state=RND_SEED).fit(Z)
     x_model = to_input_units(z_model, center, scale)
     np.testing.assert_allclose(x_model.score_samples(X), z_model.score_samples(Z) - np.log(scale).sum(), rtol=1e-9)
     assert x_model.covariance_type == ("diag" if kind == "spherical" else kind)
 
 
-def test_feature_scale_keeps_constant_features_unscaled():
-    center, scale = feature_scale(np.array([[1.0, 3.0], [2.0, 3.0], [3.0, 3.0]]))
+def test_standardise_keeps_constant_features_unscaled():
+    X = np.array([[1.0, 3.0], [2.0, 3.0], [3.0, 3.0]])
+    Z, center, scale = standardise(X)
     np.testing.assert_allclose(center, [2.0, 3.0])
     assert scale[1] == 1.0 and scale[0] > 0
+    np.testing.assert_array_equal(Z[:, 1], 0.0)
+    assert X[0, 0] == 1.0  # a copy unless asked
+
+
+def test_standardise_is_numpys_mean_and_std_in_place_or_not():
+    rng = np.random.default_rng(RND_SEED)
+    X = rng.normal(size=(5000, 4)) * [1e-6, 1.0, 1e3, 1e8] + [1e3, -5.0, 0.0, 1e9]
+    Z, center, scale = standardise(X)
+    np.testing.assert_allclose(center, X.mean(axis=0), rtol=1e-15)
+    np.testing.assert_allclose(scale, X.std(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(Z, (X - X.mean(axis=0)) / X.std(axis=0), rtol=1e-10, atol=1e-12)
+    W = X.copy()
+    same, _, _ = standardise(W, copy=False)
+    assert same is W
+    np.testing.assert_array_equal(W, Z)
 
 
 # ------------------------------------------------------------ prior and floor
