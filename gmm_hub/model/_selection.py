@@ -11,6 +11,10 @@ from k-means on whitened rows (:class:`~gmm_hub.model._em.WhitenedKMeans`), and
 the lower BIC of the two fits is kept: k-means' Euclidean start misses
 structure in a class's thin directions, where EM then stays in a poorer local
 maximum (0.9 nats per row poorer on one correlated benchmark seed).
+
+The selection's fits on at least :data:`ACCELERATED_ROWS` rows, and a
+refit on more rows than its class was selected on, extrapolate EM's steps by
+SQUAREM (:func:`accelerated`).
 """
 
 from __future__ import annotations
@@ -29,7 +33,14 @@ from joblib.parallel import ThreadingBackend, get_active_backend
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
-from ._em import MAPGaussianMixture, SharedKMeans, SingularCovarianceError, WhitenedKMeans, count_parameters
+from ._em import (
+    SINGLE_PRECISION_ROWS,
+    MAPGaussianMixture,
+    SharedKMeans,
+    SingularCovarianceError,
+    WhitenedKMeans,
+    count_parameters,
+)
 from ._prior import CovariancePrior, prior_weight
 
 logger = logging.getLogger(__name__)
@@ -316,6 +327,25 @@ def _n_init(gmm_params: dict[str, Any], subsets: list[np.ndarray], i: int) -> in
     return n_init
 
 
+#: Rows from which a fit extrapolates EM's steps by SQUAREM (see :func:`accelerated`).
+ACCELERATED_ROWS = SINGLE_PRECISION_ROWS
+
+
+def accelerated(n_rows: int) -> bool:
+    """Whether EM on ``n_rows`` rows is extrapolated by SQUAREM (:class:`~gmm_hub.model._em.MAPGaussianMixture`).
+
+    SQUAREM has EM's fixed points and stops on EM's criterion, but reaches
+    them in fewer passes where EM crawls (components that overlap), and
+    stops nearer them, so a refit from its solution has less left to do.
+    Each jump costs a little bookkeeping and, when it is rejected, one
+    more pass; from :data:`ACCELERATED_ROWS` rows, where a pass is long
+    (the size from which EM's passes may run in float32), the passes it
+    saves are worth far more. A large class's candidates are fitted on
+    that many rows or more; a rare class's few hundred are not.
+    """
+    return n_rows >= ACCELERATED_ROWS
+
+
 #: Expected excess held-out loss, in nats per row, that a refit on a subsample may add.
 REFIT_EXCESS_NATS = 0.01
 
@@ -475,10 +505,13 @@ def fit_class_mixtures(
     start = time.perf_counter()
 
     best: dict[int, tuple[float, _Fit]] = {}
+    fast = [accelerated(len(part)) for part in parts]
     threads = fit_threads(n_jobs)
     with _progress(len(jobs) + len(refit), verbose) as bar, one_blas_thread(threads):
         results = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
-            delayed(_fit_one)(parts[i], cand, params[i], {}, priors[i], len(rows[i]), kmeans=starts[i])
+            delayed(_fit_one)(
+                parts[i], cand, params[i], {}, priors[i], len(rows[i]), kmeans=starts[i], accelerated=fast[i]
+            )
             for i, cand in jobs
         )
         for n_done, (fit, (i, cand)) in enumerate(zip(results, jobs, strict=True), start=1):
@@ -495,7 +528,14 @@ def fit_class_mixtures(
         restarts = [i for i in range(len(labels)) if best[i][1].gmm.n_components > 1]
         restarted = Parallel(n_jobs=n_jobs, prefer="threads")(
             delayed(_fit_one)(
-                parts[i], _candidate(best[i][1].gmm), params[i], {}, priors[i], len(rows[i]), kmeans=WhitenedKMeans()
+                parts[i],
+                _candidate(best[i][1].gmm),
+                params[i],
+                {},
+                priors[i],
+                len(rows[i]),
+                kmeans=WhitenedKMeans(),
+                accelerated=fast[i],
             )
             for i in restarts
         )

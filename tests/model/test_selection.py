@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
+from gmm_hub.model import _selection
 from gmm_hub.model._classifier import GMMClassifier
 from gmm_hub.model._floor import FLOOR_START
 from gmm_hub.model._prior import (
     CovariancePrior,
 )
 from gmm_hub.model._selection import (
+    ACCELERATED_ROWS,
     Candidate,
     _fit_one,
     _selection_rows,
@@ -219,6 +221,23 @@ def test_fit_class_mixtures_n_jobs_2_equals_n_jobs_1():
         assert (a.n_components, a.covariance_type) == (b.n_components, b.covariance_type)
         np.testing.assert_allclose(a.means_, b.means_, rtol=1e-6, atol=1e-8)
         np.testing.assert_allclose(a.weights_, b.weights_, rtol=1e-6, atol=1e-8)
+
+
+def test_large_classes_are_selected_with_squarem_and_rare_ones_without(monkeypatch):
+    X, y = _two_classes(n_major=ACCELERATED_ROWS + 500, n_minor=60)
+    seen = []
+    real = _selection._fit_one
+
+    def recording(X, candidate, params, init, prior, *args, **kwargs):
+        seen.append((len(X), bool(init), kwargs.get("accelerated", False)))
+        return real(X, candidate, params, init, prior, *args, **kwargs)
+
+    monkeypatch.setattr(_selection, "_fit_one", recording)
+    GMMClassifier(max_components=2, selection_size=None, reg_covar=0.15, random_state=RND_SEED).fit(X, y)
+    fresh = [(n, fast) for n, warm, fast in seen if not warm]  # the candidates and the whitened restarts
+    assert {fast for n, fast in fresh if n == ACCELERATED_ROWS + 500} == {True}
+    assert {fast for n, fast in fresh if n == 60} == {False}
+    assert len(fresh) > 2 * len(_selection.COVARIANCE_TYPES)
 
 
 def _thin_component(seed, n=3000, d=8):
