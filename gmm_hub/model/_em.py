@@ -36,6 +36,8 @@ from ._prior import CovariancePrior, prior_weight
 # Projections computed at once per block: a few MiB stay in cache (see _scoring.py's _BLOCK_BYTES).
 _BLOCK_BYTES = 4 * 2**20
 _MIN_BLOCK_ROWS = 64
+#: Blocks of at most this many rows take their moments in one batched product (see _block_moments).
+_BATCHED_ROWS = 1024
 _LOG_2PI = math.log(2 * math.pi)
 _EPS32 = float(np.finfo(np.float32).eps)
 #: Largest worst-case rounding of a typical row's log-density allowed in float32, as a share of the
@@ -314,6 +316,11 @@ def _block_moments(y: np.ndarray, weights: np.ndarray, dense: bool) -> tuple[np.
     k, n = weights.shape
     d = y.shape[1] if dense else y.shape[2]
     kept = weights >= np.finfo(y.dtype).eps
+    if n <= _BATCHED_ROWS:  # a small block: one batched product beats k gathers and products
+        w = np.where(kept, weights, 0)
+        if dense:
+            return (y @ w[:, :, None])[:, :, 0], (y * w[:, None]) @ y.transpose(0, 2, 1)
+        return (w[:, None] @ y)[:, 0], np.einsum("knd,knd->kd", y * w[:, :, None], y)
     sums = np.empty((k, d), dtype=y.dtype)
     scatter = np.empty((k, d, d) if dense else (k, d), dtype=y.dtype)
     for j in range(k):

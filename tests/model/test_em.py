@@ -240,6 +240,32 @@ def test_single_precision_moments_flush_negligible_responsibilities(kind):
     np.testing.assert_allclose(cov, ref_cov, rtol=1e-4)
 
 
+@pytest.mark.parametrize("dense", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_small_blocks_batched_moments_equal_the_gathered_ones(dense, dtype, monkeypatch):
+    # responsibilities from components far apart: most are below epsilon and must be left out of both paths
+    rng = np.random.default_rng(RND_SEED)
+    k, d, n = 4, 6, 300
+    y = rng.normal(size=(k, d, n) if dense else (k, n, d)).astype(dtype)
+    logits = 40 * rng.normal(size=(k, n))
+    weights = np.exp(logits - logits.max(axis=0))
+    weights = (weights / weights.sum(axis=0)).astype(dtype)
+    weights[:, :5] = np.finfo(dtype).eps / 2  # below epsilon everywhere: left out
+    share = np.mean(weights >= np.finfo(dtype).eps, axis=1)
+    assert np.all((share > 0.2) & (share < 0.75))  # every component's rows are gathered on that path
+    batched = _em._block_moments(y, weights, dense)
+    monkeypatch.setattr(_em, "_BATCHED_ROWS", 0)
+    gathered = _em._block_moments(y, weights, dense)
+    kept = np.where(weights >= np.finfo(dtype).eps, weights, 0).astype(np.float64)
+    y64 = y.astype(np.float64)
+    ref_sums = np.einsum("kdn,kn->kd", y64, kept) if dense else np.einsum("knd,kn->kd", y64, kept)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    for moments in (batched, gathered):
+        assert moments[0].dtype == dtype and moments[1].shape == ((k, d, d) if dense else (k, d))
+        np.testing.assert_allclose(moments[0], ref_sums, rtol=tol, atol=tol * np.abs(ref_sums).max())
+    np.testing.assert_allclose(batched[1], gathered[1], rtol=tol, atol=tol * np.abs(gathered[1]).max())
+
+
 @pytest.mark.parametrize("kind", TYPES)
 def test_blocked_passes_do_not_depend_on_the_block_size(kind, monkeypatch):
     X = _clusters(n=701)  # 2,103 rows: not a multiple of any block
