@@ -495,7 +495,7 @@ class MAPGaussianMixture(GaussianMixture):
     _pool: Executor | None = None
     #: k-means starts shared with the class's other candidates (the fit does not depend on it)
     kmeans: SharedKMeans | WhitenedKMeans | None = None
-    #: EM's steps extrapolated by SQUAREM (see :class:`_Squarem`); set for fits on many rows (see ``_selection.accelerated``)
+    #: EM's steps extrapolated by SQUAREM (see :class:`_Squarem`); set for fits on many rows
     accelerated = False
     _squarem: _Squarem | None = None
     _last_bound = math.nan

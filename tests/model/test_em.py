@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
 from sklearn.mixture._gaussian_mixture import _estimate_gaussian_parameters
 
@@ -368,7 +369,8 @@ def test_whitened_kmeans_labels_do_not_depend_on_a_linear_map_of_the_features(se
     starts = _em.WhitenedKMeans()
     plain = starts.labels(X, 3, np.random.RandomState(seed))
     mapped = starts.labels(X @ mapping + rng.normal(size=4), 3, np.random.RandomState(seed))
-    assert np.mean(plain == mapped) >= 0.99
+    # the same partition; k-means++ may number its clusters otherwise (seed 4736: all 600 rows alike, relabelled)
+    assert adjusted_rand_score(plain, mapped) >= 0.97
 
 
 def test_whitened_kmeans_survives_constant_and_duplicated_columns():
