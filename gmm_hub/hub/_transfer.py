@@ -226,8 +226,9 @@ def push(
 
     Returns
     -------
-    commit_url : str
-        URL of the new commit.
+    url : str
+        URL of the new commit, or with ``create_pr`` of the pull request
+        (load it with ``revision="refs/pr/<n>"``).
 
     Raises
     ------
@@ -270,7 +271,7 @@ def push(
     except _hub_errors() as err:
         raise _hub_error(err, action, repo_id, token=token, revision=revision) from err
     logger.info("pushed %s to %s (commit %s%s)", bundle, repo_id, info.oid, f", tag {tag}" if tag else "")
-    return str(info.commit_url)
+    return str(info.pr_url if create_pr and info.pr_url else info.commit_url)
 
 
 # ----------------------------------------------------------------------------- pull

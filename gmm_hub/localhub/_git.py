@@ -41,6 +41,8 @@ __all__ = ["Addition", "Deletion", "Entry", "HubRepo", "Memo", "check_name", "ch
 REPO_TYPES = ("model", "dataset")
 _HEX_RE = re.compile(r"^[0-9a-f]{7,40}$")
 _CAS_ATTEMPTS = 200
+#: A pull request's ref, as the Hub names them (``CommitInfo.pr_revision``).
+PR_REF = re.compile(r"refs/pr/[1-9][0-9]{0,8}")
 #: zlib level of new loose objects. Git's default (6) took about 5 ms per push of a card and a
 #: config of 100 KB each; level 1 is about three times faster, any level reads the same, and
 #: ``git gc`` recompresses into packs anyway.
@@ -345,6 +347,24 @@ class HubRepo:
         refs = self._refs.as_dict(b"refs/heads")
         return {name.decode(): sha.decode() for name, sha in sorted(refs.items())}
 
+    def pull_requests(self) -> dict[str, str]:
+        """``{refs/pr/<n>: commit id}``, in the order they were opened."""
+        refs = self._refs.as_dict(b"refs/pr")
+        return {f"refs/pr/{int(n)}": refs[n].decode() for n in sorted(refs, key=int) if n.isdigit()}
+
+    def open_pull_request(self, base: str) -> str:
+        """A new ``refs/pr/<n>`` at ``base``'s commit, numbered one past the highest so far; its ref name."""
+        start = self.resolve(base).encode()
+        for _ in range(_CAS_ATTEMPTS):
+            ref = f"refs/pr/{1 + max((int(n) for n in self._refs.as_dict(b'refs/pr') if n.isdigit()), default=0)}"
+            if self._set_ref(ref.encode(), None, start):
+                return ref
+        raise HubError(503, "The repo is busy: too many pull requests opened at once, try again.")
+
+    def close_pull_request(self, ref: str) -> None:
+        """Remove ``ref`` (a pull request whose first commit failed: nothing is left half-opened)."""
+        self._remove_ref(ref.encode(), f"Pull request {ref!r}")
+
     def tags(self) -> dict[str, str]:
         """``{tag: commit id}`` (annotated tags peeled to their commit)."""
         refs = self._refs.as_dict(b"refs/tags")
@@ -373,12 +393,14 @@ class HubRepo:
         author: str,
         parent_commit: str | None = None,
     ) -> str:
-        """Apply ``additions`` and ``deletions`` on top of ``branch``; return the new commit id.
+        """Apply ``additions`` and ``deletions`` on top of ``branch`` (or a pull request's ``refs/pr/<n>``).
+
+        Returns the new commit id.
 
         If another writer moves the branch meanwhile, the changes are applied again on
         top of the new head (unless ``parent_commit`` pins the head: then 412).
         """
-        ref = f"refs/heads/{check_ref(branch)}".encode()
+        ref = (branch if PR_REF.fullmatch(branch) else f"refs/heads/{check_ref(branch)}").encode()
         store = self._objects
         blobs = {}
         for add in additions:

@@ -128,6 +128,23 @@ class CommitView:
 
 
 @dataclass
+class PullView:
+    """A pull request as its page shows it: who, into what, its commits and the files it changes."""
+
+    num: int
+    title: str
+    author: str
+    status: str
+    created_at: str
+    base: str
+    head: str
+    commits: list[CommitView] = field(default_factory=list)
+    #: ``(path, "added" | "modified" | "deleted")``, sorted by path
+    files: list[tuple[str, str]] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+
+
+@dataclass
 class CardView:
     """A rendered card: the chips and evaluation rows from its metadata, and the sanitised body."""
 
@@ -344,6 +361,7 @@ def _repo_context(repo: RepoView, tab: str) -> dict[str, Any]:
             ("card", "Model card" if repo.repo_type == "model" else "Dataset card", base),
             ("tree", "Files and versions", f"{base}/tree/{rev}"),
             ("commits", "Commits", f"{base}/commits/{rev}"),
+            ("community", "Community", f"{base}/discussions"),
         ],
     }
 
@@ -369,6 +387,16 @@ def render_tree_page(repo: RepoView, path: str, entries: Iterable[FileEntry], la
 def render_commits_page(repo: RepoView, commits: Iterable[CommitView]) -> str:
     """The commit history of ``repo.revision``, newest first."""
     return _render("commits.html", commits=list(commits), **_repo_context(repo, "commits"))
+
+
+def render_discussions_page(repo: RepoView, pulls: Iterable[PullView]) -> str:
+    """The "Community" tab: the repo's pull requests, newest first."""
+    return _render("discussions.html", pulls=list(pulls), **_repo_context(repo, "community"))
+
+
+def render_pull_page(repo: RepoView, pull: PullView) -> str:
+    """One pull request: status, target branch, commits and changed files."""
+    return _render("pull.html", pull=pull, **_repo_context(repo, "community"))
 
 
 def render_index_page(repos: Iterable[tuple[str, str, bool]]) -> str:

@@ -88,6 +88,18 @@ def test_cli_pull_prints_cache_directory(local_hub, bundle, capsys):
     assert code == 2 and "was not found, or it is private" in err and err.count("\n") == 1
 
 
+def test_cli_push_create_pr_prints_the_pull_request_and_pull_reads_it(local_hub, bundle, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HF_TOKEN", local_hub.tokens["alice"])
+    local_hub.api("alice").create_repo("alice/cli-gmm")
+    code, out, err = _run(capsys, ["push", str(bundle), "alice/cli-gmm", "--create-pr"])
+    assert code == 0, err
+    assert out.strip().endswith(f"{local_hub.url}/alice/cli-gmm/discussions/1")
+    assert "model.skops" not in local_hub.api().list_repo_files("alice/cli-gmm")  # main stays
+    code, out, err = _run(capsys, ["pull", "alice/cli-gmm", "--revision", "refs/pr/1", "--out", str(tmp_path / "pr")])
+    assert code == 0, err
+    assert (tmp_path / "pr" / "model.skops").read_bytes() == (bundle / "model.skops").read_bytes()
+
+
 def test_cli_push_wrong_token_or_fault_never_shows_the_token(local_hub, bundle, monkeypatch, capsys, caplog):
     caplog.set_level(logging.DEBUG)
     wrong = "hf_wrong_cli_secret_token_42"

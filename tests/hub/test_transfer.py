@@ -121,14 +121,16 @@ def test_push_revision_pinning_by_tag_branch_and_sha(local_hub, bundles):
     np.testing.assert_array_equal(_proba("alice/bc-gmm", revision="stable"), v1)
 
 
-def test_push_create_pr_reaches_the_hub_and_main_stays(local_hub, bundles):
+def test_push_create_pr_opens_a_pull_request_and_main_stays(local_hub, bundles):
     token = local_hub.tokens["alice"]
     push(bundles["v1"], "alice/bc-gmm", token=token)
-    # the local Hub has no pull requests: its own message comes through, main is unchanged
-    with pytest.raises(
-        HubError, match=r"does not implement it \(501: Pull requests are not implemented by the local Hub"
-    ):
-        push(bundles["v2"], "alice/bc-gmm", token=token, create_pr=True)
+    url = push(bundles["v2"], "alice/bc-gmm", token=token, create_pr=True)
+    assert url == f"{local_hub.url}/alice/bc-gmm/discussions/1"
+    np.testing.assert_array_equal(_proba("alice/bc-gmm"), _proba(bundles["v1"]))
+    np.testing.assert_array_equal(_proba("alice/bc-gmm", revision="refs/pr/1"), _proba(bundles["v2"]))
+    # anyone signed in may propose a model to a public repo; only its owner's branches move
+    url = push(bundles["v2"], "alice/bc-gmm", token=local_hub.tokens["bob"], create_pr=True)
+    assert url.endswith("/discussions/2")
     np.testing.assert_array_equal(_proba("alice/bc-gmm"), _proba(bundles["v1"]))
     with pytest.raises(InvalidInputError, match="create_pr"):
         push(bundles["v2"], "alice/bc-gmm", token=token, create_pr=True, tag="v2")

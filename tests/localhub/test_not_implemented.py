@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from huggingface_hub import CommitOperationAdd, HfApi
+from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
 from gmm_hub.localhub.routes.not_implemented import NOT_IMPLEMENTED
@@ -17,10 +17,9 @@ def api(local_hub):
 
 
 CALLS = {
-    "discussions": lambda api: list(api.get_repo_discussions("alice/demo")),
     "new discussion": lambda api: api.create_discussion("alice/demo", title="Hi"),
     "pull request": lambda api: api.create_pull_request("alice/demo", title="PR"),
-    "discussion details": lambda api: api.get_discussion_details("alice/demo", 1),
+    "comment": lambda api: api.comment_discussion("alice/demo", 1, "hi"),
     "unlike": lambda api: api.unlike("alice/demo"),
     "likers": lambda api: list(api.list_repo_likers("alice/demo")),
     "user likes": lambda api: api.list_liked_repos("alice"),
@@ -44,21 +43,11 @@ def test_unimplemented_hub_calls_answer_501_not_a_missing_repo(api, call):
     assert "not implemented by the local Hub" in str(info.value)
 
 
-def test_a_pull_request_commit_answers_501(api):
-    with pytest.raises(HfHubHTTPError, match="Pull requests are not implemented by the local Hub") as info:
-        api.create_commit(
-            "alice/demo",
-            operations=[CommitOperationAdd(path_in_repo="x.txt", path_or_fileobj=b"x")],
-            commit_message="as a PR",
-            create_pr=True,
-        )
-    assert info.value.response.status_code == 501
-    assert api.list_repo_files("alice/demo") == [".gitattributes"]
-
-
 def test_the_501_answer_names_the_feature_and_a_missing_repo_stays_404(api):
-    with pytest.raises(HfHubHTTPError, match=r"Discussions and pull requests \(GET /api/models/alice/demo/discussions"):
-        list(api.get_repo_discussions("alice/demo"))
+    with pytest.raises(
+        HfHubHTTPError, match=r"Discussions and pull requests \(POST /api/models/alice/demo/discussions"
+    ):
+        api.create_discussion("alice/demo", title="Hi")
     with pytest.raises(RepositoryNotFoundError):
         api.model_info("alice/missing")
     assert all(feature and path.startswith("/api/") for path, feature in NOT_IMPLEMENTED)

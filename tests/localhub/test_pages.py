@@ -346,3 +346,29 @@ def test_templates_are_package_data():
     assert "base.html" in names and "style.css" in names
     for name in names:  # every template ships in the wheel
         assert any(fnmatch.fnmatch(f"templates/{name}", pattern) for pattern in globs), name
+
+
+def test_pages_community_tab_lists_pull_requests_and_shows_one(local_hub):
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+
+    api, bob = local_hub.api("alice"), local_hub.api("bob")
+    api.create_repo("alice/demo")
+    api.upload_file(path_or_fileobj=b"v1", path_in_repo="a.txt", repo_id="alice/demo")
+    assert "No pull requests yet" in _get(local_hub, "/alice/demo/discussions").text
+    ops = [CommitOperationAdd("b.txt", b"new"), CommitOperationDelete("a.txt")]
+    info = bob.create_commit("alice/demo", operations=ops, commit_message="<b>swap</b> files", create_pr=True)
+    listing = _get(local_hub, "/alice/demo/discussions").text
+    assert 'href="/alice/demo/discussions/1">#1 &lt;b&gt;swap&lt;/b&gt; files</a>' in listing  # escaped
+    assert '<a class="tab active" href="/alice/demo/discussions">Community</a>' in listing
+    pull = _get(local_hub, "/alice/demo/discussions/1")
+    assert pull.status_code == 200
+    assert "bob wants to merge <code>refs/pr/1</code> into <code>main</code>" in pull.text
+    assert f'href="/alice/demo/resolve/{info.oid}/b.txt">b.txt</a>' in pull.text
+    assert re.findall(r'<span class="badge">(\w+)</span> (?:<a [^>]+>)?([\w.]+)', pull.text) == [
+        ("deleted", "a.txt"),
+        ("added", "b.txt"),
+    ]
+    assert 'href="/alice/demo/tree/refs%2Fpr%2F1"' in pull.text
+    assert ">b.txt</a>" in _get(local_hub, "/alice/demo/tree/refs%2Fpr%2F1").text
+    assert _get(local_hub, "/alice/demo/discussions/2").status_code == 404
+    assert _get(local_hub, "/alice/demo/discussions/x").status_code == 404

@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .. import _pulls as pulls
 from .._auth import caller, param, repo_from_path, state
 from .._body import expect_dict, expect_str, read_json, spool_body
 from .._errors import HubError
@@ -54,9 +55,22 @@ _CONTENT_KEY = re.compile(rb'"content"\s*:\s*"')
 _B64_CHUNK = 4 * 1024 * 1024  # a multiple of 4: chunks decode on their own
 
 
-def _no_pr(request: Request) -> None:
-    if request.query_params.get("create_pr", "0") in _TRUE:
-        raise HubError(501, "Pull requests are not implemented by the local Hub.")
+def _creates_pr(request: Request) -> bool:
+    return request.query_params.get("create_pr", "0") in _TRUE
+
+
+def _commit_target(request: Request) -> HubRepo:
+    """The repo a commit or its preupload goes to: written by its owner, or a pull request by anyone signed in.
+
+    As on the Hub, opening a pull request needs only a token and a repo one may see;
+    the branch it is based on does not move until the owner merges it.
+    """
+    if not _creates_pr(request):
+        return repo_from_path(request, write=True)
+    repo = repo_from_path(request)
+    if caller(request) is None:
+        raise HubError(401, "Opening a pull request needs a token: log in or pass token=.")
+    return repo
 
 
 def _gitattributes(repo: HubRepo, sha: str) -> bytes:
@@ -65,8 +79,7 @@ def _gitattributes(repo: HubRepo, sha: str) -> bytes:
 
 
 async def preupload(request: Request) -> Response:
-    repo = repo_from_path(request, write=True)
-    _no_pr(request)
+    repo = _commit_target(request)
     payload = expect_dict(await read_json(request), "the body")
     items = payload.get("files")
     if not isinstance(items, list):
@@ -268,16 +281,26 @@ def apply_commit(repo: HubRepo, branch: str, parsed: ParsedCommit, store: LfsSto
 
 
 async def commit(request: Request) -> Response:
-    repo = repo_from_path(request, write=True)
-    _no_pr(request)
+    repo = _commit_target(request)
     branch = param(request, "revision")
     hub = state(request)
     author = caller(request) or repo.namespace
     async with spool_body(request) as fh:
         parsed = await run_in_threadpool(parse_commit, fh, hub.lfs)
-    sha = await run_in_threadpool(apply_commit, repo, branch, parsed, hub.lfs, author)
+    pr, pr_url = None, None
+    if _creates_pr(request):  # the commit goes on a new refs/pr/<n> from the branch; the branch stays
+        pr = await run_in_threadpool(pulls.open_pull, repo, branch, author, parsed.summary)
+        branch, pr_url = pr.ref, f"{repo_url(request, repo.repo_type, repo.repo_id)}/discussions/{pr.num}"
+    try:
+        sha = await run_in_threadpool(apply_commit, repo, branch, parsed, hub.lfs, author)
+    except BaseException:
+        if pr is not None:  # a refused commit leaves no empty pull request behind
+            await run_in_threadpool(pulls.discard, repo, pr)
+        raise
     url = f"{repo_url(request, repo.repo_type, repo.repo_id)}/commit/{sha}"
-    return JSONResponse({"success": True, "commitOid": sha, "commitUrl": url, "pullRequestUrl": None, "hookOutput": ""})
+    return JSONResponse(
+        {"success": True, "commitOid": sha, "commitUrl": url, "pullRequestUrl": pr_url, "hookOutput": ""}
+    )
 
 
 def commit_json(info: Any) -> dict:

@@ -5,7 +5,8 @@ The client is the specification: ``huggingface_hub/lfs.py`` (``post_lfs_batch_in
 
 - ``POST /{repo_id}.git/info/lfs/objects/batch`` (``/datasets/...`` for datasets):
   ``{"operation": "upload" | "download", "objects": [{"oid", "size"}], ...}``. The
-  caller must be allowed to write (upload) or see (download) the repo. Each object
+  caller must be allowed to see the repo, and to upload be signed in: a writer, or anyone
+  opening a pull request (the batch does not say which). Each object
   gets its actions, or none when an upload is already stored, or an error (404
   unknown object, 422 invalid oid or size).
 - The ``href`` of each action is signed (an HMAC of method, oid, size and expiry,
@@ -45,7 +46,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .._auth import param, repo_from_path, state
+from .._auth import caller, param, repo_from_path, state
 from .._body import _chunks, expect_dict, read_json
 from .._errors import HubError
 from .._lfs import check_oid
@@ -216,8 +217,10 @@ async def batch(request: Request) -> Response:
     request.scope["gmm_hub_git"] = True  # git-lfs sends credentials only after a 401 with WWW-Authenticate
     repo = repo_from_path(request)  # the caller and the repo's visibility first, the body after
     payload = await read_json(request)
-    if isinstance(payload, dict) and payload.get("operation") == "upload":
-        repo_from_path(request, write=True)  # and write rights for an upload
+    if isinstance(payload, dict) and payload.get("operation") == "upload" and caller(request) is None:
+        # an upload needs a token: the repo's writers', or anyone's who may see it, for a pull
+        # request (the batch does not say which; an object is granted only once its content came)
+        repo_from_path(request, write=True)
     hub = state(request)
     base, key, scope = base_url(request), link_key(hub.lfs.root), repo.key
     reply = batch_reply(

@@ -7,7 +7,7 @@ route serves never reaches them. A path the Hub does not serve either stays a pl
 404 ("Not found: ..."), as on the Hub.
 
 The client turns a 501 into ``HfHubHTTPError`` whose message carries ours, e.g.
-``501 ... Discussions and pull requests (GET /api/models/a/b/discussions): not implemented
+``501 ... Discussions and pull requests (POST /api/models/a/b/discussions): not implemented
 by the local Hub.``
 """
 
@@ -29,6 +29,7 @@ _REPO = "/api/{repo_type:str}/{namespace}/{name}"
 
 # (path, feature): the answer reads "<feature> (<method> <path>): not implemented by the local Hub."
 NOT_IMPLEMENTED: tuple[tuple[str, str], ...] = (
+    # pull requests opened by a commit are served (routes/discussions.py); the rest is not
     (_REPO + "/discussions", "Discussions and pull requests"),
     (_REPO + "/discussions/{rest:path}", "Discussions and pull requests"),
     (_REPO + "/like", "Likes"),

@@ -3,7 +3,8 @@
 - ``/`` -- the repos the visitor may see;
 - ``/{repo_id}`` and ``/datasets/{repo_id}`` -- the card at ``main``;
 - ``/{repo_id}/tree/{revision}[/{path}]`` -- the files at a revision;
-- ``/{repo_id}/commits/{revision}`` -- the history.
+- ``/{repo_id}/commits/{revision}`` -- the history;
+- ``/{repo_id}/discussions[/{num}]`` -- the "Community" tab: pull requests, and one of them.
 
 The HTML comes from :mod:`gmm_hub.localhub._pages`; these endpoints only look
 the repo up (with the caller's visibility: a private repo is a 404 page to anyone
@@ -25,6 +26,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from .. import _pages
+from .. import _pulls as pulls
 from .._auth import may_see, param, repo_from_path, state
 from .._errors import HubError
 from .._git import HubRepo, check_path
@@ -147,6 +149,51 @@ async def commits_page(request: Request) -> str:
     return await run_in_threadpool(build)
 
 
+def _pull_view(repo: HubRepo, pr: pulls.PullRequest, *, details: bool = False) -> _pages.PullView:
+    head = repo.resolve(pr.ref)
+    view = _pages.PullView(pr.num, pr.title, pr.author, pr.status, pr.created_at, pr.base, head)
+    if details:
+        for info in repo.history(head):
+            if info.id == pr.start:
+                break
+            view.commits.append(_pages.CommitView(info.id, info.title, info.author, info.date, info.message))
+        before, after = repo.files(pr.start), repo.files(head)
+        for path in sorted(before.keys() | after.keys()):
+            old, new = before.get(path), after.get(path)
+            if old is None or new is None or old.oid != new.oid:
+                view.files.append((path, "added" if old is None else "deleted" if new is None else "modified"))
+        view.conflicts = pulls.conflicts(repo, pr) if pr.status == "open" else []
+    return view
+
+
+@page
+async def discussions_page(request: Request) -> str:
+    repo = repo_from_path(request)
+
+    def build() -> str:
+        sha = repo.resolve("main")
+        return _pages.render_discussions_page(
+            _view(repo, "main", sha), [_pull_view(repo, p) for p in pulls.every(repo)]
+        )
+
+    return await run_in_threadpool(build)
+
+
+@page
+async def pull_page(request: Request) -> str:
+    repo = repo_from_path(request)
+    num = param(request, "num")
+    if not num.isdigit():
+        raise HubError(404, f"Discussion {num!r} not found.")
+
+    def build() -> str:
+        pr = pulls.load(repo, int(num))
+        view = _view(repo, pr.ref, repo.resolve(pr.ref))
+        return _pages.render_pull_page(view, _pull_view(repo, pr, details=True))
+
+    return await run_in_threadpool(build)
+
+
 @page
 async def index_page(request: Request) -> str:
     store = state(request).store
@@ -169,6 +216,8 @@ def _repo_routes(prefix: str) -> list[Route]:
         Route(f"{base}/tree/{{revision}}", tree_page, methods=["GET"]),
         Route(f"{base}/tree/{{revision}}/{{path:path}}", tree_page, methods=["GET"]),
         Route(f"{base}/commits/{{revision}}", commits_page, methods=["GET"]),
+        Route(f"{base}/discussions", discussions_page, methods=["GET"]),
+        Route(f"{base}/discussions/{{num}}", pull_page, methods=["GET"]),
     ]
 
 

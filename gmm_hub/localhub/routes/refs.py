@@ -17,19 +17,16 @@ ORDER = 30
 
 
 def list_refs(request: Request) -> Response:
+    """Branches, tags and (with ``include_prs=1``, as the client asks) pull requests."""
     repo = repo_from_path(request)
 
     def fmt(refs: dict[str, str], prefix: str) -> list[dict]:
         return [{"name": n, "ref": f"{prefix}{n}", "targetCommit": sha} for n, sha in refs.items()]
 
-    return JSONResponse(
-        {
-            "branches": fmt(repo.branches(), "refs/heads/"),
-            "converts": [],
-            "tags": fmt(repo.tags(), "refs/tags/"),
-            "pullRequests": [],
-        }
-    )
+    refs = {"branches": fmt(repo.branches(), "refs/heads/"), "converts": [], "tags": fmt(repo.tags(), "refs/tags/")}
+    if request.query_params.get("include_prs", "0") in ("1", "true", "True"):
+        refs["pullRequests"] = [{"name": r, "ref": r, "targetCommit": sha} for r, sha in repo.pull_requests().items()]
+    return JSONResponse(refs)
 
 
 def _new_ref_name(name: str, kind: str) -> str:

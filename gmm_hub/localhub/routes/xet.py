@@ -7,7 +7,8 @@ Hub speaks the upload half of the Xet protocol (huggingface/xet-core ``spec/``):
 
 - ``GET /api/{type}s/{id}/xet-{read|write}-token/{revision}`` gives a token for
   the CAS below (``accessToken``, ``exp``, ``casUrl``, in the body and in the
-  ``X-Xet-*`` headers), to whoever may read (write) the repo. The token is an
+  ``X-Xet-*`` headers), to whoever may read (write) the repo, or open a pull request on it
+  (``?create_pr=1``, anyone signed in who may see it). The token is an
   HMAC, with the root's link key (:func:`~gmm_hub.localhub.routes.lfs.link_key`),
   of its scope, repo and expiry (one hour), so it is never a Hub token.
 - ``POST /xet/v1/xorbs/default/{hash}`` stores a xorb once its content has the
@@ -49,7 +50,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .._auth import param, repo_from_path, state
+from .._auth import caller, param, repo_from_path, state
 from .._body import _check_size, spool_body
 from .._errors import HubError
 from .._xet import MAX_XORB_BYTES, XetFile, XetFormatError, hash_bytes, hash_hex, shard_files, xorb_chunks, xorb_hash
@@ -102,7 +103,9 @@ def check_token(request: Request, *, write: bool) -> dict:
 
 def _token_route(scope: str):
     def token(request: Request) -> Response:
-        repo = repo_from_path(request, write=scope == "write")  # a writer is in the namespace, past any gate
+        # a writer is in the namespace, past any gate; a pull request's files may come from anyone signed in
+        for_pr = scope == "write" and request.query_params.get("create_pr") == "1" and caller(request) is not None
+        repo = repo_from_path(request, write=scope == "write" and not for_pr)
         if scope == "read":
             check_gate(request, repo)
         expires = int(time.time()) + EXPIRES_IN
