@@ -197,3 +197,26 @@ def test_browser_private_repo_is_a_404_for_visitors(local_hub, tmp_path):
     report = load_page(f"{local_hub.url}/alice/secret", tmp_path / "secret.png", selectors=("main",))
     assert report.status == 404
     assert "Secret card" not in report.texts["main"][0] and "does not exist" in report.texts["main"][0]
+
+
+def test_browser_community_tab_shows_a_pull_request_and_its_title_runs_nothing(local_hub, tmp_path):
+    from huggingface_hub import CommitOperationAdd
+
+    alice, bob = local_hub.api("alice"), local_hub.api("bob")
+    alice.create_repo("alice/demo")
+    hostile = "<img src=x onerror=\"window.pwned='title'; alert(1)\"> better weights"
+    bob.create_commit("alice/demo", [CommitOperationAdd("w.bin", b"\0" * 64)], commit_message=hostile, create_pr=True)
+    listing = load_page(
+        f"{local_hub.url}/alice/demo/discussions", tmp_path / "community.png", selectors=(".discussions a.title",)
+    )
+    assert listing.console_errors == [] and listing.status == 200
+    assert listing.texts[".discussions a.title"] == [f"#1 {hostile}"]  # shown as text
+    pull = load_page(
+        f"{local_hub.url}/alice/demo/discussions/1",
+        tmp_path / "pull.png",
+        selectors=(".pull h2", ".pull .commit-list .title", ".file-list li"),
+        probe="() => window.pwned ?? null",
+    )
+    assert pull.console_errors == [] and pull.probe is None and pull.dialogs == [] and pull.images == []
+    assert pull.texts[".pull .commit-list .title"] == [hostile]
+    assert pull.texts[".file-list li"] == ["added w.bin"]
