@@ -28,6 +28,7 @@ from typing import cast
 
 import numpy as np
 from scipy.linalg.lapack import dtrtri
+from sklearn import config_context
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 
@@ -509,7 +510,10 @@ class MAPGaussianMixture(GaussianMixture):
         pool = ThreadPoolExecutor(self.n_threads) if self.n_threads > 1 else None
         self._pool = pool
         try:
-            return super().fit(X, y)
+            # only GMMClassifier fits it, on rows it has already checked: scikit-learn's finiteness
+            # scans (of the rows, and again in k-means) are not repeated on every candidate
+            with config_context(assume_finite=True):
+                return super().fit(X, y)
         finally:
             self._pending = self._pool = self._squarem = None
             self._labels_unused = False

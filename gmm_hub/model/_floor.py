@@ -25,7 +25,6 @@ features, the final fit's floor is the folds' scaled to its rows
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -181,8 +180,10 @@ def cross_validated_floor(
     shared = np.array([loss((i,) * n_classes) for i in range(len(options))])
     if not np.isfinite(shared).any():
         return start_scales, start_shapes, shared, counts
-    if n_classes <= 2:
-        best = min(itertools.product(range(len(options)), repeat=n_classes), key=loss)
+    if n_classes == 2:  # every pair, a row of pairs at a time (the first of equal losses wins, as in min())
+        pairs = np.vstack([_pair_losses(held_out, log_prior, ys_scored, i) for i in range(len(options))])
+        first, second = np.unravel_index(int(np.argmin(pairs)), pairs.shape)
+        best = (int(first), int(second))
     else:
         best = (int(np.argmin(shared)),) * n_classes
         for _ in range(n_classes):  # coordinate descent; each sweep can only lower the loss
@@ -192,6 +193,20 @@ def cross_validated_floor(
             if best == before:
                 break
     return np.array([options[i][0] for i in best]), np.array([options[i][1] for i in best]), shared, train_rows
+
+
+def _pair_losses(held_out: np.ndarray, log_prior: np.ndarray, ys: np.ndarray, first: int) -> np.ndarray:
+    """The balanced log-loss of two classes with class 0's option ``first`` and each option of class 1.
+
+    The loss of ``cross_validated_floor`` for all of class 1's options at once:
+    ``log p(y | x)`` from the two joint log-likelihoods by ``logaddexp``, non-finite as ``inf``.
+    """
+    a = held_out[first, 0] + log_prior[0]  # (n,)
+    b = held_out[:, 1] + log_prior[1]  # (options, n)
+    with np.errstate(invalid="ignore"):
+        total = np.logaddexp(a, b)
+        value = -0.5 * ((a - total)[:, ys == 0].mean(axis=1) + (b - total)[:, ys == 1].mean(axis=1))
+    return np.where(np.isfinite(value), value, np.inf)
 
 
 class _FoldFit(NamedTuple):

@@ -239,3 +239,33 @@ def test_a_large_class_is_refitted_on_one_fold_and_scores_only_rows_it_never_saw
     assert len(seen) - len(big) == FLOOR_FOLDS * n_options  # the smallest class: every fold
     for _, train, test in seen:  # continuous rows: a scored row equal to a training row would be a leak
         assert not (test[:, None, :] == train[None, :, :]).all(axis=2).any()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_two_class_pair_losses_equal_the_loss_of_each_pair_and_pick_the_first_minimum(seed):
+    from itertools import product
+
+    from scipy.special import logsumexp
+
+    from gmm_hub.model._floor import _pair_losses
+
+    rng = np.random.default_rng(seed)
+    options, n = 5, 300
+    ys = (rng.random(n) < 0.1).astype(int)
+    held_out = rng.normal(-20, 3, size=(options, 2, n))
+    held_out[3] = held_out[1]  # equal options: equal losses, the earlier pair wins
+    held_out[4, 1, np.flatnonzero(ys == 1)[:3]] = -np.inf  # no density for rows of its own class: infinite loss
+    log_prior = np.log([0.5, 0.5])
+
+    def reference(choice):
+        jll = held_out[list(choice), [0, 1]].T + log_prior
+        with np.errstate(invalid="ignore"):
+            own = jll[np.arange(n), ys] - logsumexp(jll, axis=1)
+            value = -np.mean([own[ys == k].mean() for k in (0, 1)])
+        return value if np.isfinite(value) else np.inf
+
+    pairs = np.vstack([_pair_losses(held_out, log_prior, ys, i) for i in range(options)])
+    expected = np.array([[reference((i, j)) for j in range(options)] for i in range(options)])
+    np.testing.assert_allclose(pairs, expected, rtol=1e-13)
+    assert np.isinf(pairs[:, 4]).all() and np.isfinite(pairs[:, :4]).all()
+    assert np.unravel_index(int(np.argmin(pairs)), pairs.shape) == min(product(range(options), repeat=2), key=reference)
