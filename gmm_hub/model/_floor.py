@@ -183,7 +183,7 @@ def cross_validated_floor(
     if n_classes == 2:  # every pair, a row of pairs at a time (the first of equal losses wins, as in min())
         pairs = np.vstack([_pair_losses(held_out, log_prior, ys_scored, i) for i in range(len(options))])
         first, second = np.unravel_index(int(np.argmin(pairs)), pairs.shape)
-        best = (int(first), int(second))
+        best: tuple[int, ...] = (int(first), int(second))
     else:
         best = (int(np.argmin(shared)),) * n_classes
         for _ in range(n_classes):  # coordinate descent; each sweep can only lower the loss
