@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ._errors import HubError
-from ._git import Addition, Deletion, HubRepo
+from ._git import PR_REF, Addition, Deletion, HubRepo
 from ._names import iso
 
 PULLS_DIR = "pulls"
@@ -91,6 +91,13 @@ def open_pull(repo: HubRepo, base: str, author: str, title: str) -> PullRequest:
         repo.close_pull_request(ref)
         raise
     return pr
+
+
+def author_of(repo: HubRepo, revision: str) -> str | None:
+    """The author of the pull request ``revision`` names (``refs/pr/<n>``), None for any other revision."""
+    if not PR_REF.fullmatch(revision):
+        return None
+    return load(repo, int(revision.rsplit("/", 1)[1])).author
 
 
 def discard(repo: HubRepo, pr: PullRequest) -> None:

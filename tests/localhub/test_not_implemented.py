@@ -18,7 +18,6 @@ def api(local_hub):
 
 CALLS = {
     "new discussion": lambda api: api.create_discussion("alice/demo", title="Hi"),
-    "pull request": lambda api: api.create_pull_request("alice/demo", title="PR"),
     "comment": lambda api: api.comment_discussion("alice/demo", 1, "hi"),
     "unlike": lambda api: api.unlike("alice/demo"),
     "likers": lambda api: list(api.list_repo_likers("alice/demo")),
@@ -44,10 +43,9 @@ def test_unimplemented_hub_calls_answer_501_not_a_missing_repo(api, call):
 
 
 def test_the_501_answer_names_the_feature_and_a_missing_repo_stays_404(api):
-    with pytest.raises(
-        HfHubHTTPError, match=r"Discussions and pull requests \(POST /api/models/alice/demo/discussions"
-    ):
-        api.create_discussion("alice/demo", title="Hi")
+    feature = r"Discussions and pull requests \(POST /api/models/alice/demo/discussions/1/comment"
+    with pytest.raises(HfHubHTTPError, match=feature):
+        api.comment_discussion("alice/demo", 1, "Hi")
     with pytest.raises(RepositoryNotFoundError):
         api.model_info("alice/missing")
     assert all(feature and path.startswith("/api/") for path, feature in NOT_IMPLEMENTED)

@@ -98,6 +98,10 @@ def test_a_pull_request_from_a_reader_uploads_through_xet(apis, local_hub, monke
     assert "/xet/v1/shards" in paths and not any(p.endswith("/info/lfs/objects/batch") for p in paths)
     with open(hf_hub_download("alice/demo", "model.bin", revision="refs/pr/1"), "rb") as fh:
         assert fh.read() == weights
+    more = os.urandom(100_000)  # the author adds to their pull request, through Xet too
+    bob.upload_file(path_or_fileobj=more, path_in_repo="more.bin", repo_id="alice/demo", revision="refs/pr/1")
+    with open(hf_hub_download("alice/demo", "more.bin", revision="refs/pr/1"), "rb") as fh:
+        assert fh.read() == more
 
 
 def test_the_discussions_api_lists_details_and_merges_a_pull_request(apis):
@@ -148,3 +152,22 @@ def test_a_conflicting_pull_request_does_not_merge_and_can_be_closed_by_its_auth
     assert err.value.response.status_code == 400
     alice.change_discussion_status("alice/demo", 1, "open")
     assert alice.get_discussion_details("alice/demo", 1).status == "open"
+
+
+def test_create_pull_request_opens_an_empty_one_its_author_fills(apis):
+    alice, bob = apis
+    opened = bob.create_pull_request("alice/demo", title="new weights")
+    assert (opened.num, opened.title, opened.author, opened.status) == (1, "new weights", "bob", "open")
+    assert opened.target_branch == "refs/heads/main" and opened.events == []
+    weights = os.urandom(30_000)  # through LFS (or Xet) under bob's token
+    bob.upload_file(path_or_fileobj=weights, path_in_repo="w.bin", repo_id="alice/demo", revision="refs/pr/1")
+    assert "w.bin" in alice.list_repo_files("alice/demo", revision="refs/pr/1")
+    assert [e.type for e in alice.get_discussion_details("alice/demo", 1).events] == ["commit"]
+    alice.upload_file(path_or_fileobj=b"n", path_in_repo="notes.txt", repo_id="alice/demo", revision="refs/pr/1")
+    assert alice.create_pull_request("alice/demo", title="alice's").num == 2
+    with pytest.raises(HfHubHTTPError) as err:  # not bob's pull request
+        bob.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="alice/demo", revision="refs/pr/2")
+    assert err.value.response.status_code == 403
+    with pytest.raises(HfHubHTTPError) as err:
+        bob.create_discussion("alice/demo", title="a question")  # no code: not served
+    assert err.value.response.status_code == 501

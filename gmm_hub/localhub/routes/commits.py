@@ -60,17 +60,27 @@ def _creates_pr(request: Request) -> bool:
 
 
 def _commit_target(request: Request) -> HubRepo:
-    """The repo a commit or its preupload goes to: written by its owner, or a pull request by anyone signed in.
+    """The repo a commit or its preupload goes to: its writers', or a pull request's.
 
-    As on the Hub, opening a pull request needs only a token and a repo one may see;
-    the branch it is based on does not move until the owner merges it.
+    As on the Hub, opening a pull request needs only a token and a repo one may see,
+    and its author may add commits to it (``revision="refs/pr/<n>"``); the branch it
+    is based on does not move until a writer merges it.
     """
-    if not _creates_pr(request):
+    if not _creates_pr(request) and not may_commit_to_pull_request(request):
         return repo_from_path(request, write=True)
     repo = repo_from_path(request)
     if caller(request) is None:
         raise HubError(401, "Opening a pull request needs a token: log in or pass token=.")
     return repo
+
+
+def may_commit_to_pull_request(request: Request) -> bool:
+    """Whether the caller wrote the pull request the route's revision names (so may add to it)."""
+    user = caller(request)
+    if user is None:
+        return False
+    repo = repo_from_path(request)
+    return pulls.author_of(repo, param(request, "revision")) == user
 
 
 def _gitattributes(repo: HubRepo, sha: str) -> bytes:

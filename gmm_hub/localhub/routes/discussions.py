@@ -1,9 +1,10 @@
-"""Pull requests through the discussions API: list, details, merge, close and reopen.
+"""Pull requests through the discussions API: open, list, details, merge, close and reopen.
 
 ``get_repo_discussions``, ``get_discussion_details``, ``merge_pull_request`` and
 ``change_discussion_status`` see the pull requests that ``create_commit(create_pr=True)``
-opens (``gmm_hub/localhub/_pulls.py``). Discussions without code, comments and
-new empty pull requests stay 501 (``routes/not_implemented.py``, later in the table).
+opens (``gmm_hub/localhub/_pulls.py``); ``create_pull_request`` opens an empty one from
+``main``, which commits to ``refs/pr/<n>`` then fill. Discussions without code and
+comments stay 501 (``routes/not_implemented.py``, later in the table).
 Merging is for the repo's writers; closing and reopening for them and the author.
 """
 
@@ -21,6 +22,7 @@ from .._auth import check_write, param, repo_from_path, require_user
 from .._body import expect_dict, read_json
 from .._errors import HubError
 from .._git import HubRepo
+from .repos import repo_url
 
 ORDER = 35
 PAGE = 50  # discussions per page, as the Hub's
@@ -108,6 +110,21 @@ def discussion_details(request: Request) -> Response:
     )
 
 
+async def open_pull_request(request: Request) -> Response:
+    """``create_pull_request``: an empty ``refs/pr/<n>`` from ``main``, for commits to come (plain discussions: 501)."""
+    repo = repo_from_path(request)
+    user = require_user(request, "open a pull request")
+    body = expect_dict(await read_json(request), "the body")
+    if body.get("pullRequest") is not True:
+        raise HubError(501, "Discussions without code: not implemented by the local Hub (pull requests are).")
+    title = body.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise HubError(400, "A pull request needs a title (a non-empty string).")
+    pr = await run_in_threadpool(pulls.open_pull, repo, "main", user, title.strip()[:200])
+    url = f"{repo_url(request, repo.repo_type, repo.repo_id)}/discussions/{pr.num}"
+    return JSONResponse({"num": pr.num, "url": url, "pullRequest": True})
+
+
 async def merge(request: Request) -> Response:
     repo = repo_from_path(request)
     user = require_user(request, "merge a pull request")
@@ -141,6 +158,7 @@ async def status(request: Request) -> Response:
 _REPO = "/api/{repo_type:repo_type}/{namespace}/{name}/discussions"
 routes = [
     Route(_REPO, list_discussions, methods=["GET"]),
+    Route(_REPO, open_pull_request, methods=["POST"]),
     Route(_REPO + "/{num}", discussion_details, methods=["GET"]),
     Route(_REPO + "/{num}/merge", merge, methods=["POST"]),
     Route(_REPO + "/{num}/status", status, methods=["POST"]),

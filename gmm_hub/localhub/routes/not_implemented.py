@@ -7,7 +7,7 @@ route serves never reaches them. A path the Hub does not serve either stays a pl
 404 ("Not found: ..."), as on the Hub.
 
 The client turns a 501 into ``HfHubHTTPError`` whose message carries ours, e.g.
-``501 ... Discussions and pull requests (POST /api/models/a/b/discussions): not implemented
+``501 ... Discussions and pull requests (POST /api/models/a/b/discussions/1/comment): not implemented
 by the local Hub.``
 """
 

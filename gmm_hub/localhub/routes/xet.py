@@ -8,7 +8,7 @@ Hub speaks the upload half of the Xet protocol (huggingface/xet-core ``spec/``):
 - ``GET /api/{type}s/{id}/xet-{read|write}-token/{revision}`` gives a token for
   the CAS below (``accessToken``, ``exp``, ``casUrl``, in the body and in the
   ``X-Xet-*`` headers), to whoever may read (write) the repo, or open a pull request on it
-  (``?create_pr=1``, anyone signed in who may see it). The token is an
+  (``?create_pr=1``, anyone signed in who may see it) or add to their own. The token is an
   HMAC, with the root's link key (:func:`~gmm_hub.localhub.routes.lfs.link_key`),
   of its scope, repo and expiry (one hour), so it is never a Hub token.
 - ``POST /xet/v1/xorbs/default/{hash}`` stores a xorb once its content has the
@@ -54,6 +54,7 @@ from .._auth import caller, param, repo_from_path, state
 from .._body import _check_size, spool_body
 from .._errors import HubError
 from .._xet import MAX_XORB_BYTES, XetFile, XetFormatError, hash_bytes, hash_hex, shard_files, xorb_chunks, xorb_hash
+from .commits import may_commit_to_pull_request
 from .lfs import EXPIRES_IN, link_key
 from .repos import base_url
 from .settings import check_gate
@@ -104,7 +105,8 @@ def check_token(request: Request, *, write: bool) -> dict:
 def _token_route(scope: str):
     def token(request: Request) -> Response:
         # a writer is in the namespace, past any gate; a pull request's files may come from anyone signed in
-        for_pr = scope == "write" and request.query_params.get("create_pr") == "1" and caller(request) is not None
+        opening = request.query_params.get("create_pr") == "1" and caller(request) is not None
+        for_pr = scope == "write" and (opening or may_commit_to_pull_request(request))
         repo = repo_from_path(request, write=scope == "write" and not for_pr)
         if scope == "read":
             check_gate(request, repo)
