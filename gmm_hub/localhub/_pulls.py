@@ -20,11 +20,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ._errors import HubError
-from ._git import PR_REF, Addition, Deletion, HubRepo
+from ._git import PR_REF, Addition, CommitInfo, Deletion, HubRepo
 from ._names import iso
 
 PULLS_DIR = "pulls"
-STATUSES = ("open", "closed", "merged")
 
 
 @dataclass
@@ -106,15 +105,32 @@ def discard(repo: HubRepo, pr: PullRequest) -> None:
     _path(repo, pr.num).unlink(missing_ok=True)
 
 
-def set_status(repo: HubRepo, pr: PullRequest, status: str, author: str) -> dict:
-    """Close or reopen ``pr``; the status-change record."""
+def set_status(repo: HubRepo, pr: PullRequest, status: str, author: str) -> None:
+    """Close or reopen ``pr``, recording the change."""
     if pr.status == "merged":
         raise HubError(400, f"Pull request #{pr.num} is merged: its status cannot change.")
-    change = {"status": status, "author": author, "createdAt": iso(int(time.time()))}
     pr.status = status
-    pr.changes.append(change)
+    pr.changes.append({"status": status, "author": author, "createdAt": iso(int(time.time()))})
     save(repo, pr)
-    return change
+
+
+def commits(repo: HubRepo, pr: PullRequest) -> list[CommitInfo]:
+    """The pull request's own commits (since it was opened), newest first."""
+    out = []
+    for info in repo.history(repo.resolve(pr.ref)):
+        if info.id == pr.start:
+            break
+        out.append(info)
+    return out
+
+
+def changed_files(repo: HubRepo, pr: PullRequest) -> list[tuple[str, str]]:
+    """``(path, "added" | "modified" | "deleted")`` of what the pull request changes, by path."""
+    before, after = repo.files(pr.start), repo.files(repo.resolve(pr.ref))
+    out = []
+    for path in sorted(_changed(before, after)):
+        out.append((path, "added" if path not in before else "deleted" if path not in after else "modified"))
+    return out
 
 
 def conflicts(repo: HubRepo, pr: PullRequest) -> list[str]:

@@ -42,32 +42,30 @@ def _summary(repo: HubRepo, pr: pulls.PullRequest) -> dict[str, Any]:
     }
 
 
+def _status_event(pr: pulls.PullRequest, i: int) -> dict[str, Any]:
+    change = pr.changes[i]
+    return {
+        "id": pulls.event_id(pr.ref, str(i), change["status"]),
+        "type": "status-change",
+        "createdAt": change["createdAt"],
+        "author": {"name": change["author"]},
+        "data": {"status": change["status"]},
+    }
+
+
 def _events(repo: HubRepo, pr: pulls.PullRequest) -> list[dict[str, Any]]:
     """The pull request's commits since its start, then its status changes, each in order."""
-    commits = []
-    for info in repo.history(repo.resolve(pr.ref)):
-        if info.id == pr.start:
-            break
-        commits.append(
-            {
-                "id": pulls.event_id(pr.ref, info.id),
-                "type": "commit",
-                "createdAt": info.date,
-                "author": {"name": info.author},
-                "data": {"subject": info.title, "oid": info.id},
-            }
-        )
-    statuses = [
+    commits = [
         {
-            "id": pulls.event_id(pr.ref, str(i), change["status"]),
-            "type": "status-change",
-            "createdAt": change["createdAt"],
-            "author": {"name": change["author"]},
-            "data": {"status": change["status"]},
+            "id": pulls.event_id(pr.ref, info.id),
+            "type": "commit",
+            "createdAt": info.date,
+            "author": {"name": info.author},
+            "data": {"subject": info.title, "oid": info.id},
         }
-        for i, change in enumerate(pr.changes)
+        for info in reversed(pulls.commits(repo, pr))
     ]
-    return commits[::-1] + statuses
+    return commits + [_status_event(pr, i) for i in range(len(pr.changes))]
 
 
 def _number(request: Request) -> int:
@@ -144,15 +142,8 @@ async def status(request: Request) -> Response:
     new = body.get("status")
     if new not in ("open", "closed"):
         raise HubError(400, f"Invalid status {new!r}: expected 'open' or 'closed'.")
-    change = await run_in_threadpool(pulls.set_status, repo, pr, new, user)
-    event = {
-        "id": pulls.event_id(pr.ref, str(len(pr.changes) - 1), new),
-        "type": "status-change",
-        "createdAt": change["createdAt"],
-        "author": {"name": user},
-        "data": {"status": new},
-    }
-    return JSONResponse({"newStatus": event})
+    await run_in_threadpool(pulls.set_status, repo, pr, new, user)
+    return JSONResponse({"newStatus": _status_event(pr, len(pr.changes) - 1)})
 
 
 _REPO = "/api/{repo_type:repo_type}/{namespace}/{name}/discussions"

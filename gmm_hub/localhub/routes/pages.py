@@ -150,18 +150,10 @@ async def commits_page(request: Request) -> str:
 
 
 def _pull_view(repo: HubRepo, pr: pulls.PullRequest, *, details: bool = False) -> _pages.PullView:
-    head = repo.resolve(pr.ref)
-    view = _pages.PullView(pr.num, pr.title, pr.author, pr.status, pr.created_at, pr.base, head)
+    view = _pages.PullView(pr.num, pr.title, pr.author, pr.status, pr.created_at, pr.base, repo.resolve(pr.ref))
     if details:
-        for info in repo.history(head):
-            if info.id == pr.start:
-                break
-            view.commits.append(_pages.CommitView(info.id, info.title, info.author, info.date, info.message))
-        before, after = repo.files(pr.start), repo.files(head)
-        for path in sorted(before.keys() | after.keys()):
-            old, new = before.get(path), after.get(path)
-            if old is None or new is None or old.oid != new.oid:
-                view.files.append((path, "added" if old is None else "deleted" if new is None else "modified"))
+        view.commits = [_pages.CommitView(c.id, c.title, c.author, c.date, c.message) for c in pulls.commits(repo, pr)]
+        view.files = pulls.changed_files(repo, pr)
         view.conflicts = pulls.conflicts(repo, pr) if pr.status == "open" else []
     return view
 
