@@ -520,6 +520,12 @@ class MAPGaussianMixture(GaussianMixture):
             if pool is not None:
                 pool.shutdown()
 
+    def _check_parameters(self, X, xp=None):
+        # Starts are only ever a fitted mixture's parameters (warm_start); scikit-learn's checks of
+        # them (an eigendecomposition of every precision, 1-2 ms a fit) would be repeated on every
+        # fold fit. A start that is not positive definite still fails, in its Cholesky factorisation.
+        return None
+
     def _initialize_parameters(self, X, random_state, xp=None):
         fresh = self.weights_init is None and self.means_init is None and self.precisions_init is None
         if self.kmeans is None or self.init_params != "kmeans" or not fresh:
