@@ -141,7 +141,7 @@ def _regularisation_sentence(params: dict[str, Any], fitted: dict[str, Any]) -> 
         units + f"Each class's covariances get a floor of c x (1 + features / class rows) of each feature's "
         f"variance, with c = {shown}, {spread}: both chosen per class (c from 1e-06 to 0.5; the floor on the "
         "diagonal, as a ridge, or spread like the within-class correlation pooled over classes) by 3-fold "
-        "cross-validated balanced log-loss, as regularised discriminant analysis chooses its regularisation "
+        "cross-validated balanced Brier score, as regularised discriminant analysis chooses its regularisation "
         "(Friedman, 1989), then, on continuous features, scaled to the rows of the final fit as a fixed "
         "prior's pull fades (in proportion to 1 / rows). "
         "It keeps a small class from collapsing onto its few rows, and is weak where smoothing does not help."

@@ -103,8 +103,9 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     once; a class with more rows than ``selection_size`` is refitted on one
     fold only, and scores every row of the other classes), and the
     combination of per-class choices with the lowest out-of-fold balanced
-    log-loss (the mean over classes of the negative log
-    posterior of the true class) wins. On a continuous
+    Brier score (the mean over classes of the squared distance of a row's
+    posteriors from its one-hot class: proper, and bounded, so a few rows
+    placed far out do not decide it) wins. On a continuous
     feature a floor is what a fixed conjugate prior adds, which fades as
     ``1 / rows``, so there the chosen ``c`` is scaled by the folds' rows
     over the final fit's (a class subsampled for the folds gets a
@@ -290,7 +291,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         Each class's floor shape, ``"diagonal"`` or ``"pooled"``.
     floor_losses_ : ndarray of shape (11,) or None
         When the floor was cross-validated: the out-of-fold balanced
-        log-loss of each multiplier and shape shared by all classes (the
+        Brier score of each multiplier and shape shared by all classes (the
         multipliers in the diagonal shape, then those above ``1e-6`` pooled;
         the multipliers alone when ``floor_shape`` is fixed). The per-class
         choice is at least as good as the best of them.

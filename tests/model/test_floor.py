@@ -1,4 +1,4 @@
-"""The covariance floor chosen by cross-validated balanced log-loss."""
+"""The covariance floor chosen by the cross-validated balanced Brier score."""
 
 from __future__ import annotations
 
@@ -100,7 +100,14 @@ def test_floor_fades_where_the_signal_lives_in_thin_directions():
     # a floor of 0.15 of each feature's variance would swamp the separating direction
     X, y = _thin(2000)
     m = _fit(X, y, feature_transform=None)
-    assert np.all(m.floor_scale_ <= 1e-3)
+    rng = np.random.default_rng(RND_SEED)
+    thin = np.linalg.qr(rng.normal(size=(4, 4)))[0][:, 3]  # _thin's separating direction (unit length)
+    for k, gmm in enumerate(m.gmms_):  # each mixture's variance along it is the class's, not the floor's
+        spread = gmm.covariances_ if gmm.covariance_type == "full" else np.diag(gmm.covariances_[0])[None]
+        second = np.einsum("j,jde->de", gmm.weights_, spread + np.einsum("jd,je->jde", gmm.means_, gmm.means_))
+        mean = gmm.weights_ @ gmm.means_
+        variance = thin @ (second - np.outer(mean, mean)) @ thin
+        assert variance == pytest.approx(np.var(X[y == k] @ thin), rel=0.1)
     assert (m.predict(X) == y).mean() > 0.9
 
 
@@ -241,31 +248,55 @@ def test_a_large_class_is_refitted_on_one_fold_and_scores_only_rows_it_never_saw
         assert not (test[:, None, :] == train[None, :, :]).all(axis=2).any()
 
 
+def _brier(held_out, log_prior, ys, choice):
+    """The balanced Brier score of one choice of options, written out."""
+    from scipy.special import logsumexp
+
+    n_classes = held_out.shape[1]
+    jll = held_out[list(choice), np.arange(n_classes)].T + log_prior
+    with np.errstate(invalid="ignore"):
+        post = np.exp(jll - logsumexp(jll, axis=1, keepdims=True))
+    brier = ((post - np.eye(n_classes)[ys]) ** 2).sum(axis=1)
+    value = np.mean([brier[ys == k].mean() for k in range(n_classes)])
+    return value if np.isfinite(value) else np.inf
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_two_class_pair_losses_equal_the_loss_of_each_pair_and_pick_the_first_minimum(seed):
     from itertools import product
 
-    from scipy.special import logsumexp
-
-    from gmm_hub.model._floor import _pair_losses
+    from gmm_hub.model._floor import _option_losses
 
     rng = np.random.default_rng(seed)
-    options, n = 5, 300
+    options, n = 6, 300
     ys = (rng.random(n) < 0.1).astype(int)
     held_out = rng.normal(-20, 3, size=(options, 2, n))
     held_out[3] = held_out[1]  # equal options: equal losses, the earlier pair wins
-    held_out[4, 1, np.flatnonzero(ys == 1)[:3]] = -np.inf  # no density for rows of its own class: infinite loss
+    held_out[4, 1, np.flatnonzero(ys == 1)[:3]] = -np.inf  # no density for rows of its own class: a sure miss, 2
+    held_out[5, :, np.flatnonzero(ys == 0)[:2]] = -np.inf  # rows no class can score: no posterior at all
     log_prior = np.log([0.5, 0.5])
 
     def reference(choice):
-        jll = held_out[list(choice), [0, 1]].T + log_prior
-        with np.errstate(invalid="ignore"):
-            own = jll[np.arange(n), ys] - logsumexp(jll, axis=1)
-            value = -np.mean([own[ys == k].mean() for k in (0, 1)])
-        return value if np.isfinite(value) else np.inf
+        return _brier(held_out, log_prior, ys, choice)
 
-    pairs = np.vstack([_pair_losses(held_out, log_prior, ys, i) for i in range(options)])
+    pairs = np.vstack([_option_losses(held_out, log_prior, ys, (i, 0), 1) for i in range(options)])
     expected = np.array([[reference((i, j)) for j in range(options)] for i in range(options)])
     np.testing.assert_allclose(pairs, expected, rtol=1e-13)
-    assert np.isinf(pairs[:, 4]).all() and np.isfinite(pairs[:, :4]).all()
+    assert np.isinf(pairs[5, 5]) and np.isfinite(np.delete(pairs.ravel(), 5 * options + 5)).all()
     assert np.unravel_index(int(np.argmin(pairs)), pairs.shape) == min(product(range(options), repeat=2), key=reference)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_each_classs_option_losses_equal_the_loss_of_each_choice(seed):
+    from gmm_hub.model._floor import _option_losses
+
+    rng = np.random.default_rng(seed)
+    options, n_classes, n = 5, 4, 400
+    ys = rng.integers(0, n_classes, size=n)
+    held_out = rng.normal(-20, 4, size=(options, n_classes, n))
+    held_out[2, 1, np.flatnonzero(ys == 1)[:2]] = -np.inf  # a class with no density for some of its rows
+    log_prior = np.log(rng.dirichlet(np.ones(n_classes)))
+    choice = tuple(rng.integers(0, options, size=n_classes))
+    for k in range(n_classes):
+        expected = [_brier(held_out, log_prior, ys, (*choice[:k], i, *choice[k + 1 :])) for i in range(options)]
+        np.testing.assert_allclose(_option_losses(held_out, log_prior, ys, choice, k), expected, rtol=1e-12)
