@@ -97,6 +97,10 @@ def factory(model: str, seed: int, params: dict[str, Any]) -> Callable[[], Any]:
         )
     if model == ORIGINAL:
         return lambda: make_pipeline(tabular_preprocessor(), UndersampledGMM(random_state=seed))
+    if model == NAIVE:
+        from _unseen import NaiveGrid
+
+        return lambda: make_pipeline(tabular_preprocessor(), NaiveGrid(random_state=seed))
     make = baselines(seed)[model]
     return lambda: make_pipeline(tabular_preprocessor(), make())
 
