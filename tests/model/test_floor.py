@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import balanced_accuracy_score
 
 from gmm_hub import GMMClassifier
-from gmm_hub.model._floor import FLOOR_FOLDS, FLOOR_GRID, FLOOR_SHAPES, fading
+from gmm_hub.model._floor import FLOOR_FOLDS, FLOOR_GRID, FLOOR_SHAPES, FLOOR_START, fading
 from gmm_hub.model._selection import REFIT_EXCESS_NATS, n_parameters
 
 RND_SEED = 0
@@ -138,11 +138,12 @@ def test_under_the_prior_the_floor_is_numerical_only(prior_rows):
 
 
 def test_the_configuration_cross_validated_is_the_one_kept():
-    # breast cancer folds pick floors of 0.5; a search under them would choose spherical mixtures
+    # breast cancer folds pick floors of 0.5; a search under them would choose spherical mixtures: the
+    # configuration is the one selected under the start floor, refitted under the chosen one
     from sklearn.datasets import load_breast_cancer
 
     X, y = load_breast_cancer(return_X_y=True)
-    chosen, start = _fit(X, y), _fit(X, y, reg_covar=0.15)
+    chosen, start = _fit(X, y), _fit(X, y, reg_covar=FLOOR_START)  # the floor it is selected under
     assert chosen.n_components_ == start.n_components_
     assert chosen.covariance_types_ == start.covariance_types_
     d, counts = X.shape[1], np.bincount(y)
