@@ -158,9 +158,9 @@ def cross_validated_floor(
     scored = ~one_fold[ys] | first_test
     # what a one-fold class's fit scores: its own held-out rows and every scored row of the others
     one_fold_rows = {int(k): np.flatnonzero(scored & ((ys != k) | first_test)) for k in np.flatnonzero(one_fold)}
-    # held-out log-likelihood of every scored row under every class's fold fit, for every option
     # each fold's rows of each class, and its scored held-out rows, shared by every option's fits
     fold_rows = [([train[ys[train] == k] for k in range(n_classes)], test[scored[test]]) for train, test in splits]
+    # held-out log-likelihood of every scored row under every class's fold fit, for every option
     tasks = []
     for i, (scale, shape) in enumerate(options):
         for f, (train, _) in enumerate(splits):
@@ -182,6 +182,7 @@ def cross_validated_floor(
         held_out[t.option, t.k, t.test] = score
     held_out, ys_scored = held_out[:, :, scored], ys[scored]
 
+    # option i shared by every class: class 0's score of option i with the others at i too
     shared = np.array(
         [_option_losses(held_out, log_prior, ys_scored, (i,) * n_classes, 0)[i] for i in range(len(options))]
     )

@@ -188,6 +188,23 @@ def test_warm_started_map_mixture_continues_scikit_learns_warm_start(kind):
     np.testing.assert_allclose(ours.covariances_, ref.covariances_, rtol=1e-8, atol=1e-12)
 
 
+@pytest.mark.parametrize("kind", ["full", "tied", "diag"])
+def test_a_warm_start_that_is_not_positive_definite_still_fails(kind):
+    # scikit-learn's checks of the starts are skipped; the factorisation of the precisions refuses them
+    X = _clusters(seed=1)
+    start = GaussianMixture(3, covariance_type=kind, max_iter=2, random_state=RND_SEED)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start.fit(X)
+    bad = -start.precisions_
+    ours = MAPGaussianMixture(
+        3, covariance_type=kind, weights_init=start.weights_, means_init=start.means_, precisions_init=bad
+    )
+    ours.prior = _no_prior(X.shape[1])
+    with pytest.raises((np.linalg.LinAlgError, ValueError)):
+        ours.fit(X)  # LinAlgError (full, tied) or SingularCovarianceError, a ValueError (diag)
+
+
 @pytest.mark.parametrize("kind", TYPES)
 def test_e_step_moments_give_the_m_step_of_its_responsibilities(kind):
     # thin directions and a mean far from the origin: the moments must not lose them to cancellation
