@@ -97,7 +97,8 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     are). How much smoothing, and of which shape, classifies best depends
     on the data, so each class's ``c`` and shape are chosen, as in
     regularised discriminant analysis, by cross-validation: each class's
-    configuration (selected with ``c = 0.15``, pooled) is refitted on 3
+    configuration (selected with ``c = 1e-3``, pooled: weak, so BIC sees
+    the class's shape rather than the floor's) is refitted on 3
     folds of at most ``selection_size`` of its rows with each of ``1e-6,
     1e-3, 0.01, 0.05, 0.15, 0.5`` in both shapes (``1e-6``, numerical only,
     once; a class with more rows than ``selection_size`` is refitted on one
@@ -105,14 +106,22 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     combination of per-class choices with the lowest out-of-fold balanced
     Brier score (the mean over classes of the squared distance of a row's
     posteriors from its one-hot class: proper, and bounded, so a few rows
-    placed far out do not decide it) wins. On a continuous
+    placed far out do not decide it) wins; where the held-out rows cannot
+    tell options apart (within one standard error of the lowest score, as in
+    Breiman et al.'s one-standard-error rule), the one under which each
+    class's own held-out rows are likeliest (a class beside one subsampled
+    for the folds keeps the lowest score: its false alarms among the
+    unscored rows go unseen).
+    When no fold can be held out
+    (a class of one row), every class gets ``c = 0.15``. On a continuous
     feature a floor is what a fixed conjugate prior adds, which fades as
     ``1 / rows``, so there the chosen ``c`` is scaled by the folds' rows
     over the final fit's (a class subsampled for the folds gets a
     correspondingly weaker floor on its full fit); a quantised feature keeps
     all of it. This runs on the selection's fits, before any refit, so each
-    mixture is refitted once, under its own floor. The criterion is classification, not each
-    class's density: a large class separated along thin directions gets a
+    mixture is refitted once, under its own floor. The criterion is
+    classification first, each class's density only among options that
+    classify alike: a large class separated along thin directions gets a
     weak floor (tested), but a majority whose smoothing helps the minority's
     rows keeps some (see the README).
     ``prior_rows="auto"`` replaces it with a

@@ -21,6 +21,14 @@ weakly smoothed density places far out cannot decide it alone: the
 log-loss, unbounded, could, and chose floors that cost accuracy (on ten
 separated classes, 0.05 for every class and balanced accuracy 0.918
 against 0.946 with the Brier score's choice, 1e-6; see the README).
+Options the held-out rows cannot tell apart (a score within one standard
+error of the lowest; :func:`_choose`) are decided by the classes' own
+held-out log-likelihood (balanced over the classes): on
+well-separated classes every floor classifies the folds perfectly, and the
+density is then the only evidence left. So the configuration can be
+selected under a weak floor (:data:`FLOOR_START`), where BIC sees the
+classes' shapes, without the folds' arbitrary choice among perfect
+classifiers swamping the thin directions.
 
 Smoothing buys down the variance of estimates from few rows, so with more
 rows the multiplier cross-validation picks tends to fall, but nothing forces
@@ -48,9 +56,11 @@ from ._selection import at_least_two_rows, warm_start
 FLOOR_GRID = (1e-6, 1e-3, 0.01, 0.05, 0.15, 0.5)
 #: Shapes of the floor tried: ridge-like on the diagonal, or spread like the pooled within-class correlation.
 FLOOR_SHAPES = ("diagonal", "pooled")
-#: The multiplier and shape the configuration is first selected with.
-FLOOR_START = 0.15
+#: The multiplier and shape the configuration is first selected with: weak, so BIC sees the classes' shapes.
+FLOOR_START = 1e-3
 SHAPE_START = "pooled"
+#: The multiplier of a class too small to hold rows out: a strong floor keeps its few rows from collapsing.
+FLOOR_FALLBACK = 0.15
 #: Folds of the cross-validation (3 keeps a rare class's folds from being tiny).
 FLOOR_FOLDS = 3
 
@@ -87,8 +97,10 @@ def cross_validated_floor(
     has cost the quality suite 0.8 points of F1: on a few hundred rows the
     fits vary from fold to fold.) All assignments are scored for two classes
     (121); with more, classes are improved one at a time from the best
-    shared option until none changes. Among exactly equal losses the earlier
-    option wins (the weaker floor, the diagonal shape).
+    shared option until none changes (at most one sweep per class). Among
+    options within one standard error of the lowest loss, the likeliest
+    held-out density wins (:func:`_choose`); among exact equals, the
+    earlier option (the weaker floor, the diagonal shape).
 
     Parameters
     ----------
@@ -119,8 +131,8 @@ def cross_validated_floor(
     Returns
     -------
     scales : ndarray of shape (n_classes,)
-        The chosen multiplier of each class (:data:`FLOOR_START` for all when
-        a class has too few rows to hold any out).
+        The chosen multiplier of each class (:data:`FLOOR_FALLBACK` for all
+        when a class has too few rows to hold any out).
     floor_shapes : ndarray of shape (n_classes,)
         The chosen shape of each class (the starting one when not run).
     losses : ndarray of shape (n_options,)
@@ -142,7 +154,7 @@ def cross_validated_floor(
         keep.append(idx)
     rows = np.sort(np.concatenate(keep))
     Zs, ys = Z[rows], y_index[rows]
-    start_scales = np.full(n_classes, FLOOR_START)
+    start_scales = np.full(n_classes, FLOOR_FALLBACK)
     start_shapes = np.full(n_classes, SHAPE_START if len(shapes) > 1 else shapes[0])
     unscored = np.full(len(options), np.nan)
     folds = min(FLOOR_FOLDS, int(np.bincount(ys, minlength=n_classes).min()))
@@ -182,40 +194,113 @@ def cross_validated_floor(
         held_out[t.option, t.k, t.test] = score
     held_out, ys_scored = held_out[:, :, scored], ys[scored]
 
+    # each class's own held-out log-likelihood per row under each option: what breaks near-ties, for a
+    # class whose errors against every other class the folds resolve (see _choose)
+    density = np.array([[held_out[i, k, ys_scored == k].mean() for k in range(n_classes)] for i in range(len(options))])
+    density[:, [subsampled[np.arange(n_classes) != k].any() for k in range(n_classes)]] = 0.0
     # option i shared by every class: class 0's score of option i with the others at i too
     shared = np.array(
-        [_option_losses(held_out, log_prior, ys_scored, (i,) * n_classes, 0)[i] for i in range(len(options))]
+        [
+            _balanced(_option_briers(held_out, log_prior, ys_scored, (i,) * n_classes, 0)[i], ys_scored, n_classes)
+            for i in range(len(options))
+        ]
     )
     if not np.isfinite(shared).any():
         return start_scales, start_shapes, shared, counts
-    if n_classes == 2:  # every pair, class 0's options a row at a time (the first of equal losses wins, as in min())
-        pairs = np.vstack([_option_losses(held_out, log_prior, ys_scored, (i, 0), 1) for i in range(len(options))])
-        first, second = np.unravel_index(int(np.argmin(pairs)), pairs.shape)
-        best: tuple[int, ...] = (int(first), int(second))
+    if n_classes == 2:  # every pair (i, j): class 0 at option i, class 1 at option j
+        pairs = np.concatenate([_option_briers(held_out, log_prior, ys_scored, (i, 0), 1) for i in range(len(options))])
+        # the balanced held-out log-likelihood: each class's rows count as a class, as in the score
+        pick = _choose(pairs, ys_scored, n_classes, (density[:, 0, None] + density[None, :, 1]).ravel())
+        best: tuple[int, ...] = (pick // len(options), pick % len(options))
     else:
         best = (int(np.argmin(shared)),) * n_classes
-        for _ in range(n_classes):  # coordinate descent; each sweep can only lower the loss
+        for _ in range(n_classes):  # coordinate descent, a bounded number of sweeps
             before = best
             for k in range(n_classes):
-                pick = int(np.argmin(_option_losses(held_out, log_prior, ys_scored, best, k)))
+                pick = _choose(
+                    _option_briers(held_out, log_prior, ys_scored, best, k), ys_scored, n_classes, density[:, k]
+                )
                 best = (*best[:k], pick, *best[k + 1 :])
             if best == before:
                 break
     return np.array([options[i][0] for i in best]), np.array([options[i][1] for i in best]), shared, train_rows
 
 
-def _option_losses(
+def _choose(briers: np.ndarray, ys: np.ndarray, n_classes: int, likelihood: np.ndarray) -> int:
+    """The option of lowest balanced Brier score, near-ties broken by held-out log-likelihood.
+
+    Options whose balanced Brier score exceeds the lowest by no more than
+    the standard error of that excess (its per-row differences from the
+    best option, paired; the one-standard-error rule of Breiman et al.,
+    1984) classify alike as far as the held-out rows can tell. Among them
+    the one under which the classes' own held-out rows are likeliest wins:
+    the density is what the mixtures estimate. This matters where every
+    option classifies the folds perfectly and the scores differ only by
+    rounding-sized amounts (1e-25 against 1e-13): the lowest is then an
+    arbitrary choice, and may swamp the thin directions the classes have.
+    Only a class whose errors the folds resolve is decided by its density:
+    when another class was subsampled for the folds, so only some thousands
+    of its rows are scored, a rate of false alarms against it below one in
+    those thousands goes unseen, and a smoother, likelier density can cost
+    exactly that (beside 199,364 correlated majority rows, F1-macro 0.965
+    against 0.985 for the minority's lowest score; see the README). Such a
+    class's likelihood is passed as equal for all its options, and the
+    lowest score among the likeliest options wins.
+
+    Parameters
+    ----------
+    briers : ndarray of shape (n_options, n_rows)
+        Each option's Brier score on each held-out row.
+    ys : ndarray of shape (n_rows,)
+        Each row's class.
+    n_classes : int
+        Classes the score is balanced over.
+    likelihood : ndarray of shape (n_options,)
+        Each option's held-out log-likelihood of the classes' own rows
+        (per row, balanced over the classes that decide; equal, or NaN,
+        where none is to decide).
+
+    Returns
+    -------
+    int
+        The chosen option: the likeliest of the near-ties, then the lowest
+        score, then the first.
+    """
+    loss = _balanced(briers, ys, n_classes)
+    best = int(np.argmin(loss))
+    if not np.isfinite(loss[best]):
+        return best
+    with np.errstate(invalid="ignore"):
+        excess = briers - briers[best]
+    # the balanced mean's variance: each class's mean's, over the square of the classes
+    variance = sum(
+        excess[:, ys == c].var(axis=1, ddof=1) / n for c in range(n_classes) if (n := int((ys == c).sum())) > 1
+    )
+    # a single row carrying the whole excess puts it at exactly one standard error: a tie, whatever the rounding
+    near = np.isfinite(loss) & (loss - loss[best] <= np.sqrt(variance) / n_classes * (1 + 1e-9))
+    candidates = np.flatnonzero(near)
+    score = np.nan_to_num(likelihood[candidates], nan=-np.inf)
+    likeliest = candidates[score == score.max()]
+    return int(likeliest[np.argmin(loss[likeliest])])
+
+
+def _balanced(values: np.ndarray, ys: np.ndarray, n_classes: int) -> np.ndarray:
+    """The mean over classes of each class's rows' mean, along the last axis (``inf`` where not finite)."""
+    value = np.mean([values[..., ys == c].mean(axis=-1) for c in range(n_classes)], axis=0)
+    return np.where(np.isfinite(value), value, np.inf)
+
+
+def _option_briers(
     held_out: np.ndarray, log_prior: np.ndarray, ys: np.ndarray, choice: tuple[int, ...], k: int
 ) -> np.ndarray:
-    """The balanced Brier score of every option of class ``k``, the other classes' options as in ``choice``.
+    """The Brier score of every held-out row under every option of class ``k``, the others' as in ``choice``.
 
     The Brier score of a row is ``sum_j (p_j - [j == y])**2`` over the classes'
-    posteriors; balanced, the mean over classes of their rows' mean. Only
-    class ``k``'s column of joint log-likelihoods changes from option to
-    option, so the other classes' are summed once (in the log domain, as
-    are the squares of their posteriors) and every option is scored in one
-    pass. A row no class gives a density has no posterior: its option's
-    score is ``inf``.
+    posteriors. Only class ``k``'s column of joint log-likelihoods changes
+    from option to option, so the other classes' are summed once (in the log
+    domain, as are the squares of their posteriors) and every option is
+    scored in one pass. A row no class gives a density has no posterior: its
+    score is NaN.
 
     Parameters
     ----------
@@ -232,7 +317,7 @@ def _option_losses(
 
     Returns
     -------
-    ndarray of shape (n_options,)
+    ndarray of shape (n_options, n_rows)
     """
     n_classes, n = held_out.shape[1], held_out.shape[2]
     others = [j for j in range(n_classes) if j != k]
@@ -246,9 +331,7 @@ def _option_losses(
         total = np.logaddexp(logsumexp(rest, axis=1), column)  # log of every row's evidence
         own = np.where(mine, column, rest[np.arange(n), at])
         wrong = np.exp(logsumexp(doubled, axis=1) - 2.0 * total) + np.where(mine, 0.0, np.exp(2.0 * (column - total)))
-        brier = np.expm1(own - total) ** 2 + wrong
-    value = np.mean([brier[:, ys == c].mean(axis=1) for c in range(n_classes)], axis=0)
-    return np.where(np.isfinite(value), value, np.inf)
+        return np.expm1(own - total) ** 2 + wrong
 
 
 class _FoldFit(NamedTuple):

@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from gmm_hub import GMMClassifier
 from gmm_hub.exceptions import InvalidInputError
+from gmm_hub.model._floor import FLOOR_FALLBACK, FLOOR_START
 
 RND_SEED = 0
 
@@ -333,6 +334,9 @@ def test_gmmclassifier_one_row_class_falls_back_with_warning():
     with pytest.warns(UserWarning, match=r"'rare'.* 1 row"):
         m = GMMClassifier(random_state=RND_SEED).fit(X, y)
     assert m.predict(X[150:]) == ["rare"]
+    # no fold can hold its row out: every class gets the strong fallback floor, not the weak selection one
+    assert FLOOR_FALLBACK > FLOOR_START
+    np.testing.assert_array_equal(m.floor_scale_, FLOOR_FALLBACK)
 
 
 def test_gmmclassifier_tuned_threshold_two_row_class_does_not_crash():

@@ -262,11 +262,15 @@ def _brier(held_out, log_prior, ys, choice):
     return value if np.isfinite(value) else np.inf
 
 
+def _option_losses(held_out, log_prior, ys, choice, k):
+    from gmm_hub.model._floor import _balanced, _option_briers
+
+    return _balanced(_option_briers(held_out, log_prior, ys, choice, k), ys, held_out.shape[1])
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_two_class_pair_losses_equal_the_loss_of_each_pair_and_pick_the_first_minimum(seed):
     from itertools import product
-
-    from gmm_hub.model._floor import _option_losses
 
     rng = np.random.default_rng(seed)
     options, n = 6, 300
@@ -289,8 +293,6 @@ def test_two_class_pair_losses_equal_the_loss_of_each_pair_and_pick_the_first_mi
 
 @pytest.mark.parametrize("seed", range(3))
 def test_each_classs_option_losses_equal_the_loss_of_each_choice(seed):
-    from gmm_hub.model._floor import _option_losses
-
     rng = np.random.default_rng(seed)
     options, n_classes, n = 5, 4, 400
     ys = rng.integers(0, n_classes, size=n)
@@ -301,3 +303,81 @@ def test_each_classs_option_losses_equal_the_loss_of_each_choice(seed):
     for k in range(n_classes):
         expected = [_brier(held_out, log_prior, ys, (*choice[:k], i, *choice[k + 1 :])) for i in range(options)]
         np.testing.assert_allclose(_option_losses(held_out, log_prior, ys, choice, k), expected, rtol=1e-12)
+
+
+def _paired_standard_error(briers, ys, best):
+    """The standard error of each option's balanced excess over option ``best``, written out."""
+    classes = np.unique(ys)
+    excess = briers - briers[best]
+    return np.array(
+        [np.sqrt(sum(np.var(e[ys == c], ddof=1) / (ys == c).sum() for c in classes)) / len(classes) for e in excess]
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_choice_is_within_one_standard_error_of_the_best_and_the_likeliest_there(seed):
+    from gmm_hub.model._floor import _balanced, _choose
+
+    rng = np.random.default_rng(seed)
+    options, n = 8, 400
+    ys = rng.integers(0, 3, size=n)
+    base = rng.random(n) * 0.3
+    briers = np.clip(base + rng.normal(0, 0.05, size=(options, n)) + rng.random((options, 1)) * 0.02, 0, 2)
+    likelihood = rng.normal(size=options)
+    pick = _choose(briers, ys, 3, likelihood)
+    loss = _balanced(briers, ys, 3)
+    best = int(np.argmin(loss))
+    near = loss - loss[best] <= _paired_standard_error(briers, ys, best)
+    assert near[pick] and likelihood[pick] == likelihood[near].max()
+
+
+def test_an_option_that_classifies_worse_beyond_the_noise_loses_whatever_its_likelihood():
+    from gmm_hub.model._floor import _choose
+
+    rng = np.random.default_rng(0)
+    n = 500
+    ys = (rng.random(n) < 0.2).astype(int)
+    good = rng.random(n) * 0.1
+    briers = np.vstack([good + 0.3, good])  # option 0 misclassifies every row a little more
+    assert _choose(briers, ys, 2, np.array([0.0, -100.0])) == 1
+
+
+def test_scores_that_differ_by_rounding_are_a_tie_the_likelihood_breaks():
+    from gmm_hub.model._floor import _choose
+
+    # every option classifies every row perfectly; the scores differ only by the tails of the posteriors
+    ys = np.r_[np.zeros(300, int), np.ones(20, int)]
+    briers = np.full((4, len(ys)), 1e-30)
+    briers[0, 5] = 1e-22  # one row carries each of these excesses: exactly one standard error, a tie
+    briers[2, 301] = 1e-11
+    briers[3, [3, 7, 301]] = 1e-11  # three rows that agree are evidence, beyond one standard error
+    assert _choose(briers, ys, 2, np.array([-3.0, -5.0, -2.0, -1.0])) == 2
+    assert _choose(briers, ys, 2, np.array([-3.0, -5.0, -4.0, -1.0])) == 0
+    # no likelihood to break the tie with: the lowest score among the options that tie
+    assert _choose(briers, ys, 2, np.full(4, np.nan)) == 1
+    assert _choose(briers, ys, 2, np.zeros(4)) == 1
+
+
+@pytest.mark.parametrize("subsampled", [False, True])
+def test_a_class_beside_a_subsampled_class_is_not_decided_by_its_density(monkeypatch, subsampled):
+    from gmm_hub.model import _floor
+
+    seen = []
+    real = _floor._choose
+
+    def spy(briers, ys, n_classes, likelihood):
+        seen.append(likelihood)
+        return real(briers, ys, n_classes, likelihood)
+
+    monkeypatch.setattr(_floor, "_choose", spy)
+    rng = np.random.default_rng(RND_SEED)
+    X = rng.normal(size=(1260, 3))
+    y = np.r_[np.zeros(1200, int), np.ones(60, int)]
+    X[y == 1] += 2.0
+    _fit(X, y, n_components=1, covariance_type="full", selection_size=600 if subsampled else None)
+    (likelihood,) = seen  # two classes: one choice among the 121 pairs (class 0's option, class 1's)
+    pairs = likelihood.reshape(11, 11)
+    # the majority's density decides either way; the minority's only where the folds score all the majority's
+    # rows (beside a subsampled majority its false alarms among the unscored rows go unseen)
+    assert np.ptp(pairs[:, 0]) > 0
+    assert (np.ptp(pairs[0]) == 0) == subsampled
