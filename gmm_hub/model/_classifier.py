@@ -111,9 +111,8 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     Breiman et al.'s one-standard-error rule), the one under which each
     class's own held-out rows are likeliest (a class beside one subsampled
     for the folds keeps the lowest score: its false alarms among the
-    unscored rows go unseen).
-    When no fold can be held out
-    (a class of one row), every class gets ``c = 0.15``. On a continuous
+    unscored rows go unseen). When no fold can be held out (a class of
+    one row), every class gets ``c = 0.15``. On a continuous
     feature a floor is what a fixed conjugate prior adds, which fades as
     ``1 / rows``, so there the chosen ``c`` is scaled by the folds' rows
     over the final fit's (a class subsampled for the folds gets a

@@ -132,7 +132,7 @@ def cross_validated_floor(
     -------
     scales : ndarray of shape (n_classes,)
         The chosen multiplier of each class (:data:`FLOOR_FALLBACK` for all
-        when a class has too few rows to hold any out).
+        when a class has too few rows to hold any out, or no option scores).
     floor_shapes : ndarray of shape (n_classes,)
         The chosen shape of each class (the starting one when not run).
     losses : ndarray of shape (n_options,)
