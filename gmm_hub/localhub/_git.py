@@ -352,14 +352,9 @@ class HubRepo:
         refs = self._refs.as_dict(b"refs/pr")
         return {f"refs/pr/{int(n)}": refs[n].decode() for n in sorted(refs, key=int) if n.isdigit()}
 
-    def open_pull_request(self, base: str) -> str:
-        """A new ``refs/pr/<n>`` at ``base``'s commit, numbered one past the highest so far; its ref name."""
-        start = self.resolve(base).encode()
-        for _ in range(_CAS_ATTEMPTS):
-            ref = f"refs/pr/{1 + max((int(n) for n in self._refs.as_dict(b'refs/pr') if n.isdigit()), default=0)}"
-            if self._set_ref(ref.encode(), None, start):
-                return ref
-        raise HubError(503, "The repo is busy: too many pull requests opened at once, try again.")
+    def add_pull_request(self, num: int, start: str) -> bool:
+        """``refs/pr/<num>`` at commit ``start``, if no such ref exists yet (False if one does)."""
+        return self._set_ref(f"refs/pr/{num}".encode(), None, start.encode())
 
     def close_pull_request(self, ref: str) -> None:
         """Remove ``ref`` (a pull request whose first commit failed: nothing is left half-opened)."""

@@ -15,7 +15,7 @@ without a server. The card is rendered the way huggingface.co renders it:
   ``javascript:`` URL survives); relative image and link URLs are resolved
   against the repo at the page's revision;
 - pages come from the Jinja2 templates in ``gmm_hub/localhub/templates/``
-  (autoescaped: only the sanitised card body is inserted as markup).
+  (autoescaped: only the sanitised card body and comments are inserted as markup).
 
 Pages are also sent with a ``Content-Security-Policy`` that runs no script at
 all (:data:`PAGE_HEADERS`), a second wall behind the sanitiser.
@@ -128,8 +128,19 @@ class CommitView:
 
 
 @dataclass
+class CommentView:
+    """A discussion comment as its page shows it: who, when, and its sanitised HTML."""
+
+    author: str
+    created_at: str
+    html: str
+    edited: bool = False
+    hidden: bool = False
+
+
+@dataclass
 class PullView:
-    """A pull request as its page shows it: who, into what, its commits and the files it changes."""
+    """A discussion or pull request as its page shows it: who, into what, its comments, commits and files."""
 
     num: int
     title: str
@@ -138,6 +149,8 @@ class PullView:
     created_at: str
     base: str
     head: str
+    pull_request: bool = True
+    comments: list[CommentView] = field(default_factory=list)
     commits: list[CommitView] = field(default_factory=list)
     #: ``(path, "added" | "modified" | "deleted")``, sorted by path
     files: list[tuple[str, str]] = field(default_factory=list)
@@ -219,6 +232,13 @@ def _sanitise(html: str, repo: RepoView) -> str:
         filter_style_properties={"text-align"},
         link_rel="noopener noreferrer nofollow",
     )
+
+
+def render_comment(text: str) -> str:
+    """A discussion comment's markdown as sanitised HTML (nh3's allow-list, as for cards)."""
+    import nh3
+
+    return nh3.clean(_markdown_to_html(text), link_rel="noopener noreferrer nofollow")
 
 
 def _chips(data: dict[str, Any], repo_type: str) -> list[dict[str, str]]:
@@ -390,7 +410,7 @@ def render_commits_page(repo: RepoView, commits: Iterable[CommitView]) -> str:
 
 
 def render_discussions_page(repo: RepoView, pulls: Iterable[PullView]) -> str:
-    """The "Community" tab: the repo's pull requests, newest first."""
+    """The "Community" tab: the repo's discussions and pull requests, newest first."""
     return _render("discussions.html", pulls=list(pulls), **_repo_context(repo, "community"))
 
 

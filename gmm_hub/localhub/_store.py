@@ -22,6 +22,7 @@ from ._errors import HubError, repo_not_found
 from ._git import GRANTS_DIR, REPO_TYPES, HubRepo
 from ._lfs import HUB_GITATTRIBUTES
 from ._names import check_name, check_path, find_casefold, iso
+from ._pulls import PULLS_DIR
 
 
 def init_bare(path: Path, *, private: bool, created_at: str) -> Repo:
@@ -40,6 +41,27 @@ def init_bare(path: Path, *, private: bool, created_at: str) -> Repo:
         f"[hub]\n\tprivate = {'true' if private else 'false'}\n\tcreatedAt = {created_at}\n"
     )
     return Repo(str(path))
+
+
+def _copy_repo(source: Path, target: Path) -> None:
+    """Copy a bare repo's branches, tags, objects and LFS grants into ``target`` (refs first; no pull requests)."""
+    locks = shutil.ignore_patterns("*.lock")
+    shutil.copytree(source / "refs", target / "refs", ignore=shutil.ignore_patterns("*.lock", "pr"), dirs_exist_ok=True)
+    if (source / "packed-refs").is_file():
+        lines = (source / "packed-refs").read_bytes().splitlines(keepends=True)
+        kept, dropping = [], False
+        for line in lines:  # a peeled line (^...) belongs to the ref above it
+            dropping = (line.startswith(b"^") and dropping) or b" refs/pr/" in line
+            if not dropping:
+                kept.append(line)
+        (target / "packed-refs").write_bytes(b"".join(kept))
+    for entry in sorted(source.iterdir()):
+        if entry.name in ("refs", "packed-refs", "config", PULLS_DIR) or entry.name.endswith(".lock"):
+            continue
+        if entry.is_dir():
+            shutil.copytree(entry, target / entry.name, ignore=locks, dirs_exist_ok=True)
+        else:
+            shutil.copy2(entry, target / entry.name)
 
 
 #: Repos kept open between requests (opening one parses its config: about 1 ms).
@@ -185,6 +207,38 @@ class RepoStore:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
         return self._open_repo(final, repo_type, namespace, name) or HubRepo(final, repo_type, namespace, name)
+
+    def duplicate(self, source: HubRepo, namespace: str, name: str, *, private: bool, created_at: str) -> HubRepo:
+        """A new repo holding ``source``'s branches and tags, history included (409 if the name is taken).
+
+        Its pull requests and discussions stay behind. The copy is built aside and
+        renamed into place, like a new repo. Refs are copied before objects: every
+        object a ref needs was written before the ref moved to it, so the copy is
+        whole even while ``source`` takes new commits. The LFS grants are copied too,
+        and the content stays in the shared store.
+        """
+        final = self.path(source.repo_type, namespace, name)
+        existing = self.get(source.repo_type, namespace, name)
+        if existing is not None or (final / "HEAD").is_file():
+            raise HubError(409, f"You already created this {source.repo_type} repo: {namespace}/{name}.")
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".new-{name}-"))
+        try:
+            _copy_repo(source.path, tmp)
+            (tmp / "config").write_text(
+                "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n"
+                f"[hub]\n\tprivate = {'true' if private else 'false'}\n\tcreatedAt = {created_at}\n"
+            )
+            try:
+                os.rename(tmp, final)
+            except OSError:
+                raise HubError(409, f"You already created this {source.repo_type} repo: {namespace}/{name}.") from None
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        return self._open_repo(final, source.repo_type, namespace, name) or HubRepo(
+            final, source.repo_type, namespace, name
+        )
 
     def delete(self, repo: HubRepo) -> None:
         """Remove a repo at once (renamed away, then deleted); LFS content stays in the shared store."""

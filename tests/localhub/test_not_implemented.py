@@ -17,8 +17,9 @@ def api(local_hub):
 
 
 CALLS = {
-    "new discussion": lambda api: api.create_discussion("alice/demo", title="Hi"),
-    "comment": lambda api: api.comment_discussion("alice/demo", 1, "hi"),
+    "pin a discussion": lambda api: api._post_discussion_changes(
+        repo_id="alice/demo", discussion_num=1, resource="pin"
+    ),
     "unlike": lambda api: api.unlike("alice/demo"),
     "likers": lambda api: list(api.list_repo_likers("alice/demo")),
     "user likes": lambda api: api.list_liked_repos("alice"),
@@ -43,9 +44,9 @@ def test_unimplemented_hub_calls_answer_501_not_a_missing_repo(api, call):
 
 
 def test_the_501_answer_names_the_feature_and_a_missing_repo_stays_404(api):
-    feature = r"Discussions and pull requests \(POST /api/models/alice/demo/discussions/1/comment"
+    feature = r"Likes \(DELETE /api/models/alice/demo/like\)"
     with pytest.raises(HfHubHTTPError, match=feature):
-        api.comment_discussion("alice/demo", 1, "Hi")
+        api.unlike("alice/demo")
     with pytest.raises(RepositoryNotFoundError):
         api.model_info("alice/missing")
     assert all(feature and path.startswith("/api/") for path, feature in NOT_IMPLEMENTED)

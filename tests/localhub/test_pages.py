@@ -354,7 +354,7 @@ def test_pages_community_tab_lists_pull_requests_and_shows_one(local_hub):
     api, bob = local_hub.api("alice"), local_hub.api("bob")
     api.create_repo("alice/demo")
     api.upload_file(path_or_fileobj=b"v1", path_in_repo="a.txt", repo_id="alice/demo")
-    assert "No pull requests yet" in _get(local_hub, "/alice/demo/discussions").text
+    assert "No discussions or pull requests yet" in _get(local_hub, "/alice/demo/discussions").text
     ops = [CommitOperationAdd("b.txt", b"new"), CommitOperationDelete("a.txt")]
     info = bob.create_commit("alice/demo", operations=ops, commit_message="<b>swap</b> files", create_pr=True)
     listing = _get(local_hub, "/alice/demo/discussions").text

@@ -157,16 +157,14 @@ def test_create_pull_request_opens_an_empty_one_its_author_fills(apis):
     alice, bob = apis
     opened = bob.create_pull_request("alice/demo", title="new weights")
     assert (opened.num, opened.title, opened.author, opened.status) == (1, "new weights", "bob", "open")
-    assert opened.target_branch == "refs/heads/main" and opened.events == []
+    assert opened.target_branch == "refs/heads/main"
+    assert [(e.type, e.author) for e in opened.events] == [("comment", "bob")]  # the client's default description
     weights = os.urandom(30_000)  # through LFS (or Xet) under bob's token
     bob.upload_file(path_or_fileobj=weights, path_in_repo="w.bin", repo_id="alice/demo", revision="refs/pr/1")
     assert "w.bin" in alice.list_repo_files("alice/demo", revision="refs/pr/1")
-    assert [e.type for e in alice.get_discussion_details("alice/demo", 1).events] == ["commit"]
+    assert [e.type for e in alice.get_discussion_details("alice/demo", 1).events] == ["comment", "commit"]
     alice.upload_file(path_or_fileobj=b"n", path_in_repo="notes.txt", repo_id="alice/demo", revision="refs/pr/1")
     assert alice.create_pull_request("alice/demo", title="alice's").num == 2
     with pytest.raises(HfHubHTTPError) as err:  # not bob's pull request
         bob.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="alice/demo", revision="refs/pr/2")
     assert err.value.response.status_code == 403
-    with pytest.raises(HfHubHTTPError) as err:
-        bob.create_discussion("alice/demo", title="a question")  # no code: not served
-    assert err.value.response.status_code == 501

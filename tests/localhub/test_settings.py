@@ -1,7 +1,8 @@
-"""Repo settings on the local Hub through the unmodified client: visibility, gating, move_repo, auth_check."""
+"""Repo settings through the unmodified client: visibility, gating, move_repo, duplicate_repo, auth_check."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,47 @@ def test_settings_and_repos_changed_by_another_server_on_the_root_are_seen(local
     assert info.sha == fresh and info.private is False
     history = [c.commit_id for c in alice.list_repo_commits("alice/shared")]
     assert len(history) == 2 and history[0] == fresh  # the new repo's history, not the old one's
+
+
+def test_duplicate_repo_copies_branches_tags_and_history_not_pull_requests(local_hub):
+    from huggingface_hub import CommitOperationAdd
+
+    alice, bob = local_hub.api("alice"), local_hub.api("bob")
+    alice.create_repo("alice/src")
+    alice.upload_file(path_or_fileobj=os.urandom(20_000), path_in_repo="w.bin", repo_id="alice/src")  # LFS
+    alice.create_branch("alice/src", branch="dev")
+    alice.create_tag("alice/src", tag="v1")
+    bob.create_commit("alice/src", operations=[CommitOperationAdd("b.txt", b"b")], commit_message="pr", create_pr=True)
+    url = bob.duplicate_repo("alice/src", to_id="bob/copy")
+    assert (url.repo_id, url.files_copy_pending) == ("bob/copy", False)
+    refs = bob.list_repo_refs("bob/copy", include_pull_requests=True)
+    assert sorted(b.name for b in refs.branches) == ["dev", "main"] and [t.name for t in refs.tags] == ["v1"]
+    assert refs.pull_requests == [] and list(bob.get_repo_discussions("bob/copy")) == []
+    assert [c.commit_id for c in bob.list_repo_commits("bob/copy")] == [
+        c.commit_id for c in alice.list_repo_commits("alice/src")
+    ]
+    copied = hf_hub_download("bob/copy", "w.bin", token=local_hub.tokens["bob"])
+    original = hf_hub_download("alice/src", "w.bin", token=local_hub.tokens["alice"])
+    assert Path(copied).read_bytes() == Path(original).read_bytes()
+    bob.upload_file(path_or_fileobj=b"mine", path_in_repo="m.txt", repo_id="bob/copy")  # the copy is bob's
+    assert "m.txt" not in alice.list_repo_files("alice/src")
+
+
+def test_duplicate_repo_checks_who_may_copy_where(local_hub):
+    alice, bob = local_hub.api("alice"), local_hub.api("bob")
+    alice.create_repo("alice/secret", private=True)
+    alice.create_repo("alice/open")
+    with pytest.raises(RepositoryNotFoundError):
+        bob.duplicate_repo("alice/secret", to_id="bob/stolen")
+    with pytest.raises(HfHubHTTPError) as err:
+        bob.duplicate_repo("alice/open", to_id="alice/open2")  # not bob's namespace
+    assert err.value.response.status_code == 403
+    assert alice.duplicate_repo("alice/secret", to_id="alice/secret2").repo_id == "alice/secret2"
+    assert alice.model_info("alice/secret2").private is True  # the source's visibility
+    assert alice.duplicate_repo("alice/secret", to_id="alice/shown", private=False).repo_id == "alice/shown"
+    assert bob.model_info("alice/shown").private is False
+    with pytest.raises(HfHubHTTPError) as err:
+        alice.duplicate_repo("alice/open", to_id="alice/shown")
+    assert err.value.response.status_code == 409
+    assert alice.duplicate_repo("alice/open", to_id="alice/shown", exist_ok=True).repo_id == "alice/shown"
+    assert not [p for p in (local_hub.root / "repos" / "models" / "alice").iterdir() if p.name.startswith(".new-")]

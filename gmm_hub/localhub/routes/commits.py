@@ -299,7 +299,8 @@ async def commit(request: Request) -> Response:
         parsed = await run_in_threadpool(parse_commit, fh, hub.lfs)
     pr, pr_url = None, None
     if _creates_pr(request):  # the commit goes on a new refs/pr/<n> from the branch; the branch stays
-        pr = await run_in_threadpool(pulls.open_pull, repo, branch, author, parsed.summary)
+        description = parsed.description[: pulls.MAX_COMMENT] or None  # the pull request's opening comment
+        pr = await run_in_threadpool(pulls.open_pull, repo, branch, author, parsed.summary, description)
         branch, pr_url = pr.ref, f"{repo_url(request, repo.repo_type, repo.repo_id)}/discussions/{pr.num}"
     try:
         sha = await run_in_threadpool(apply_commit, repo, branch, parsed, hub.lfs, author)

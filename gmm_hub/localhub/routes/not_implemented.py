@@ -1,14 +1,13 @@
 """What the local Hub does not serve answers 501, naming the feature, never a 404 that reads like a missing repo.
 
 A table of the Hub API paths the ``huggingface_hub`` client calls for features the
-local Hub does not have (discussions and pull requests, likes, Spaces, collections,
-jobs, webhooks...). ``ORDER = 100`` puts them last in the route table: a path a real
+local Hub does not have (likes, Spaces, collections, jobs, webhooks, the discussion
+features beyond comments, titles and status...). ``ORDER = 100`` puts them last in the route table: a path a real
 route serves never reaches them. A path the Hub does not serve either stays a plain
 404 ("Not found: ..."), as on the Hub.
 
 The client turns a 501 into ``HfHubHTTPError`` whose message carries ours, e.g.
-``501 ... Discussions and pull requests (POST /api/models/a/b/discussions/1/comment): not implemented
-by the local Hub.``
+``501 ... Likes (DELETE /api/models/a/b/like): not implemented by the local Hub.``
 """
 
 from __future__ import annotations
@@ -29,14 +28,14 @@ _REPO = "/api/{repo_type:str}/{namespace}/{name}"
 
 # (path, feature): the answer reads "<feature> (<method> <path>): not implemented by the local Hub."
 NOT_IMPLEMENTED: tuple[tuple[str, str], ...] = (
-    # pull requests opened by a commit are served (routes/discussions.py); the rest is not
-    (_REPO + "/discussions", "Discussions and pull requests"),
-    (_REPO + "/discussions/{rest:path}", "Discussions and pull requests"),
+    # discussions, comments, titles, status and merges are served (routes/discussions.py); the rest
+    # (pinning, reactions, reviews...) is not
+    (_REPO + "/discussions", "This discussion feature"),
+    (_REPO + "/discussions/{rest:path}", "This discussion feature"),
     (_REPO + "/like", "Likes"),
     (_REPO + "/likers", "Likes"),
     ("/api/users/{user}/likes", "Likes"),
     (_REPO + "/user-access-request/{rest:path}", "Access requests to gated repos"),
-    (_REPO + "/duplicate", "Duplicating repos"),
     (_REPO + "/resource-group", "Resource groups"),
     ("/api/datasets/{namespace}/{name}/leaderboard", "Leaderboards"),
     ("/api/spaces", "Spaces"),

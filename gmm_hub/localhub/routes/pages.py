@@ -4,7 +4,7 @@
 - ``/{repo_id}`` and ``/datasets/{repo_id}`` -- the card at ``main``;
 - ``/{repo_id}/tree/{revision}[/{path}]`` -- the files at a revision;
 - ``/{repo_id}/commits/{revision}`` -- the history;
-- ``/{repo_id}/discussions[/{num}]`` -- the "Community" tab: pull requests, and one of them.
+- ``/{repo_id}/discussions[/{num}]`` -- the "Community" tab: discussions and pull requests, and one of them.
 
 The HTML comes from :mod:`gmm_hub.localhub._pages`; these endpoints only look
 the repo up (with the caller's visibility: a private repo is a 404 page to anyone
@@ -150,8 +150,21 @@ async def commits_page(request: Request) -> str:
 
 
 def _pull_view(repo: HubRepo, pr: pulls.PullRequest, *, details: bool = False) -> _pages.PullView:
-    view = _pages.PullView(pr.num, pr.title, pr.author, pr.status, pr.created_at, pr.base, repo.resolve(pr.ref))
+    head = repo.resolve(pr.ref) if pr.pull_request else ""
+    view = _pages.PullView(pr.num, pr.title, pr.author, pr.status, pr.created_at, pr.base, head, pr.pull_request)
     if details:
+        view.comments = [
+            # rendered from the raw text, sanitised here: the page trusts no stored markup
+            _pages.CommentView(
+                c["author"]["name"],
+                c["createdAt"],
+                _pages.render_comment(c["data"]["latest"]["raw"]),
+                c["data"]["edited"],
+                c["data"]["hidden"],
+            )
+            for c in pr.comments
+        ]
+    if details and pr.pull_request:
         view.commits = [_pages.CommitView(c.id, c.title, c.author, c.date, c.message) for c in pulls.commits(repo, pr)]
         view.files = pulls.changed_files(repo, pr)
         view.conflicts = pulls.conflicts(repo, pr) if pr.status == "open" else []
@@ -180,7 +193,8 @@ async def pull_page(request: Request) -> str:
 
     def build() -> str:
         pr = pulls.load(repo, int(num))
-        view = _view(repo, pr.ref, repo.resolve(pr.ref))
+        revision = pr.ref if pr.pull_request else "main"
+        view = _view(repo, revision, repo.resolve(revision))
         return _pages.render_pull_page(view, _pull_view(repo, pr, details=True))
 
     return await run_in_threadpool(build)

@@ -1,4 +1,4 @@
-"""Repo settings: visibility and gating (``update_repo_settings``), ``move_repo`` and ``auth_check``.
+"""Repo settings: visibility and gating (``update_repo_settings``), ``move_repo``, ``duplicate_repo``, ``auth_check``.
 
 - ``PUT /api/{type}s/{id}/settings`` takes ``{"visibility": "public"|"private"}`` (or the
   older ``{"private": bool}``) and ``{"gated": "auto"|"manual"|false}``; only someone who
@@ -7,6 +7,10 @@
 - ``POST /api/repos/move`` renames ``fromRepo`` to ``toRepo`` (another name, another
   namespace the caller may write to, or the same id in another case). The Hub keeps a
   redirect from the old id; the local Hub does not, so the old id is gone at once.
+- ``POST /api/{type}s/{id}/duplicate`` copies a repo the caller may see to ``repository``
+  (``NAMESPACE/NAME`` in a namespace they may write to): its branches and tags, history
+  included, not its pull requests and discussions; ``visibility`` ("public"/"private") is
+  the source's unless given.
 - ``GET /api/{type}s/{id}/auth-check`` answers 200 when the caller may read the repo (and
   its files: a gated repo refuses outsiders with ``GatedRepo``, as downloads do), and
   ``.../auth-check/write`` when the caller may also write to it (``auth_check(write=True)``).
@@ -17,6 +21,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -26,8 +31,9 @@ from starlette.routing import Route
 from .._access import namespaces_of
 from .._auth import caller, check_write, may_see, repo_from_path, require_user, state
 from .._body import expect_dict, expect_str, read_json
-from .._errors import HubError, repo_not_found
+from .._errors import HubError, error_headers, repo_not_found
 from .._git import REPO_TYPES, HubRepo, check_name
+from .._names import iso
 from .repos import base_url
 
 ORDER = 25
@@ -136,8 +142,33 @@ def auth_check_write(request: Request) -> Response:
     return JSONResponse({})
 
 
+async def duplicate_repo(request: Request) -> Response:
+    repo = repo_from_path(request)
+    require_user(request, "duplicate a repo")
+    payload = expect_dict(await read_json(request), "the body")
+    namespace, name = _split_id(expect_str(payload, "repository", "the body") or "", "repository")
+    check_write(request, namespace)
+    visibility = payload.get("visibility")
+    if visibility not in (None, "public", "private"):
+        raise HubError(400, f"Invalid visibility {visibility!r}: expected 'public' or 'private'.")
+    private = repo.private if visibility is None else visibility == "private"
+    prefix = "" if repo.repo_type == "model" else f"{repo.repo_type}s/"
+    url = f"{base_url(request)}/{prefix}{namespace}/{name}"
+    try:
+        await run_in_threadpool(
+            state(request).store.duplicate, repo, namespace, name, private=private, created_at=iso(int(time.time()))
+        )
+    except HubError as err:
+        if err.status != 409:
+            raise
+        # the Hub names the repo that is in the way, which duplicate_repo(exist_ok=True) returns
+        return JSONResponse({"error": err.message, "url": url}, 409, headers=error_headers(err))
+    return JSONResponse({"url": url, "filesCopyPending": False})
+
+
 routes = [
     Route("/api/{repo_type:repo_type}/{namespace}/{name}/settings", update_settings, methods=["PUT"]),
+    Route("/api/{repo_type:repo_type}/{namespace}/{name}/duplicate", duplicate_repo, methods=["POST"]),
     Route("/api/{repo_type:repo_type}/{namespace}/{name}/auth-check", auth_check, methods=["GET"]),
     Route("/api/{repo_type:repo_type}/{namespace}/{name}/auth-check/write", auth_check_write, methods=["GET"]),
     Route("/api/repos/move", move_repo, methods=["POST"]),
