@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -36,11 +37,16 @@ def init_bare(path: Path, *, private: bool, created_at: str) -> Repo:
         (path / folder).mkdir(parents=True, exist_ok=True)
     (path / "HEAD").write_bytes(b"ref: refs/heads/main\n")
     (path / "description").write_bytes(b"Unnamed repository; edit this file 'description' to name the repository.\n")
+    write_config(path, private=private, created_at=created_at)
+    return Repo(str(path))
+
+
+def write_config(path: Path, *, private: bool, created_at: str) -> None:
+    """A bare repository's git config with the Hub's settings of a new repo (visibility, creation time)."""
     (path / "config").write_text(
         "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n"
         f"[hub]\n\tprivate = {'true' if private else 'false'}\n\tcreatedAt = {created_at}\n"
     )
-    return Repo(str(path))
 
 
 def _copy_repo(source: Path, target: Path) -> None:
@@ -162,6 +168,34 @@ class RepoStore:
                 if (git_dir / "HEAD").is_file():
                     yield repo_type, git_dir.parent.name, git_dir.name.removesuffix(".git")
 
+    @contextlib.contextmanager
+    def _built_aside(self, repo_type: str, namespace: str, name: str) -> Iterator[Path]:
+        """A temporary directory to build a new repo in, renamed into place after the block (409 if taken).
+
+        A reader never sees half a repo, and two creators cannot both win.
+        """
+        final = self.path(repo_type, namespace, name)
+        existing = self.get(repo_type, namespace, name)
+        if existing is not None:
+            raise HubError(409, f"You already created this {repo_type} repo: {existing.repo_id}.")
+        if (final / "HEAD").is_file():
+            raise HubError(409, f"You already created this {repo_type} repo: {namespace}/{name}.")
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".new-{name}-"))
+        try:
+            yield tmp
+            try:
+                os.rename(tmp, final)
+            except OSError:
+                raise HubError(409, f"You already created this {repo_type} repo: {namespace}/{name}.") from None
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    def _opened(self, repo_type: str, namespace: str, name: str) -> HubRepo:
+        final = self.path(repo_type, namespace, name)
+        return self._open_repo(final, repo_type, namespace, name) or HubRepo(final, repo_type, namespace, name)
+
     def create(
         self,
         repo_type: str,
@@ -173,20 +207,8 @@ class RepoStore:
         files: dict[str, bytes] | None = None,
         created_at: str | None = None,
     ) -> HubRepo:
-        """Create a repo whose ``main`` holds one commit with ``.gitattributes`` (409 if it exists).
-
-        The repository is built in a temporary directory and renamed into place, so a
-        reader never sees half a repo and two creators cannot both win.
-        """
-        final = self.path(repo_type, namespace, name)
-        existing = self.get(repo_type, namespace, name)
-        if existing is not None:
-            raise HubError(409, f"You already created this {repo_type} repo: {existing.repo_id}.")
-        if (final / "HEAD").is_file():
-            raise HubError(409, f"You already created this {repo_type} repo: {namespace}/{name}.")
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".new-{name}-"))
-        try:
+        """Create a repo whose ``main`` holds one commit with ``.gitattributes`` (409 if it exists), built aside."""
+        with self._built_aside(repo_type, namespace, name) as tmp:
             git: Any = init_bare(tmp, private=private, created_at=created_at or iso(int(time.time())))
             repo = HubRepo(tmp, repo_type, namespace, name, git=git)
             changes: list[tuple[bytes, int | None, bytes | None]] = []
@@ -199,14 +221,7 @@ class RepoStore:
             git.refs.set_if_equals(b"refs/heads/main", ZERO_SHA, first)
             git.close()
             (tmp / GRANTS_DIR).mkdir()  # a new repo has no LFS object yet: nothing to backfill
-            try:
-                os.rename(tmp, final)
-            except OSError:
-                raise HubError(409, f"You already created this {repo_type} repo: {namespace}/{name}.") from None
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-        return self._open_repo(final, repo_type, namespace, name) or HubRepo(final, repo_type, namespace, name)
+        return self._opened(repo_type, namespace, name)
 
     def duplicate(self, source: HubRepo, namespace: str, name: str, *, private: bool, created_at: str) -> HubRepo:
         """A new repo holding ``source``'s branches and tags, history included (409 if the name is taken).
@@ -217,28 +232,10 @@ class RepoStore:
         whole even while ``source`` takes new commits. The LFS grants are copied too,
         and the content stays in the shared store.
         """
-        final = self.path(source.repo_type, namespace, name)
-        existing = self.get(source.repo_type, namespace, name)
-        if existing is not None or (final / "HEAD").is_file():
-            raise HubError(409, f"You already created this {source.repo_type} repo: {namespace}/{name}.")
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".new-{name}-"))
-        try:
+        with self._built_aside(source.repo_type, namespace, name) as tmp:
             _copy_repo(source.path, tmp)
-            (tmp / "config").write_text(
-                "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n"
-                f"[hub]\n\tprivate = {'true' if private else 'false'}\n\tcreatedAt = {created_at}\n"
-            )
-            try:
-                os.rename(tmp, final)
-            except OSError:
-                raise HubError(409, f"You already created this {source.repo_type} repo: {namespace}/{name}.") from None
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-        return self._open_repo(final, source.repo_type, namespace, name) or HubRepo(
-            final, source.repo_type, namespace, name
-        )
+            write_config(tmp, private=private, created_at=created_at)
+        return self._opened(source.repo_type, namespace, name)
 
     def delete(self, repo: HubRepo) -> None:
         """Remove a repo at once (renamed away, then deleted); LFS content stays in the shared store."""
