@@ -17,6 +17,7 @@ branch has changed too, to other content, is a conflict, and nothing merges.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import fcntl
 import hashlib
 import json
@@ -29,7 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ._errors import HubError
-from ._git import PR_REF, Addition, CommitInfo, Deletion, HubRepo
+from ._git import PR_REF, Addition, CommitInfo, Deletion, Entry, HubRepo
 
 PULLS_DIR = "pulls"
 #: Longest comment or description kept, in characters.
@@ -331,6 +332,56 @@ def changed_files(repo: HubRepo, pr: PullRequest) -> list[tuple[str, str]]:
     for path in sorted(_changed(before, after)):
         out.append((path, "added" if path not in before else "deleted" if path not in after else "modified"))
     return out
+
+
+#: Largest diff served with a pull request's details, in characters (the rest is cut, and says so).
+MAX_DIFF = 1_000_000
+#: Files larger than this are summarised in the diff, not compared line by line.
+MAX_DIFF_FILE = 256 * 1024
+
+
+def diff(repo: HubRepo, pr: PullRequest) -> str:
+    """The pull request's changes since it was opened, as ``git diff`` prints them (LFS files as their pointers).
+
+    Text files get unified hunks (three lines of context); binary files and files
+    over :data:`MAX_DIFF_FILE` bytes a ``Binary files ... differ`` line, as git
+    writes for binaries. The whole is cut at :data:`MAX_DIFF` characters.
+    """
+    before, after = repo.files(pr.start), repo.files(repo.resolve(pr.ref))
+    text = "".join(
+        _file_diff(repo, path, before.get(path), after.get(path)) for path in sorted(_changed(before, after))
+    )
+    return text if len(text) <= MAX_DIFF else text[:MAX_DIFF] + f"\n[diff cut at {MAX_DIFF} characters]\n"
+
+
+def _file_diff(repo: HubRepo, path: str, old: Entry | None, new: Entry | None) -> str:
+    """One file's part of :func:`diff`."""
+    head = f"diff --git a/{path} b/{path}\n"
+    if old is None or new is None:
+        head += f"{'new' if old is None else 'deleted'} file mode {(new or old).mode:o}\n"  # type: ignore[union-attr]
+    same_mode = f" {old.mode:o}" if old is not None and new is not None and old.mode == new.mode else ""
+    head += f"index {old.oid[:7] if old else '0000000'}..{new.oid[:7] if new else '0000000'}{same_mode}\n"
+    a, b = (f"a/{path}" if old else "/dev/null"), (f"b/{path}" if new else "/dev/null")
+    texts = [_text(repo, old), _text(repo, new)]
+    if texts[0] is None or texts[1] is None:
+        return head + f"Binary files {a} and {b} differ\n"
+    hunks = difflib.unified_diff(texts[0].splitlines(keepends=True), texts[1].splitlines(keepends=True), a, b)
+    return head + "".join(line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n" for line in hunks)
+
+
+def _text(repo: HubRepo, entry: Entry | None) -> str | None:
+    """A blob's text ("" for no file), None when it is binary or too large to compare line by line."""
+    if entry is None:
+        return ""
+    if entry.size > MAX_DIFF_FILE:
+        return None
+    data = repo.read_blob(entry.oid)
+    if b"\0" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def conflicts(repo: HubRepo, pr: PullRequest) -> list[str]:

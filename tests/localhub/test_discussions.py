@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import threading
 import warnings
 
 import httpx2
 import pytest
-from huggingface_hub import CommitOperationAdd, HfApi
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
 from gmm_hub.localhub._pulls import HIDDEN, MAX_COMMENT, PULLS_DIR
@@ -205,3 +207,31 @@ def test_the_discussion_page_shows_its_comments_sanitised(hub):
     assert "<script" not in body and "onerror" not in body and 'href="javascript' not in body  # an inert text
     listing = httpx2.get(f"{hub.url}/alice/demo/discussions").text
     assert f'href="/alice/demo/discussions/{num}"' in listing and '<span class="badge">discussion</span>' in listing
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_a_pull_requests_diff_is_what_git_diff_prints(hub):
+    alice = _api(hub)
+    alice.upload_file(path_or_fileobj=b"one\ntwo\nthree\n", path_in_repo="a.txt", repo_id="alice/demo")
+    alice.upload_file(path_or_fileobj=b"gone\n", path_in_repo="old.txt", repo_id="alice/demo")
+    alice.upload_file(path_or_fileobj=b"\x00\x01binary", path_in_repo="b.dat", repo_id="alice/demo")
+    ops = [
+        CommitOperationAdd("a.txt", b"one\nTWO\nthree"),  # the last line loses its newline
+        CommitOperationDelete("old.txt"),
+        CommitOperationAdd("b.dat", b"\x00\x02binary"),
+        CommitOperationAdd("sub/new.txt", b"hello\n"),
+    ]
+    info = alice.create_commit("alice/demo", operations=ops, commit_message="change", create_pr=True)
+    details = alice.get_discussion_details("alice/demo", info.pr_num)
+    git_dir = hub.root / "repos" / "models" / "alice" / "demo.git"
+    start = json.loads((git_dir / PULLS_DIR / f"{info.pr_num}.json").read_text())["start"]
+    expected = subprocess.run(
+        ["git", "--git-dir", str(git_dir), "diff", "--no-color", "--no-renames", start, info.oid],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert details.diff == expected
+    assert alice.get_discussion_details("alice/demo", info.pr_num).diff_url is None
+    plain = alice.create_discussion("alice/demo", title="no code")
+    assert plain.diff is None

@@ -143,6 +143,8 @@ def discussion_details(request: Request) -> Response:
         merged = pr.merge_commit is not None
         details["changes"] = {"base": f"refs/heads/{pr.base}", **({"mergeCommitId": pr.merge_commit} if merged else {})}
         details["filesWithConflicts"] = [] if pr.status != "open" else pulls.conflicts(repo, pr)
+        if request.query_params.get("diff") in ("1", "true"):  # what get_discussion_details asks for
+            details["diff"] = pulls.diff(repo, pr)
     return JSONResponse(details)
 
 
