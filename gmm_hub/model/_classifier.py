@@ -33,10 +33,12 @@ from ._threshold import TUNING_METRICS, cross_validated_threshold
 from ._transform import (
     asinh_bend,
     asinh_log_jacobian,
+    evenly_spaced,
     fit_asinh,
     fit_lambdas,
     joint_transform,
     log_jacobian,
+    shape_rows,
     yeo_johnson,
 )
 
@@ -167,7 +169,8 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         fewer rows).
     feature_transform : "auto", "yeo-johnson" or None, default="auto"
         ``"auto"`` transforms the features as above (parameters estimated on
-        at most ``selection_size`` rows, S_U's on at most 2,000 per class):
+        at most ``max(2000, 50 * n_features)`` rows per class, S_U's on at
+        most 2,000):
         Yeo-Johnson bends, and Johnson's S_U transform instead on each
         continuous feature (distinct values in half its rows or more) whose
         bent values still have heavy tails and where S_U wins on held-out
@@ -209,7 +212,10 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         subsample (and refits a class that has more rows on one of its
         folds only). ``None`` compares on all rows.
     n_init : int, default=1
-        EM initialisations per candidate; the best is kept.
+        EM initialisations per candidate (at least 3 for a class with at most
+        a third of the largest class's selection rows). Each start gets 5 EM
+        iterations, and the one with the highest likelihood then is run to
+        convergence (the "small EM" of Biernacki, Celeux & Govaert, 2003).
     max_iter : int, default=100
         EM iterations per fit.
     tol : float, default=1e-3
@@ -486,11 +492,14 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         log-likelihood per row: the mixtures model each class, so the
         transform should make each class, not the pooled data, Gaussian, and
         a rare class weighs as much as the majority. One parameter per feature
-        is estimated well from a few thousand rows, so each class's rows are
-        ``sample[k]`` (at most ``selection_size``).
+        is estimated well from a few thousand rows (:func:`shape_rows`), so
+        each class's rows are at most that many of ``sample[k]``, evenly
+        spaced.
         """
         if self.feature_transform is None:
             return None, None
+        size = shape_rows(Z.shape[1])
+        sample = [evenly_spaced(rows, size) for rows in sample]
         rows = np.concatenate(sample)
         groups = np.split(np.arange(len(rows)), np.cumsum([len(p) for p in sample])[:-1])
         Zs = Z[rows]

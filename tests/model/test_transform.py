@@ -144,6 +144,36 @@ def test_classifier_fits_the_transform_on_its_classes():
     np.testing.assert_allclose(model.power_lambdas_, want, rtol=1e-12)
 
 
+@pytest.mark.parametrize("n_features", [1, 5, 30, 41, 200])
+def test_shape_rows_keep_the_estimates_expected_excess_loss_within_its_budget(n_features):
+    rows = _transform.shape_rows(n_features)
+    assert rows >= _transform.ASINH_ROWS  # never fewer rows than S_U's two parameters get
+    # p / (2 m) nats per row for p = n_features parameters estimated from m rows (Akaike's optimism)
+    assert n_features / (2 * rows) <= _transform.SHAPE_EXCESS_NATS
+    assert rows == _transform.ASINH_ROWS or n_features / (2 * (rows - 1)) > _transform.SHAPE_EXCESS_NATS
+
+
+def test_a_large_class_bends_from_evenly_spaced_shape_rows_and_lands_near_the_full_estimate(monkeypatch):
+    from gmm_hub.model import _classifier
+
+    seen = []
+    spy = functools.partial(lambda fit, Z, groups: seen.append([len(g) for g in groups]) or fit(Z, groups), fit_lambdas)
+    monkeypatch.setattr(_classifier, "fit_lambdas", spy)
+    rng = np.random.default_rng(RND_SEED)
+    n = 30_000  # a majority larger than shape_rows(2) (and than selection_size)
+    X = np.column_stack([rng.lognormal(sigma=0.5, size=n + 300), rng.gamma(2.0, size=n + 300)])
+    y = np.r_[np.zeros(n, int), np.ones(300, int)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GMMClassifier(feature_transform="yeo-johnson", random_state=RND_SEED).fit(X, y)
+    assert seen == [[_transform.shape_rows(2), 300]]  # the majority's shape rows, the minority whole
+    Z = (X - model.power_center_) / model.power_scale_
+    full = fit_lambdas(Z, [np.flatnonzero(y == 0), np.flatnonzero(y == 1)])
+    # the standard error of a Yeo-Johnson parameter from 2,000 rows is a few hundredths
+    np.testing.assert_allclose(model.power_lambdas_, full, atol=0.05)
+    assert not np.allclose(model.power_lambdas_, 1.0)  # both features are bent
+
+
 def test_transformed_class_density_integrates_to_one_in_input_units():
     rng = np.random.default_rng(RND_SEED)
     x = np.r_[rng.lognormal(sigma=0.6, size=600), 3 + rng.lognormal(sigma=0.6, size=200)] * 1000
