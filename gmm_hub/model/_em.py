@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import threading
+import warnings
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import cast
@@ -30,7 +31,9 @@ import numpy as np
 from scipy.linalg.lapack import dtrtri
 from sklearn import config_context
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
+from sklearn.utils import check_random_state
 
 from ._prior import CovariancePrior, prior_weight
 
@@ -47,6 +50,8 @@ _EPS32 = float(np.finfo(np.float32).eps)
 SINGLE_PRECISION_SHARE = 0.1
 #: Rows from which an E-step may run in float32: below, the pass is short and float64 costs little.
 SINGLE_PRECISION_ROWS = 4096
+#: EM iterations each start gets before the best one is run to convergence (mixmod's small-EM default).
+SHORT_RUN_ITERATIONS = 5
 
 
 def count_parameters(covariance_type: str, n_components: int, n_features: int) -> int:
@@ -471,8 +476,9 @@ class WhitenedKMeans:
 class MAPGaussianMixture(GaussianMixture):
     """A GaussianMixture whose M-step uses a :class:`CovariancePrior`, fitted a block at a time.
 
-    scikit-learn's loop (initialisation, ``n_init``, convergence on ``tol``)
-    is kept; each E-step is one pass of :func:`e_step`, which also gathers the
+    scikit-learn's loop (initialisation, convergence on ``tol``) is kept, but
+    of ``n_init`` starts only the most promising runs to convergence
+    (:meth:`_fit_from_short_runs`); each E-step is one pass of :func:`e_step`, which also gathers the
     moments that the following M-step turns into parameters. On at least
     :data:`SINGLE_PRECISION_ROWS` rows, and where float32's rounding stays
     under :data:`SINGLE_PRECISION_SHARE` of the sampling error, the E-step's products run in float32
@@ -513,12 +519,51 @@ class MAPGaussianMixture(GaussianMixture):
             # only GMMClassifier fits it, on rows it has already checked: scikit-learn's finiteness
             # scans (of the rows, and again in k-means) are not repeated on every candidate
             with config_context(assume_finite=True):
+                fresh = self.weights_init is None and self.means_init is None and self.precisions_init is None
+                if self.n_init > 1 and fresh and not self.warm_start:
+                    return self._fit_from_short_runs(X)
                 return super().fit(X, y)
         finally:
             self._pending = self._pool = self._squarem = None
             self._labels_unused = False
             if pool is not None:
                 pool.shutdown()
+
+    def _fit_from_short_runs(self, X):
+        """``n_init`` starts, each given :data:`SHORT_RUN_ITERATIONS` of EM, then EM to convergence from the best.
+
+        The "small EM" strategy of Biernacki, Celeux & Govaert (2003): a few
+        iterations already rank the starts by the likelihood they lead to, so only
+        the most promising one is run to convergence, instead of every one as
+        scikit-learn's ``n_init`` loop does. The starts are the loop's own (one
+        random generator, drawn in turn), and a start that converges within its
+        short run is final. The estimator's parameters are as they were afterwards.
+        """
+        params = self.get_params(deep=False)
+        random_state = check_random_state(self.random_state)
+        best: tuple[float, tuple, int, bool] | None = None
+        try:
+            for _ in range(self.n_init):
+                self.set_params(n_init=1, max_iter=min(SHORT_RUN_ITERATIONS, self.max_iter), random_state=random_state)
+                self._settled, self._labels_unused = False, True
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)  # short on purpose
+                    super().fit(X)
+                if best is None or self.lower_bound_ > best[0]:
+                    best = (self.lower_bound_, self._get_parameters(), self.n_iter_, bool(self.converged_))
+            assert best is not None
+            bound, parameters, n_iter, converged = best
+            self._set_parameters(parameters)
+            self.lower_bound_, self.n_iter_, self.converged_ = bound, n_iter, converged
+            if not converged:  # on from the best start's parameters, scikit-learn's warm start
+                self.set_params(max_iter=params["max_iter"], warm_start=True)
+                self._settled, self._labels_unused, self._pending = False, True, None
+                self._squarem = _Squarem() if self.accelerated else None
+                super().fit(X)
+                self.n_iter_ += n_iter
+            return self
+        finally:
+            self.set_params(**params)
 
     def _check_parameters(self, X, xp=None):
         # Starts are only ever a fitted mixture's parameters (warm_start); scikit-learn's checks of

@@ -318,7 +318,8 @@ def _n_init(gmm_params: dict[str, Any], subsets: list[np.ndarray], i: int) -> in
     ``_SMALL_CLASS_N_INIT`` initialisations: its fits then still cost less
     than the largest class's, and EM on a few hundred rows in many dimensions
     is the most prone to a poor local optimum, which BIC then rejects and a
-    worse configuration wins.
+    worse configuration wins. Only the most promising start is run to
+    convergence (:meth:`~gmm_hub.model._em.MAPGaussianMixture._fit_from_short_runs`).
     """
     n_init = gmm_params.get("n_init", 1)
     largest = max(len(s) for s in subsets)

@@ -43,7 +43,9 @@ def _no_prior(d, floor=1e-6):
 
 
 @pytest.mark.parametrize(("kind", "n_init"), [(kind, 1) for kind in TYPES] + [("full", 3), ("diag", 2)])
-def test_map_mixture_without_prior_is_scikit_learns_fit(kind, n_init):
+def test_map_mixture_without_prior_is_scikit_learns_fit(kind, n_init, monkeypatch):
+    # short runs as long as whole ones: every start runs to convergence, as in scikit-learn's n_init loop
+    monkeypatch.setattr(_em, "SHORT_RUN_ITERATIONS", 10_000)
     X = _clusters()
     ref = GaussianMixture(3, covariance_type=kind, reg_covar=1e-6, n_init=n_init, random_state=RND_SEED).fit(X)
     ours = MAPGaussianMixture(3, covariance_type=kind, n_init=n_init, random_state=RND_SEED)
@@ -56,6 +58,59 @@ def test_map_mixture_without_prior_is_scikit_learns_fit(kind, n_init):
     np.testing.assert_allclose(ours.score_samples(X), ref.score_samples(X), rtol=1e-10)
     assert ours._pending is None  # the last E-step's responsibilities are not kept
     np.testing.assert_array_equal(ours.fit_predict(X), ref.predict(X))  # the labels' E-step still runs
+
+
+def _passes(monkeypatch) -> list[int]:
+    """Count the rows of every E-step pass from now on."""
+    rows: list[int] = []
+    real = _em.e_step
+    monkeypatch.setattr(_em, "e_step", lambda gmm, X, *a, **k: rows.append(len(X)) or real(gmm, X, *a, **k))
+    return rows
+
+
+@pytest.mark.parametrize("kind", ["full", "diag", "tied"])
+def test_several_starts_run_the_best_short_run_to_convergence_for_fewer_passes(kind, monkeypatch):
+    from gmm_hub.model._selection import warm_start
+
+    # overlapping clusters: EM crawls, so whole runs from every start cost many passes
+    X = _clusters(n=300, d=4, k=3) / 3
+    prior = _no_prior(X.shape[1])
+
+    def fitted(**params):
+        gmm = MAPGaussianMixture(3, covariance_type=kind, **{"max_iter": 500, **params})
+        gmm.prior, gmm.single_precision = prior, False
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return gmm.fit(X)
+
+    shared = np.random.RandomState(RND_SEED)  # the starts of one generator drawn in turn, as n_init's loop draws them
+    short = [fitted(max_iter=_em.SHORT_RUN_ITERATIONS, random_state=shared) for _ in range(4)]
+    best = max(short, key=lambda g: g.lower_bound_)
+    reference = fitted(**warm_start(best))
+    passes = _passes(monkeypatch)
+    ours = fitted(n_init=4, random_state=RND_SEED)
+    np.testing.assert_allclose(ours.means_, reference.means_, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(ours.covariances_, reference.covariances_, rtol=1e-7, atol=1e-9)
+    assert ours.converged_
+    assert (ours.n_init, ours.max_iter, ours.random_state, ours.warm_start) == (4, 500, RND_SEED, False)
+    small_em = len(passes)
+    passes.clear()
+    monkeypatch.setattr(_em, "SHORT_RUN_ITERATIONS", 10_000)
+    every = fitted(n_init=4, random_state=RND_SEED)  # scikit-learn's loop: every start to convergence
+    assert small_em < len(passes)
+    assert ours.lower_bound_ >= every.lower_bound_ - 0.05  # nats per row: the starts ranked early end alike here
+
+
+def test_a_start_that_converges_within_its_short_run_is_final(monkeypatch):
+    X = _clusters()  # well separated: EM converges in a few steps
+    passes = _passes(monkeypatch)
+    gmm = MAPGaussianMixture(3, covariance_type="full", n_init=3, random_state=RND_SEED, max_iter=200)
+    gmm.prior, gmm.single_precision = _no_prior(X.shape[1]), False
+    gmm.fit(X)
+    ref = GaussianMixture(3, covariance_type="full", reg_covar=1e-6, n_init=3, random_state=RND_SEED).fit(X)
+    assert gmm.converged_ and gmm.n_iter_ <= _em.SHORT_RUN_ITERATIONS
+    np.testing.assert_allclose(gmm.means_, ref.means_, rtol=1e-9, atol=1e-12)  # the loop's best start, as is
+    assert len(passes) <= 3 * _em.SHORT_RUN_ITERATIONS  # and no pass more
 
 
 @pytest.mark.parametrize("kind", TYPES)
