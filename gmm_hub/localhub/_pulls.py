@@ -157,13 +157,13 @@ def _record(repo: HubRepo, pr: PullRequest, event: dict) -> dict:
 
 def open_pull(repo: HubRepo, base: str, author: str, title: str, description: str | None = None) -> PullRequest:
     """Open ``refs/pr/<n>`` at ``base``'s head and record it (nothing is committed yet)."""
-    start = repo.resolve(base)
+    start, opened = repo.resolve(base), now()  # opened before its description was written
     events = _description(author, description, start)
     for _ in range(_ATTEMPTS):
         num = _next_number(repo)
         if not repo.add_pull_request(num, start):
             continue  # another pull request took the number
-        pr = PullRequest(num, base, start, author, title, now(), events=events)
+        pr = PullRequest(num, base, start, author, title, opened, events=events)
         if _claim(repo, pr):
             return pr
         repo.close_pull_request(pr.ref)  # a discussion took the number
@@ -172,9 +172,10 @@ def open_pull(repo: HubRepo, base: str, author: str, title: str, description: st
 
 def open_discussion(repo: HubRepo, author: str, title: str, description: str | None = None) -> PullRequest:
     """Record a discussion without code (no ref: there are no commits to hold)."""
+    opened = now()
     events = _description(author, description)
     for _ in range(_ATTEMPTS):
-        pr = PullRequest(_next_number(repo), "", "", author, title, now(), events=events, pull_request=False)
+        pr = PullRequest(_next_number(repo), "", "", author, title, opened, events=events, pull_request=False)
         if _claim(repo, pr):
             return pr
     raise HubError(503, "The repo is busy: too many discussions opened at once, try again.")

@@ -199,6 +199,24 @@ def test_browser_private_repo_is_a_404_for_visitors(local_hub, tmp_path):
     assert "Secret card" not in report.texts["main"][0] and "does not exist" in report.texts["main"][0]
 
 
+def test_browser_discussion_page_shows_its_comments_and_none_runs(local_hub, tmp_path):
+    alice, bob = local_hub.api("alice"), local_hub.api("bob")
+    alice.create_repo("alice/demo")
+    num = bob.create_discussion("alice/demo", title="Does it work?", description="It **fails** on my data.").num
+    hostile = "<script>window.pwned='script'</script><b onmouseover=\"window.pwned='hover'\">Which</b> data?"
+    alice.comment_discussion("alice/demo", num, hostile)
+    page = load_page(
+        f"{local_hub.url}/alice/demo/discussions/{num}",
+        tmp_path / "discussion.png",
+        selectors=(".pull h2", ".comment .card-body", ".comment .card-body strong"),
+        probe="() => window.pwned ?? null",
+    )
+    assert page.console_errors == [] and page.status == 200 and page.probe is None and page.dialogs == []
+    assert page.texts[".comment .card-body"] == ["It fails on my data.", "Which data?"]
+    assert page.texts[".comment .card-body strong"] == ["fails"]  # Markdown rendered
+    assert page.texts[".pull h2"][0].startswith(f"#{num} Does it work?")
+
+
 def test_browser_community_tab_shows_a_pull_request_and_its_title_runs_nothing(local_hub, tmp_path):
     from huggingface_hub import CommitOperationAdd
 

@@ -42,6 +42,7 @@ def test_a_discussion_is_opened_commented_edited_renamed_and_closed(hub):
     assert (opened.num, opened.title, opened.author, opened.is_pull_request) == (1, "A question", "bob", False)
     assert opened.target_branch is None and opened.status == "open"
     (description,) = opened.events
+    assert opened.created_at <= description.created_at  # opened, then its description
     assert (description.type, description.content) == ("comment", "Does it **work**?")
     assert description.rendered == "<p>Does it <strong>work</strong>?</p>\n"
 
