@@ -31,6 +31,7 @@ from pathlib import Path
 
 from ._errors import HubError
 from ._git import PR_REF, Addition, CommitInfo, Deletion, Entry, HubRepo
+from ._pages import render_comment
 
 PULLS_DIR = "pulls"
 #: Longest comment or description kept, in characters.
@@ -139,8 +140,8 @@ def _next_number(repo: HubRepo) -> int:
     return 1 + max(taken, default=0)
 
 
-def _description(author: str, text: str | None, head: str | None = None) -> list[dict]:
-    """A comment opening a discussion or going with a change (none without text), at the pull request's ``head``."""
+def _description(author: str, text: str | None, head: str | None) -> list[dict]:
+    """The comment opening a discussion (none without text), at the pull request's ``head``."""
     return [{**comment_event(author, text), "head": head}] if text and text.strip() else []
 
 
@@ -173,7 +174,7 @@ def open_pull(repo: HubRepo, base: str, author: str, title: str, description: st
 def open_discussion(repo: HubRepo, author: str, title: str, description: str | None = None) -> PullRequest:
     """Record a discussion without code (no ref: there are no commits to hold)."""
     opened = now()
-    events = _description(author, description)
+    events = _description(author, description, None)
     for _ in range(_ATTEMPTS):
         pr = PullRequest(_next_number(repo), "", "", author, title, opened, events=events, pull_request=False)
         if _claim(repo, pr):
@@ -215,7 +216,8 @@ def set_status(repo: HubRepo, num: int, status: str, author: str, comment: str |
     with _locked(repo, num) as pr:
         if pr.status == "merged":
             raise HubError(400, f"Pull request #{pr.num} is merged: its status cannot change.")
-        pr.events.extend(_description(author, comment, _head(repo, pr)))
+        if comment:
+            _record(repo, pr, comment_event(author, comment))
         _status_change(repo, pr, status, author)
     return pr
 
@@ -230,13 +232,11 @@ def check_text(text: object, what: str) -> str:
 
 
 def _version(author: str, text: str, stamp: str) -> dict:
-    from ._pages import render_comment
-
-    return {"raw": text, "html": render_comment(text), "updatedAt": stamp, "author": {"name": author}}
+    return {"raw": text, "updatedAt": stamp, "author": {"name": author}}
 
 
 def comment_event(author: str, text: str) -> dict:
-    """A new comment, as the Hub's event: ``data.latest`` its text (raw and rendered), ``data.history`` earlier ones."""
+    """A new comment, as the Hub's event: ``data.latest`` its text, ``data.history`` earlier ones (see ``public``)."""
     stamp = now()
     return {
         "id": secrets.token_hex(12),
@@ -258,12 +258,21 @@ def add_comment(repo: HubRepo, num: int, author: str, text: str) -> dict:
     event = comment_event(author, text)
     with _locked(repo, num) as pr:
         _record(repo, pr, event)
-    return event
+    return public(event)
 
 
 def public(event: dict) -> dict:
-    """``event`` as the API shows it (without the commit it was made at)."""
-    return {key: value for key, value in event.items() if key != "head"}
+    """``event`` as the API shows it: without the commit it was made at, a comment's versions with their HTML.
+
+    The HTML (sanitised Markdown, :func:`~gmm_hub.localhub._pages.render_comment`) is made
+    from the raw text each time, not stored: what is served never depends on stored markup.
+    """
+    out = {key: value for key, value in event.items() if key != "head"}
+    if out["type"] == "comment":
+        data = out["data"]
+        html = [{**version, "html": render_comment(version["raw"])} for version in [data["latest"], *data["history"]]]
+        out["data"] = {**data, "latest": html[0], "history": html[1:]}
+    return out
 
 
 def _find_comment(pr: PullRequest, comment_id: str) -> dict:
@@ -358,8 +367,10 @@ def diff(repo: HubRepo, pr: PullRequest) -> str:
 def _file_diff(repo: HubRepo, path: str, old: Entry | None, new: Entry | None) -> str:
     """One file's part of :func:`diff`."""
     head = f"diff --git a/{path} b/{path}\n"
-    if old is None or new is None:
-        head += f"{'new' if old is None else 'deleted'} file mode {(new or old).mode:o}\n"  # type: ignore[union-attr]
+    if old is None and new is not None:
+        head += f"new file mode {new.mode:o}\n"
+    elif new is None and old is not None:
+        head += f"deleted file mode {old.mode:o}\n"
     same_mode = f" {old.mode:o}" if old is not None and new is not None and old.mode == new.mode else ""
     head += f"index {old.oid[:7] if old else '0000000'}..{new.oid[:7] if new else '0000000'}{same_mode}\n"
     a, b = (f"a/{path}" if old else "/dev/null"), (f"b/{path}" if new else "/dev/null")
@@ -408,7 +419,8 @@ def merge(repo: HubRepo, num: int, author: str, comment: str | None = None) -> s
         additions = [Addition(p, repo.read_blob(theirs[p].oid)) for p in changed if p in theirs]
         deletions = [Deletion(p) for p in changed if p not in theirs]
         sha = repo.commit(pr.base, additions, deletions, title=f"{pr.title} (#{pr.num})", message="", author=author)
-        pr.events.extend(_description(author, comment, _head(repo, pr)))
+        if comment:
+            _record(repo, pr, comment_event(author, comment))
         pr.merge_commit = sha
         _status_change(repo, pr, "merged", author)
     return sha

@@ -541,7 +541,7 @@ class MAPGaussianMixture(GaussianMixture):
         """
         params = self.get_params(deep=False)
         random_state = check_random_state(self.random_state)
-        best: tuple[float, tuple, int, bool] | None = None
+        best = None  # (lower bound, parameters, iterations, converged) of the best start so far
         try:
             for _ in range(self.n_init):
                 self.set_params(n_init=1, max_iter=min(SHORT_RUN_ITERATIONS, self.max_iter), random_state=random_state)

@@ -83,6 +83,8 @@ def test_a_comment_is_hidden_by_its_author_or_the_repos_writers_and_loses_its_te
         hidden = alice.hide_discussion_comment("alice/demo", num, spam.id)  # the repo's owner moderates
     assert (hidden.hidden, hidden.content, hidden.edit_history) == (True, HIDDEN, [])
     assert "buy now" not in json.dumps(alice.get_discussion_details("alice/demo", num).events[-2]._event)
+    record = (hub.root / "repos" / "models" / "alice" / "demo.git" / PULLS_DIR / f"{num}.json").read_text()
+    assert "buy now" not in record and '"html"' not in record  # no stored markup: HTML is made when served
     assert _status(lambda: bob.edit_discussion_comment("alice/demo", num, spam.id, "again")) == 400
     assert _status(lambda: bob.edit_discussion_comment("alice/demo", num, "0" * 24, "x")) == 404
 

@@ -34,7 +34,7 @@ from .._body import expect_dict, expect_str, read_json
 from .._errors import HubError, error_headers, repo_not_found
 from .._git import REPO_TYPES, HubRepo, check_name
 from .._names import iso
-from .repos import base_url
+from .repos import base_url, repo_url
 
 ORDER = 25
 GATED = ("auto", "manual")
@@ -152,8 +152,7 @@ async def duplicate_repo(request: Request) -> Response:
     if visibility not in (None, "public", "private"):
         raise HubError(400, f"Invalid visibility {visibility!r}: expected 'public' or 'private'.")
     private = repo.private if visibility is None else visibility == "private"
-    prefix = "" if repo.repo_type == "model" else f"{repo.repo_type}s/"
-    url = f"{base_url(request)}/{prefix}{namespace}/{name}"
+    url = repo_url(request, repo.repo_type, f"{namespace}/{name}")
     try:
         await run_in_threadpool(
             state(request).store.duplicate, repo, namespace, name, private=private, created_at=iso(int(time.time()))
