@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..exceptions import InvalidInputError
 from ._em import to_input_units
 from ._floor import FLOOR_SHAPES, FLOOR_START, SHAPE_START, class_floor, cross_validated_floor, fading
+from ._parallel import fit_threads
 from ._prior import (
     CovariancePrior,
     dequantisation_floor,
@@ -236,11 +237,13 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
 
         Unless a backend is set that way, the fits run on threads (numpy
         and BLAS release the GIL, and threads start at once where worker
-        processes take a second or more), BLAS is kept to one thread per fit
-        while they run, and the large classes' final fits spread each EM
-        pass's blocks of rows over the threads; with ``n_jobs=None`` BLAS
-        uses its own thread count. The fitted model does not depend on
-        ``n_jobs`` or the backend.
+        processes take seconds): the fits on many values run side by side,
+        those on few (fewer than 2**15, bound by the interpreter, which
+        holds the GIL) one at a time by themselves; BLAS is kept to one
+        thread per fit while they run; the large classes' final fits and
+        the feature transform spread their blocks of rows over the threads.
+        With ``n_jobs=None`` BLAS uses its own thread count. The fitted
+        model does not depend on ``n_jobs`` or the backend.
     verbose : int, default=0
         Show a tqdm progress bar over the fits when positive (left on screen
         when > 1). Progress of every fit is also logged at INFO level on the
@@ -427,7 +430,8 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
         if self.power_lambdas_ is not None:
             # the mixtures live in the transformed units: standardise those in turn
             self.power_center_, self.power_scale_ = center, scale
-            Z = asinh_bend(yeo_johnson(Z, self.power_lambdas_, copy=False), self.asinh_params_)
+            Z = yeo_johnson(Z, self.power_lambdas_, copy=False, threads=fit_threads(self.n_jobs))
+            Z = asinh_bend(Z, self.asinh_params_)
             Z, center, scale = standardise(Z, copy=False)
         timings = {"transform": time.perf_counter() - start}
         start = time.perf_counter()

@@ -41,14 +41,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
-from joblib import Parallel, delayed
 from scipy.special import logsumexp
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 
+from ._parallel import thread_map
 from ._prior import CovariancePrior
 from ._selection import at_least_two_rows, warm_start
 
@@ -124,7 +125,8 @@ def cross_validated_floor(
         Subsampling and fold seed.
     n_jobs : int or None, default=None
         Parallel fold fits, through joblib's active backend (threads
-        preferred); the result does not depend on it.
+        preferred, light fits by themselves: :func:`~gmm_hub.model._parallel.thread_map`);
+        the result does not depend on it.
     shapes : tuple of str, default=FLOOR_SHAPES
         The floor shapes tried.
 
@@ -185,13 +187,12 @@ def cross_validated_floor(
                     tasks.append(_FoldFit(i, k, gmm, priors[k], own[k], one_fold_rows[k]))
     tasks.sort(key=lambda t: -len(t.train) * t.gmm.n_components)  # the costliest first, so workers finish together
     gathered = {id(rows): Zs[rows] for t in tasks for rows in (t.train, t.test)}  # each once, not once per option
-    scores = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(_held_out)(t.gmm, t.prior, gathered[id(t.train)], gathered[id(t.test)]) for t in tasks
-    )
-    del gathered
+    calls = [partial(_held_out, t.gmm, t.prior, gathered[id(t.train)], gathered[id(t.test)]) for t in tasks]
+    scores = thread_map(calls, [gathered[id(t.train)].size for t in tasks], n_jobs)
     held_out = np.full((len(options), n_classes, len(ys)), np.nan)
-    for t, score in zip(tasks, scores, strict=True):
-        held_out[t.option, t.k, t.test] = score
+    for j, score in scores:
+        held_out[tasks[j].option, tasks[j].k, tasks[j].test] = score
+    del gathered, calls
     held_out, ys_scored = held_out[:, :, scored], ys[scored]
 
     # each class's own held-out log-likelihood per row under each option: what breaks near-ties, for a

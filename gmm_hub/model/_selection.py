@@ -4,7 +4,8 @@ For every class the candidates are (number of components, covariance type)
 pairs. Each candidate is fitted on a per-class subsample (small classes stay
 whole), the lowest BIC wins, and the winner is refitted on all the class's rows
 starting from the subsample's solution, so EM on the full data needs only a few
-iterations. All fits of all classes run in one joblib call.
+iterations. All fits of all classes run in one joblib call
+(:func:`~gmm_hub.model._parallel.thread_map`).
 
 Before the refit, each winner with more than one component is fitted once more
 from k-means on whitened rows (:class:`~gmm_hub.model._em.WhitenedKMeans`), and
@@ -25,13 +26,12 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed
-from joblib.parallel import ThreadingBackend, get_active_backend
 from sklearn.mixture import GaussianMixture
-from threadpoolctl import threadpool_limits
 
 from ._em import (
     SINGLE_PRECISION_ROWS,
@@ -41,6 +41,7 @@ from ._em import (
     WhitenedKMeans,
     count_parameters,
 )
+from ._parallel import fit_threads, one_blas_thread, thread_map
 from ._prior import CovariancePrior, prior_weight
 
 logger = logging.getLogger(__name__)
@@ -371,28 +372,6 @@ def _refit_rows(idx: np.ndarray, gmm: GaussianMixture, rng) -> np.ndarray:
     return np.sort(rng.choice(idx, size=need, replace=False))
 
 
-def fit_threads(n_jobs: int | None) -> int:
-    """Threads this process's fits may use: ``n_jobs`` on joblib's thread backend, else 1.
-
-    The fits prefer joblib's threads: numpy and BLAS release the GIL, and a
-    thread starts at once where starting worker processes takes a second
-    or more, about what a second core saves on a fit of a few seconds. A backend set with
-    ``joblib.parallel_config`` (loky, Dask) takes precedence; its workers
-    then fit on one thread each.
-    """
-    backend, _ = get_active_backend(prefer="threads")
-    if not isinstance(backend, ThreadingBackend):
-        return 1
-    if n_jobs is None:  # as joblib reads it: parallel_config's n_jobs, else 1
-        n_jobs = get_active_backend()[1]
-    return int(backend.effective_n_jobs(n_jobs))
-
-
-def one_blas_thread(threads: int):
-    """Keep BLAS to one thread while ``threads`` > 1 threads fit, so they do not oversubscribe the cores."""
-    return threadpool_limits(1, user_api="blas") if threads > 1 else contextlib.nullcontext()
-
-
 def _progress(total: int, verbose: int):
     """A tqdm bar when ``verbose`` is set, else a stand-in that does nothing."""
     if verbose:
@@ -453,8 +432,9 @@ def fit_class_mixtures(
         Parallel jobs over all (class, candidate) pairs, through joblib's
         active backend, threads preferred (:func:`fit_threads`), so
         ``joblib.parallel_config(backend="dask")`` sends the fits to a Dask
-        cluster. On threads, the refits run one after another, each spreading
-        its E-steps' blocks over the threads. The fitted mixtures do not
+        cluster. On threads, light fits run by themselves
+        (:func:`~gmm_hub.model._parallel.thread_map`), and the refits one
+        after another, each spreading its E-steps' blocks over the threads. The fitted mixtures do not
         depend on ``n_jobs`` or the backend.
     verbose : int, default=0
         Show a tqdm progress bar when positive (kept on screen when > 1).
@@ -495,9 +475,8 @@ def fit_class_mixtures(
         }
         for i in range(len(labels))
     ]
-    # each class's costliest fits first, so that parallel workers finish together, taken from the
-    # classes in turn: on threads, a small class's fits (Python-bound) then run beside a large
-    # class's (BLAS-bound, which releases the GIL) rather than after them
+    # each class's costliest fits first, so that parallel workers finish together (on threads, the
+    # light ones run in turn beside them: see _parallel)
     per_class = [sorted(cands, key=lambda cand: -cand.n_components) for cands in plans]
     jobs = [
         (i, cands[r]) for r in range(max(map(len, per_class))) for i, cands in enumerate(per_class) if r < len(cands)
@@ -509,13 +488,15 @@ def fit_class_mixtures(
     fast = [accelerated(len(part)) for part in parts]
     threads = fit_threads(n_jobs)
     with _progress(len(jobs) + len(refit), verbose) as bar, one_blas_thread(threads):
-        results = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
-            delayed(_fit_one)(
-                parts[i], cand, params[i], {}, priors[i], len(rows[i]), kmeans=starts[i], accelerated=fast[i]
+        calls = [
+            partial(
+                _fit_one, parts[i], cand, params[i], {}, priors[i], len(rows[i]), kmeans=starts[i], accelerated=fast[i]
             )
             for i, cand in jobs
-        )
-        for n_done, (fit, (i, cand)) in enumerate(zip(results, jobs, strict=True), start=1):
+        ]
+        fits: dict[int, _Fit] = {}
+        for n_done, (j, fit) in enumerate(thread_map(calls, [parts[i].size for i, _ in jobs], n_jobs), start=1):
+            i, cand = jobs[j]
             logger.info(
                 "class %r: %d %s component(s) on %d of %d rows: BIC %.6g, "
                 "%d EM iteration(s), %.2fs [%d/%d]",
@@ -523,12 +504,15 @@ def fit_class_mixtures(
                 len(rows[i]), fit.bic, fit.gmm.n_iter_, fit.seconds, n_done, len(jobs),
             )  # fmt: skip
             bar.update()
-            if i not in best or fit.bic < best[i][0]:
-                best[i] = (fit.bic, fit)
+            fits[j] = fit
+        for j, (i, _) in enumerate(jobs):  # in the jobs' order, however they arrived: the first of equal BICs wins
+            if i not in best or fits[j].bic < best[i][0]:
+                best[i] = (fits[j].bic, fits[j])
         # each winner once more, from a start of another geometry (see the module docstring)
         restarts = [i for i in range(len(labels)) if best[i][1].gmm.n_components > 1]
-        restarted = Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(_fit_one)(
+        calls = [
+            partial(
+                _fit_one,
                 parts[i],
                 _candidate(best[i][1].gmm),
                 params[i],
@@ -539,8 +523,11 @@ def fit_class_mixtures(
                 accelerated=fast[i],
             )
             for i in restarts
-        )
-        for i, fit in zip(restarts, restarted, strict=True):
+        ]
+        # a lone heavy restart spreads its E-steps over the threads
+        restarted = dict(thread_map(calls, [parts[i].size for i in restarts], n_jobs, spread="threads"))
+        for j, i in enumerate(restarts):
+            fit = restarted[j]
             logger.info("class %r: restarted from whitened k-means: BIC %.6g (was %.6g)", names[i], fit.bic, best[i][0])
             if fit.bic < best[i][0]:
                 best[i] = (fit.bic, fit)

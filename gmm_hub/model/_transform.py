@@ -55,6 +55,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy.optimize import fminbound, minimize
@@ -444,12 +445,14 @@ def _bent(logs: np.ndarray, power: float) -> np.ndarray:
     return logs if abs(power) < np.finfo(np.float64).eps else np.expm1(power * logs) / power
 
 
-def yeo_johnson(Z: np.ndarray, lambdas: np.ndarray, *, copy: bool = True) -> np.ndarray:
+def yeo_johnson(Z: np.ndarray, lambdas: np.ndarray, *, copy: bool = True, threads: int = 1) -> np.ndarray:
     """Apply each feature's Yeo-Johnson transform (in a new array unless ``copy=False``).
 
     ``((z + 1)**lam - 1) / lam`` for ``z >= 0`` and
     ``-((1 - z)**(2 - lam) - 1) / (2 - lam)`` for ``z < 0``, with the log
-    limits at ``lam = 0`` and ``lam = 2``.
+    limits at ``lam = 0`` and ``lam = 2``. With ``threads`` > 1, that many
+    threads bend a contiguous share of the rows each (every value is bent on
+    its own, so the result is the same).
     """
     out = np.array(Z, dtype=np.float64, copy=True) if copy else np.asarray(Z, dtype=np.float64)
     cols = np.flatnonzero(lambdas != 1.0)
@@ -457,12 +460,21 @@ def yeo_johnson(Z: np.ndarray, lambdas: np.ndarray, *, copy: bool = True) -> np.
         lam = lambdas[cols]
         step = max(1, _BLOCK_VALUES // cols.size)  # blocks whose temporaries stay in cache
         every = cols.size == out.shape[1]  # slices, not fancy indexing, when every column bends
-        for start in range(0, len(out), step):
-            rows = slice(start, start + step)
-            if every:
-                out[rows] = _signed_bend(out[rows], lam)
-            else:
-                out[rows, cols] = _signed_bend(out[rows][:, cols], lam)
+
+        def bend(first: int, last: int) -> None:
+            for start in range(first, last, step):
+                rows = slice(start, min(start + step, last))
+                if every:
+                    out[rows] = _signed_bend(out[rows], lam)
+                else:
+                    out[rows, cols] = _signed_bend(out[rows][:, cols], lam)
+
+        shares = np.linspace(0, len(out), min(threads, -(-len(out) // step)) + 1).astype(int)
+        if len(shares) > 2:
+            with ThreadPoolExecutor(len(shares) - 1) as pool:
+                list(pool.map(bend, shares[:-1], shares[1:]))
+        else:
+            bend(0, len(out))
     np.clip(out, -_LIMIT, _LIMIT, out=out)
     return out
 

@@ -112,7 +112,7 @@ def test_fit_n_jobs_2_is_the_fit_of_n_jobs_1(backend, monkeypatch):
 
 
 def test_fits_prefer_threads_unless_a_backend_is_set():
-    from gmm_hub.model._selection import fit_threads
+    from gmm_hub.model._parallel import fit_threads
 
     assert fit_threads(None) == 1
     assert fit_threads(2) == 2

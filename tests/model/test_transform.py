@@ -43,6 +43,18 @@ def test_yeo_johnson_of_many_columns_matches_scipy_across_blocks():
     np.testing.assert_array_equal(ours[:, lambdas == 1.0], np.clip(Z[:, lambdas == 1.0], -1e100, 1e100))
 
 
+@pytest.mark.parametrize("rows", [1, 7, _transform._BLOCK_VALUES // 8 + 3, 3 * _transform._BLOCK_VALUES // 4 + 1])
+@pytest.mark.parametrize("lambdas", [[0.3, 1.0, 2.0, 0.0], [0.5, 1.5, 0.9, 1.2]], ids=["some columns", "every column"])
+def test_yeo_johnson_on_threads_is_bit_for_bit_the_one_thread_result(rows, lambdas):
+    Z = np.random.default_rng(rows).standard_cauchy(size=(rows, 4))
+    one = yeo_johnson(Z, np.array(lambdas))
+    for threads in (2, 3, 64):  # 64: more threads than blocks of rows
+        np.testing.assert_array_equal(yeo_johnson(Z, np.array(lambdas), threads=threads), one)
+    inplace = Z.copy()
+    assert yeo_johnson(inplace, np.array(lambdas), copy=False, threads=2) is inplace
+    np.testing.assert_array_equal(inplace, one)
+
+
 @given(
     shape=st.sampled_from(["normal", "lognormal", "negative", "positive", "cauchy", "uniform"]),
     n=st.integers(5, 400),
