@@ -381,3 +381,68 @@ def test_a_class_beside_a_subsampled_class_is_not_decided_by_its_density(monkeyp
     # rows (beside a subsampled majority its false alarms among the unscored rows go unseen)
     assert np.ptp(pairs[:, 0]) > 0
     assert (np.ptp(pairs[0]) == 0) == subsampled
+
+
+def test_admissible_options_are_those_within_one_standard_error_of_the_likeliest():
+    from gmm_hub.model._floor import _admissible
+
+    rng = np.random.default_rng(RND_SEED)
+    best = rng.normal(size=400)
+    noise = rng.normal(scale=0.5, size=400)
+    own = np.vstack(
+        [
+            best - 0.5,  # short by 0.5 on every row: certain, inadmissible
+            best,  # the likeliest
+            best + noise - noise.mean() - 0.001,  # short by far less than the noise: a tie
+            best + noise - noise.mean() - 0.5,  # short by 0.5 against a standard error of 0.025
+            np.r_[best[:-1], -np.inf],  # one row it gives no density
+        ]
+    )
+    np.testing.assert_array_equal(_admissible(own), [False, True, True, False, False])
+    # the likeliest is always admissible, even where nothing else has a finite likelihood
+    np.testing.assert_array_equal(_admissible(np.vstack([np.full(5, -np.inf), np.zeros(5)])), [False, True])
+    np.testing.assert_array_equal(_admissible(np.zeros((3, 1))), [True, True, True])  # one row: no noise to judge
+
+
+def test_a_class_its_rows_determine_keeps_a_floor_admissible_for_them_and_a_dozen_rows_are_not_held(monkeypatch):
+    from gmm_hub.model import _floor
+
+    seen, passed = [], []
+    real, choose = _floor._admissible, _floor._choose
+    monkeypatch.setattr(_floor, "_admissible", lambda own: seen.append(real(own)) or seen[-1])
+    monkeypatch.setattr(_floor, "_choose", lambda briers, *a: passed.append(briers) or choose(briers, *a))
+    rng = np.random.default_rng(RND_SEED)
+    mixing = np.linalg.qr(rng.normal(size=(10, 10)))[0] * np.logspace(0, np.log10(0.02), 10)
+    centres = rng.normal(scale=2.0, size=(3, 10))
+    latent = np.vstack(
+        [centres[rng.integers(0, 3, 3000)] + rng.normal(size=(3000, 10)), rng.normal(3.0, size=(12, 10))]
+    )
+    X, y = latent @ mixing.T, np.r_[np.zeros(3000, int), np.ones(12, int)]
+    m = _fit(X, y)
+    options = [(c, s) for s in FLOOR_SHAPES for c in FLOOR_GRID if s == FLOOR_SHAPES[0] or c > FLOOR_GRID[0]]
+    allowed = np.array(seen).T  # (options, classes), before the exemptions
+    majority = allowed[:, 0]
+    assert not majority.all()  # the rule binds: 2,000 rows per fold determine the majority's mixture
+    assert majority[options.index((m.floor_scale_[0], m.floor_shape_[0]))]
+    # the minority's 8 rows per fold are fewer than its mixture's parameters: every option stays open to it
+    withheld = np.isnan(passed[0]).all(axis=1).reshape(len(options), len(options))
+    np.testing.assert_array_equal(withheld, np.repeat(~majority[:, None], len(options), axis=1))
+
+
+def test_a_class_with_a_discrete_feature_is_not_held_to_its_density(monkeypatch):
+    from gmm_hub.model import _floor
+
+    seen = []
+    real = _floor._choose
+    monkeypatch.setattr(_floor, "_choose", lambda briers, *a: seen.append(briers) or real(briers, *a))
+    rng = np.random.default_rng(RND_SEED)
+    X = rng.normal(size=(1500, 3))
+    X[:, 2] = rng.integers(0, 3, size=1500)  # three values: its held-out likelihood rewards spikes
+    y = np.r_[np.zeros(1400, int), np.ones(100, int)]
+    X[y == 1, :2] += 1.5
+    _fit(X, y, n_components=1)
+    (pairs,) = seen
+    assert np.isfinite(pairs).all()  # no option withheld from either class
+    seen.clear()
+    _fit(X[:, :2], y, n_components=1)  # continuous features only: the density rule applies
+    assert np.isnan(seen[0]).all(axis=1).any()
