@@ -7,10 +7,11 @@ scikit-learn on the benchmark machine, about the whole fit at 284,807 rows).
 But numpy releases the GIL only inside an operation. A job on a few thousand
 values spends most of its time in the interpreter between operations,
 holding the GIL, and two such jobs on two threads hand it back and forth
-more than they compute: two EM fits on 344 x 30 rows ran at 0.5x to 0.9x of
-one after the other, where two on 10,000 x 30 ran at 1.4x to 1.8x. Beside a
-heavy job a light one is no better: twelve light fits and two heavy ones on
-two threads took 2.9 s, one after the other 2.8 s. So :func:`thread_map`
+more than they compute: two scikit-learn ``GaussianMixture`` fits on 344 x 30
+rows ran at 0.5x to 0.9x of one after the other, where two on 10,000 x 30 ran
+at 1.4x to 1.8x (one BLAS thread each). Beside a heavy job a light one is no
+better: twelve light fits and two heavy ones on two threads took 2.9 s, one
+after the other 2.8 s. So :func:`thread_map`
 runs the heavy jobs (at least :data:`LIGHT_VALUES` values) on the threads
 and the light ones by themselves, and a core is shared only where sharing
 pays.
@@ -61,14 +62,14 @@ def thread_map(
 ) -> Iterator[tuple[int, Any]]:
     """``call()`` for every call through joblib, yielded as ``(index, result)``.
 
-    On threads (:func:`fit_threads` above 1), the calls on fewer than
-    :data:`LIGHT_VALUES` values run one after another on this thread once
-    the others, run on the threads, are done: beside anything else they
-    would slow it down (see the module docstring). Elsewhere every call is
-    joblib's task, in order. Each result is the same whichever way it ran.
-    With ``spread``, a heavy call that
-    has threads to spare (fewer heavy calls than threads) gets their share
-    as that keyword argument, to spread its own work over.
+    On threads (:func:`fit_threads` above 1), the calls on at least
+    :data:`LIGHT_VALUES` values run on the threads first; the lighter ones
+    then run one after another on this thread, since beside anything else
+    they would slow it down (see the module docstring). Elsewhere every
+    call is joblib's task, in order. Each result is the same whichever way
+    it ran. With ``spread``, a heavy call that has threads to spare (fewer
+    heavy calls than threads) gets their share as that keyword argument,
+    to spread its own work over.
 
     Parameters
     ----------

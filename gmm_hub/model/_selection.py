@@ -434,8 +434,8 @@ def fit_class_mixtures(
         ``joblib.parallel_config(backend="dask")`` sends the fits to a Dask
         cluster. On threads, light fits run by themselves
         (:func:`~gmm_hub.model._parallel.thread_map`), and the refits one
-        after another, each spreading its E-steps' blocks over the threads. The fitted mixtures do not
-        depend on ``n_jobs`` or the backend.
+        after another, each spreading its E-steps' blocks over the threads.
+        The fitted mixtures do not depend on ``n_jobs`` or the backend.
     verbose : int, default=0
         Show a tqdm progress bar when positive (kept on screen when > 1).
         Progress is also logged at INFO level on this module's logger.
@@ -476,7 +476,7 @@ def fit_class_mixtures(
         for i in range(len(labels))
     ]
     # each class's costliest fits first, so that parallel workers finish together (on threads, the
-    # light ones run in turn beside them: see _parallel)
+    # light ones run afterwards, by themselves: see _parallel)
     per_class = [sorted(cands, key=lambda cand: -cand.n_components) for cands in plans]
     jobs = [
         (i, cands[r]) for r in range(max(map(len, per_class))) for i, cands in enumerate(per_class) if r < len(cands)
